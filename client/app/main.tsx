@@ -1,0 +1,2 @@
+// The mobile key web app (served under /key/).
+export {};

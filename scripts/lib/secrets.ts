@@ -1,0 +1,61 @@
+/**
+ * Local secrets for `wrangler dev`: an admin token and the ID token signing keys.
+ * Production sets the same names with `wrangler secret put`.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { exportJWK, generateKeyPair } from 'jose';
+
+export interface LocalSecrets {
+  /** Bearer token of the operator API (`/admin`). */
+  ADMIN_TOKEN: string;
+  /** JSON array of private JWKs (each with `kid` and `alg`) that sign ID tokens; the first of each alg signs. */
+  SIGNING_KEYS: string;
+}
+
+/** Generates fresh secrets: a 256-bit admin token, an RS256 (2048-bit) and an ES256 signing key. */
+export async function generateSecrets(): Promise<LocalSecrets> {
+  const keys = [];
+  for (const alg of ['RS256', 'ES256'] as const) {
+    const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
+    const jwk = await exportJWK(privateKey);
+    keys.push({ ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomBytes(6).toString('hex')}` });
+  }
+  return { ADMIN_TOKEN: randomBytes(32).toString('base64url'), SIGNING_KEYS: JSON.stringify(keys) };
+}
+
+/** Serialises secrets in the dotenv format that `.dev.vars` and `--env-file` read. */
+export function formatDotenv(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join('\n')
+    .concat('\n');
+}
+
+/** Reads `KEY=value` lines (values optionally JSON-quoted) from a dotenv file. */
+export function parseDotenv(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (!match) continue;
+    const raw = match[2]!;
+    values[match[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+  }
+  return values;
+}
+
+/**
+ * Makes sure `path` (default `.dev.vars`) holds every local secret, generating missing ones and
+ * keeping existing values.
+ * @returns the secrets in force and whether the file was created or changed.
+ */
+export async function ensureDevVars(path = '.dev.vars'): Promise<{ secrets: LocalSecrets; written: boolean }> {
+  const existing = existsSync(path) ? parseDotenv(readFileSync(path, 'utf8')) : {};
+  if (existing.ADMIN_TOKEN && existing.SIGNING_KEYS) {
+    return { secrets: existing as unknown as LocalSecrets, written: false };
+  }
+  const fresh = await generateSecrets();
+  const merged = { ...fresh, ...existing } as Record<string, string>;
+  writeFileSync(path, formatDotenv(merged), { mode: 0o600 });
+  return { secrets: merged as unknown as LocalSecrets, written: true };
+}

@@ -1,0 +1,27 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ProblemError, problemResponse } from './http/problem.ts';
+import { sessionRoutes } from './session/routes.ts';
+
+export { LoginSession } from './session/LoginSession.ts';
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
+app.route('/login', sessionRoutes);
+
+app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
+
+app.onError((error, c) => {
+  if (error instanceof ProblemError) return problemResponse(error);
+  if (error instanceof HTTPException) {
+    const status = error.status;
+    return problemResponse(
+      new ProblemError(status === 413 ? 'payload-too-large' : 'bad-request', status, error.message || 'Bad request'),
+    );
+  }
+  console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);
+  return problemResponse(new ProblemError('internal', 500, 'Internal error'));
+});
+
+export default app satisfies ExportedHandler<Env>;

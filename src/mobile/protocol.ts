@@ -1,0 +1,125 @@
+/**
+ * The signed mobile key protocol: the exact bytes a device signs, and their verification.
+ * Specified for app developers in `docs/mobile-protocol.md`; no Workers API here, so the CLI,
+ * the web app and the tests share it.
+ *
+ * A signed message is UTF-8 text, lines joined by "\n" with no trailing newline:
+ *
+ *   mobile-key-v1
+ *   <action>          scan | approve | deny
+ *   <login id>        64 lowercase hex characters
+ *   <nonce>           the server nonce issued at scan time; "-" in the scan message itself
+ *   <device id>
+ *
+ * The signature is ECDSA over P-256 with SHA-256 (FIPS 186-5), encoded as the 64-byte IEEE P1363
+ * concatenation r‖s (what WebCrypto produces), in base64url without padding (RFC 4648 §5).
+ */
+
+export const PROTOCOL_VERSION = 'mobile-key-v1';
+
+export type SignedAction = 'scan' | 'approve' | 'deny';
+
+/** Characters allowed in every field of a signed message (so "\n" cannot be smuggled in). */
+const FIELD = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Builds the canonical message a device signs.
+ * @param input.loginId the login's id (from the QR).
+ * @param input.nonce the server nonce from the scan response; omit for `scan`.
+ * @throws {TypeError} if a field has characters outside [A-Za-z0-9_-] or is empty or too long.
+ */
+export function signedMessage(input: {
+  action: SignedAction;
+  loginId: string;
+  deviceId: string;
+  nonce?: string;
+}): Uint8Array<ArrayBuffer> {
+  const nonce = input.action === 'scan' ? '-' : (input.nonce ?? '');
+  for (const [name, value] of Object.entries({ loginId: input.loginId, deviceId: input.deviceId, nonce })) {
+    if (!(value === '-' && name === 'nonce' && input.action === 'scan') && !FIELD.test(value)) {
+      throw new TypeError(`${name} is not a valid protocol field`);
+    }
+  }
+  return new TextEncoder().encode(
+    [PROTOCOL_VERSION, input.action, input.loginId, nonce, input.deviceId].join('\n'),
+  );
+}
+
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
+/**
+ * Verifies a device signature.
+ * @param publicJwk the enrolled P-256 public key.
+ * @param message the canonical message bytes ({@link signedMessage}).
+ * @param signature base64url r‖s (64 bytes).
+ * @returns false for a wrong signature, a malformed signature or an unusable key; never throws.
+ */
+export async function verifyDeviceSignature(
+  publicJwk: JsonWebKey,
+  message: Uint8Array<ArrayBuffer>,
+  signature: string,
+): Promise<boolean> {
+  const bytes = base64urlDecode(signature);
+  if (!bytes || bytes.byteLength !== 64) return false;
+  try {
+    const key = await crypto.subtle.importKey(
+      'jwk',
+      { kty: 'EC', crv: 'P-256', x: publicJwk.x, y: publicJwk.y, ext: true },
+      ECDSA,
+      false,
+      ['verify'],
+    );
+    return await crypto.subtle.verify(ECDSA_SHA256, key, bytes, message);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Signs a canonical message with a device's private key (used by the reference clients and tests).
+ * @returns base64url r‖s.
+ */
+export async function signDeviceMessage(privateKey: CryptoKey, message: Uint8Array<ArrayBuffer>): Promise<string> {
+  return base64urlEncode(new Uint8Array(await crypto.subtle.sign(ECDSA_SHA256, privateKey, message)));
+}
+
+/** base64url without padding (RFC 4648 §5). */
+export function base64urlEncode(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Decodes base64url without padding; null for anything else. */
+export function base64urlDecode(text: string): Uint8Array<ArrayBuffer> | null {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Splits what a login QR encodes: `<origin>/key/login#<login id>.<secret>`.
+ * @returns null when the text is not a login URL.
+ */
+export function parseLoginUrl(text: string): { origin: string; loginId: string; secret: string } | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  const match = /^#([0-9a-f]{64})\.([A-Za-z0-9_-]{16,128})$/.exec(url.hash);
+  if (url.pathname !== LOGIN_URL_PATH || !match) return null;
+  return { origin: url.origin, loginId: match[1]!, secret: match[2]! };
+}
+
+/** The path of the mobile key web app's login screen, which the QR's URL opens. */
+export const LOGIN_URL_PATH = '/key/login';
+
+/** Builds what a login QR encodes (the inverse of {@link parseLoginUrl}). */
+export function buildLoginUrl(origin: string, loginId: string, secret: string): string {
+  return `${origin}${LOGIN_URL_PATH}#${loginId}.${secret}`;
+}

@@ -1,0 +1,415 @@
+import { DurableObject } from 'cloudflare:workers';
+import { ProblemError, type ProblemData } from '../http/problem.ts';
+import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
+import { randomToken, timingSafeEqual } from './crypto.ts';
+import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
+import type {
+  AnswerInput,
+  AnswerResult,
+  DeviceKey,
+  LoginContext,
+  LoginSnapshot,
+  Result,
+  ScanInput,
+  StartLogin,
+} from './types.ts';
+
+/** How long a login that ended without approval is kept so a reconnecting page learns the outcome (ms). */
+export const ENDED_RETENTION_MS = 10 * 60 * 1000;
+/** Largest WebSocket message the page may send, in bytes. */
+const MAX_MESSAGE_BYTES = 1024;
+/** Header by which the Worker passes the SHA-256 of the binding cookie to the object. */
+export const BINDING_HEADER = 'X-Login-Binding';
+
+/** Durable Object storage keys (listed in docs/storage.md). */
+const KEY = {
+  login: 'login', // LoginRecord
+  start: 'start', // StartLogin without bindingHash (client, claims, requester, locale, authorization)
+  binding: 'binding', // SHA-256 hex of the binding cookie
+  secret: 'secret', // the QR secret (shown to the page again on reload; dies with the login)
+  device: 'device', // DeviceKey of the device that scanned
+  nonce: 'nonce', // server nonce issued at scan time, bound into the answer's signature
+  retainUntil: 'retainUntil', // epoch ms after which the alarm deletes everything
+} as const;
+
+type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
+
+const refusalProblem: Record<Refusal, () => ProblemError> = {
+  expired: () => new ProblemError('login-expired', 410, 'Login expired', { detail: 'This login is no longer valid.' }),
+  ended: () => new ProblemError('login-decided', 409, 'Login already ended', { detail: 'This login has already ended.' }),
+  claimed: () =>
+    new ProblemError('login-claimed', 409, 'Login claimed by another device', {
+      detail: 'Another device has already scanned this login.',
+    }),
+  'not-scanned': () =>
+    new ProblemError('login-not-scanned', 409, 'Login not scanned', { detail: 'Scan the login before answering it.' }),
+  'wrong-device': () =>
+    new ProblemError('wrong-device', 403, 'Wrong device', { detail: 'Only the device that scanned this login may answer it.' }),
+  'not-approved': () => new ProblemError('conflict', 409, 'Login not approved'),
+  'already-redeemed': () => new ProblemError('conflict', 409, 'Already redeemed'),
+};
+
+const notFound = (): ProblemData => new ProblemError('not-found', 404, 'Not found', { detail: 'No such login.' }).toJSON();
+
+/**
+ * One login attempt: its state machine, its expiry alarm and the page's hibernatable WebSockets.
+ * The Worker reaches it by the id in the page URL, the QR and (later) the authorization code.
+ *
+ * RPC methods return {@link Result}s rather than throwing, because errors crossing RPC keep
+ * only their message. Storage is the SQLite-backed key-value API; keys are in docs/storage.md.
+ */
+export class LoginSession extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Answered by the runtime without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  /**
+   * Starts the login: stores its context and schedules the expiry alarm.
+   * @returns the first snapshot; a `conflict` problem if this object was already started.
+   */
+  async start(init: StartLogin): Promise<Result<LoginSnapshot>> {
+    if (await this.ctx.storage.get(KEY.login)) {
+      return { ok: false, problem: new ProblemError('conflict', 409, 'Login already started').toJSON() };
+    }
+    const record = createLogin(Date.now(), init.validitySeconds);
+    const { bindingHash, validitySeconds: _validity, ...stored } = init;
+    await this.ctx.storage.put({
+      [KEY.login]: record,
+      [KEY.start]: stored satisfies Stored,
+      [KEY.binding]: bindingHash,
+      [KEY.secret]: randomToken(16),
+    });
+    await this.ctx.storage.setAlarm(record.expiresAt);
+    return { ok: true, value: await this.#snapshot(record) };
+  }
+
+  /** The current snapshot for the browser holding the binding cookie (its SHA-256 hex). */
+  async read(bindingHash: string): Promise<Result<LoginSnapshot>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return { ok: false, problem };
+    return { ok: true, value: await this.#snapshot(await this.#record()) };
+  }
+
+  /** Cancels a pending or scanned login from the browser that started it. Idempotent. */
+  async cancel(bindingHash: string): Promise<Result<LoginSnapshot>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return { ok: false, problem };
+    return this.#apply({ type: 'cancel', at: Date.now() });
+  }
+
+  /**
+   * A device reads the login from its QR and claims it.
+   * Checks the QR secret and the device's signature over the scan message, then moves the login
+   * to `scanned` (idempotent for the same device) and issues the nonce its answer must sign.
+   */
+  async scan(input: ScanInput): Promise<Result<LoginContext>> {
+    const record = await this.#record();
+    if (!record) return { ok: false, problem: notFound() };
+    const checked = await this.#checkDevice(input.secret, input.device, input.signature, signedMessage({
+      action: 'scan',
+      loginId: this.#id,
+      deviceId: input.device.id,
+    }));
+    if (checked) return { ok: false, problem: checked };
+
+    const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
+      if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16) });
+      else await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
+      return next;
+    });
+    if (!result.ok) return result;
+    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
+    const latest = (await this.#record())!;
+    return {
+      ok: true,
+      value: {
+        loginId: this.#id,
+        client: stored.client,
+        claims: stored.claims,
+        requester: stored.requester,
+        createdAt: latest.createdAt,
+        expiresAt: latest.expiresAt,
+        now: Date.now(),
+        nonce: (await this.ctx.storage.get<string>(KEY.nonce))!,
+        state: latest.state,
+      },
+    };
+  }
+
+  /**
+   * The claiming device approves or denies. Verifies the signature over
+   * (decision, login id, scan nonce, device id) against the device key loaded for this request.
+   * Two racing answers: the object runs them one at a time, so exactly one takes effect and the
+   * other is refused with `login-decided` (or succeeds unchanged if it is the same decision).
+   */
+  async answer(input: AnswerInput): Promise<Result<AnswerResult>> {
+    const record = await this.#record();
+    if (!record) return { ok: false, problem: notFound() };
+    const secret = await this.ctx.storage.get<string>(KEY.secret);
+    if (!secret || typeof input.secret !== 'string' || !timingSafeEqual(secret, input.secret)) {
+      return { ok: false, problem: notFound() };
+    }
+    if (record.state === 'pending') return { ok: false, problem: refusalProblem['not-scanned']().toJSON() };
+    const nonce = await this.ctx.storage.get<string>(KEY.nonce);
+    let message: Uint8Array<ArrayBuffer>;
+    try {
+      message = signedMessage({ action: input.decision, loginId: this.#id, deviceId: input.device.id, nonce: input.nonce });
+    } catch {
+      return { ok: false, problem: new ProblemError('invalid-nonce', 400, 'Invalid nonce').toJSON() };
+    }
+    const checked = await this.#checkDevice(input.secret, input.device, input.signature, message);
+    if (checked) return { ok: false, problem: checked };
+    if (!nonce || !timingSafeEqual(nonce, input.nonce)) {
+      return {
+        ok: false,
+        problem: new ProblemError('invalid-nonce', 400, 'Invalid nonce', {
+          detail: 'The nonce is not the one issued when this device scanned the login.',
+        }).toJSON(),
+      };
+    }
+    const result = await this.#apply({
+      type: input.decision === 'approve' ? 'approve' : 'deny',
+      deviceId: input.device.id,
+      at: Date.now(),
+    });
+    if (!result.ok) return result;
+    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
+    return {
+      ok: true,
+      value: { state: result.value.state, client: stored.client, sub: input.device.sub, changed: result.changed === true },
+    };
+  }
+
+  /**
+   * What the OIDC layer needs after approval: the authorization request and the approving
+   * identity. Refused unless approved and the binding cookie matches.
+   */
+  async approval(
+    bindingHash: string,
+  ): Promise<Result<{ authorization: Record<string, unknown>; sub: string; deviceId: string; approvedAt: number }>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return { ok: false, problem };
+    const record = (await this.#record())!;
+    if (record.state !== 'approved') return { ok: false, problem: refusalProblem['not-approved']().toJSON() };
+    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
+    const device = (await this.ctx.storage.get<DeviceKey>(KEY.device))!;
+    return {
+      ok: true,
+      value: { authorization: stored.authorization, sub: device.sub, deviceId: device.id, approvedAt: record.endedAt! },
+    };
+  }
+
+  /** The authorization request, for "Start again" after a login ended without approval. */
+  async restartRequest(bindingHash: string): Promise<Result<Omit<StartLogin, 'bindingHash' | 'validitySeconds'>>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return { ok: false, problem };
+    const record = (await this.#record())!;
+    if (record.state === 'approved') return { ok: false, problem: refusalProblem.ended().toJSON() };
+    return { ok: true, value: (await this.ctx.storage.get<Stored>(KEY.start))! };
+  }
+
+  /** Page WebSocket upgrade (`GET /login/:id/ws`); the Worker has already checked the route. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+      return Response.json(new ProblemError('upgrade-required', 426, 'WebSocket upgrade required').toBody(), {
+        status: 426,
+        headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
+      });
+    }
+    const problem = await this.#checkBinding(request.headers.get(BINDING_HEADER) ?? '');
+    if (problem) {
+      return new Response(JSON.stringify(ProblemError.from(problem).toBody()), {
+        status: problem.status,
+        headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
+      });
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    server.send(JSON.stringify(await this.#snapshot(await this.#record())));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Page messages: `{"type":"refresh"}` re-sends the snapshot, `{"type":"cancel"}` cancels. */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      const size = typeof message === 'string' ? message.length : message.byteLength;
+      if (typeof message !== 'string' || size > MAX_MESSAGE_BYTES) {
+        ws.send(JSON.stringify(this.#wsProblem('Send text messages of at most 1 KiB.')));
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(message);
+      } catch {
+        ws.send(JSON.stringify(this.#wsProblem('The message is not valid JSON.', 'malformed-json')));
+        return;
+      }
+      const type = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+      if (type === 'refresh') {
+        ws.send(JSON.stringify(await this.#snapshot(await this.#record())));
+      } else if (type === 'cancel') {
+        await this.#apply({ type: 'cancel', at: Date.now() });
+      } else {
+        ws.send(JSON.stringify(this.#wsProblem('Unknown message type; expected "refresh", "cancel" or "ping".')));
+      }
+    } catch (error) {
+      console.error(`LoginSession ${this.#id} webSocketMessage failed`, error);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // 1005/1006 have no wire form; anything else is echoed back to complete the close handshake.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
+    } catch {
+      // already closed
+    }
+  }
+
+  /**
+   * Expiry and clean-up. Alarms run at least once, so this is idempotent: a second run finds
+   * the login already expired and only (re)schedules or performs the clean-up.
+   */
+  override async alarm(): Promise<void> {
+    try {
+      const record = await this.#record();
+      if (!record) return;
+      const now = Date.now();
+      if (!isTerminal(record.state)) {
+        if (now < record.expiresAt) {
+          await this.ctx.storage.setAlarm(record.expiresAt);
+          return;
+        }
+        await this.#apply({ type: 'expire', at: now });
+        return;
+      }
+      const retainUntil = await this.ctx.storage.get<number>(KEY.retainUntil);
+      if (retainUntil !== undefined && now < retainUntil) {
+        await this.ctx.storage.setAlarm(retainUntil);
+        return;
+      }
+      for (const ws of this.ctx.getWebSockets()) {
+        try {
+          ws.close(1000, 'login removed');
+        } catch {
+          // already closed
+        }
+      }
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+    } catch (error) {
+      console.error(`LoginSession ${this.#id} alarm failed`, error);
+      throw error; // let the runtime retry the alarm
+    }
+  }
+
+  /**
+   * Keeps the object's storage until at least `until` (epoch ms), for data that outlives the
+   * login (issued codes and tokens). Only ever extends.
+   */
+  protected async retainUntil(until: number): Promise<void> {
+    const current = (await this.ctx.storage.get<number>(KEY.retainUntil)) ?? 0;
+    if (until > current) {
+      await this.ctx.storage.put(KEY.retainUntil, until);
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm < until) await this.ctx.storage.setAlarm(until);
+    }
+  }
+
+  get #id(): string {
+    return this.ctx.id.toString();
+  }
+
+  async #record(): Promise<LoginRecord | undefined> {
+    return this.ctx.storage.get<LoginRecord>(KEY.login);
+  }
+
+  async #checkBinding(bindingHash: string): Promise<ProblemData | null> {
+    const stored = await this.ctx.storage.get<string>(KEY.binding);
+    if (!stored) return notFound();
+    if (!bindingHash || !timingSafeEqual(stored, bindingHash)) {
+      return new ProblemError('login-binding', 403, 'Not the browser that started this login', {
+        detail: 'This login can only be watched from the browser that started it.',
+      }).toJSON();
+    }
+    return null;
+  }
+
+  async #checkDevice(secret: string, device: DeviceKey, signature: string, message: Uint8Array<ArrayBuffer>): Promise<ProblemData | null> {
+    const stored = await this.ctx.storage.get<string>(KEY.secret);
+    if (!stored || typeof secret !== 'string' || !timingSafeEqual(stored, secret)) return notFound();
+    if (!(await verifyDeviceSignature(device.publicJwk, message, signature))) {
+      return new ProblemError('invalid-signature', 401, 'Invalid signature', {
+        detail: 'The signature does not verify with this device key over the expected message.',
+      }).toJSON();
+    }
+    return null;
+  }
+
+  /**
+   * Applies an event, persists and broadcasts a change, and schedules clean-up when the login
+   * ends. `beforeCommit` runs only on success, for writes that belong with the transition.
+   */
+  async #apply(
+    event: LoginEvent,
+    beforeCommit?: (next: LoginRecord, changed: boolean) => Promise<LoginRecord>,
+  ): Promise<Result<LoginSnapshot> & { changed?: boolean }> {
+    const record = await this.#record();
+    if (!record) return { ok: false, problem: notFound() };
+    const result = transition(record, event);
+    if (result.changed) await this.ctx.storage.put(KEY.login, result.record);
+    if (result.ok && beforeCommit) await beforeCommit(result.record, result.changed);
+    if (result.changed && isTerminal(result.record.state) && !isTerminal(record.state)) {
+      await this.retainUntil(event.at + ENDED_RETENTION_MS);
+    }
+    const snapshot = await this.#snapshot(result.record);
+    if (result.changed) this.#broadcast(snapshot);
+    if (!result.ok) return { ok: false, problem: refusalProblem[result.refusal]().toJSON() };
+    return { ok: true, value: snapshot, changed: result.changed };
+  }
+
+  #broadcast(snapshot: LoginSnapshot): void {
+    const text = JSON.stringify(snapshot);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(text);
+      } catch {
+        // a socket closing under us; the page will reconnect and get a fresh snapshot
+      }
+    }
+  }
+
+  async #snapshot(record: LoginRecord | undefined): Promise<LoginSnapshot> {
+    const stored = await this.ctx.storage.get<Stored>(KEY.start);
+    if (!record || !stored) throw new Error('snapshot of a login that was never started');
+    const snapshot: LoginSnapshot = {
+      type: 'snapshot',
+      id: this.#id,
+      state: record.state,
+      expiresAt: record.expiresAt,
+      now: Date.now(),
+      client: { name: stored.client.name },
+      locale: stored.locale,
+    };
+    if (record.state === 'pending') {
+      const secret = await this.ctx.storage.get<string>(KEY.secret);
+      if (secret) snapshot.loginUrl = buildLoginUrl(this.env.ISSUER, this.#id, secret);
+    }
+    if (record.state === 'scanned' || record.state === 'approved') {
+      const device = await this.ctx.storage.get<DeviceKey>(KEY.device);
+      if (device) snapshot.device = { name: device.name };
+    }
+    if (record.state === 'approved') snapshot.continueUrl = `/login/${this.#id}/continue`;
+    if (record.state === 'denied' || record.state === 'expired' || record.state === 'cancelled') {
+      snapshot.restartUrl = `/login/${this.#id}/restart`;
+    }
+    return snapshot;
+  }
+
+  #wsProblem(detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request') {
+    return new ProblemError(code, 400, code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message', { detail }).toBody();
+  }
+}

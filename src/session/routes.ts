@@ -1,0 +1,36 @@
+import { Hono } from 'hono';
+import { BINDING_HEADER } from './LoginSession.ts';
+import { bindingHashFrom } from './binding.ts';
+import { loginStub, unwrap } from './stub.ts';
+
+/**
+ * Page-facing login endpoints, mounted at `/login`. All of them require the binding cookie of
+ * the browser that started the login.
+ *
+ * - `GET /login/:id/state` — the current snapshot (fallback where WebSockets are blocked).
+ * - `GET /login/:id/ws` — WebSocket: a snapshot on connect and on every change.
+ * - `POST /login/:id/cancel` — cancel a pending or scanned login.
+ */
+export const sessionRoutes = new Hono<{ Bindings: Env }>();
+
+sessionRoutes.get('/:id/state', async (c) => {
+  const id = c.req.param('id');
+  const stub = loginStub(c.env, id);
+  const snapshot = unwrap(await stub.read(await bindingHashFrom(c, id)));
+  return c.json(snapshot, 200, { 'Cache-Control': 'no-store' });
+});
+
+sessionRoutes.get('/:id/ws', async (c) => {
+  const id = c.req.param('id');
+  const stub = loginStub(c.env, id);
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(BINDING_HEADER, await bindingHashFrom(c, id));
+  return stub.fetch(new Request(c.req.raw.url, { method: 'GET', headers }));
+});
+
+sessionRoutes.post('/:id/cancel', async (c) => {
+  const id = c.req.param('id');
+  const stub = loginStub(c.env, id);
+  const snapshot = unwrap(await stub.cancel(await bindingHashFrom(c, id)));
+  return c.json(snapshot, 200, { 'Cache-Control': 'no-store' });
+});

@@ -1,0 +1,118 @@
+import type { LoginState } from './machine.ts';
+import type { ProblemData } from '../http/problem.ts';
+
+/** Where and what the browser that started a login is, as shown on the phone. */
+export interface Requester {
+  /** ISO 3166-1 alpha-2 country code from Cloudflare's request data, when known. */
+  country?: string;
+  city?: string;
+  /** Browser name and major version parsed from the User-Agent, e.g. "Chrome 156". */
+  browser?: string;
+  /** Operating system parsed from the User-Agent, e.g. "macOS 15". */
+  os?: string;
+}
+
+/** The relying service a login is for. */
+export interface LoginClient {
+  id: string;
+  name: string;
+}
+
+/** What the Worker hands a fresh LoginSession object. */
+export interface StartLogin {
+  /** SHA-256 (hex) of the binding cookie's value: only that browser may watch the login. */
+  bindingHash: string;
+  /** How long the login stays valid, in seconds. */
+  validitySeconds: number;
+  client: LoginClient;
+  /** The claims that an approval releases (OIDC claim names), as shown on the phone. */
+  claims: string[];
+  requester: Requester;
+  /** Page language chosen at the start (`cs` or `en`). */
+  locale: string;
+  /**
+   * The validated authorization request this login answers, opaque to the session:
+   * the OIDC layer stores it here and reads it back when it issues the code or restarts.
+   */
+  authorization: Record<string, unknown>;
+}
+
+/**
+ * A whole snapshot of a login as the hosted page sees it: sent on every WebSocket message and
+ * by `GET /login/:id/state`. Never a delta.
+ */
+export interface LoginSnapshot {
+  type: 'snapshot';
+  id: string;
+  state: LoginState;
+  /** When the login stops being valid, epoch milliseconds. */
+  expiresAt: number;
+  /** The server's clock when this snapshot was made, epoch milliseconds. */
+  now: number;
+  client: { name: string };
+  locale: string;
+  /** What the QR code encodes and the same-device button opens; only while `pending`. */
+  loginUrl?: string;
+  /** The device that claimed the login (once scanned). */
+  device?: { name: string };
+  /** Where the browser goes next once `approved` (same origin, relative). */
+  continueUrl?: string;
+  /** Where "Start again" leads once the login ended without approval (relative). */
+  restartUrl?: string;
+}
+
+/** A device as the LoginSession needs it: loaded from D1 by the Worker for each phone request. */
+export interface DeviceKey {
+  id: string;
+  sub: string;
+  name: string;
+  /** The enrolled P-256 public key (JWK: kty EC, crv P-256, x, y). */
+  publicJwk: JsonWebKey;
+}
+
+/** What the phone sends to read (and claim) a login from its QR. */
+export interface ScanInput {
+  /** The secret from the QR (after the login id). */
+  secret: string;
+  device: DeviceKey;
+  /** base64url P-256 ECDSA signature (IEEE P1363, r‖s) over the scan message. */
+  signature: string;
+}
+
+/** What the phone shows the person after a scan. */
+export interface LoginContext {
+  loginId: string;
+  client: { id: string; name: string };
+  claims: string[];
+  requester: Requester;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  now: number;
+  /** The server nonce the answer's signature must include. */
+  nonce: string;
+  state: LoginState;
+}
+
+export type Decision = 'approve' | 'deny';
+
+/** The phone's signed decision. */
+export interface AnswerInput {
+  secret: string;
+  device: DeviceKey;
+  decision: Decision;
+  nonce: string;
+  signature: string;
+}
+
+export interface AnswerResult {
+  state: LoginState;
+  client: { id: string; name: string };
+  sub: string;
+  /** False when this repeated an answer that had already taken effect (a safe retry). */
+  changed: boolean;
+}
+
+/** The result of a LoginSession RPC: errors cross the RPC boundary as plain problem data. */
+export type Result<T> = { ok: true; value: T } | { ok: false; problem: ProblemData };
