@@ -1,4 +1,5 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { ProblemError } from '../http/problem.ts';
 import { BINDING_HEADER } from './LoginSession.ts';
 import { bindingHashFrom } from './binding.ts';
 import { loginStub, unwrap } from './stub.ts';
@@ -13,6 +14,20 @@ import { loginStub, unwrap } from './stub.ts';
  */
 export const sessionRoutes = new Hono<{ Bindings: Env }>();
 
+/**
+ * Refuses browser requests from another origin (cross-site WebSocket hijacking, CSRF). Browsers
+ * always send `Origin` on WebSocket handshakes and POSTs; requests without it are not from a page.
+ * @throws {ProblemError} 403 `forbidden`.
+ */
+export function assertSameOrigin(c: Context<{ Bindings: Env }>): void {
+  const origin = c.req.header('Origin');
+  if (origin !== undefined && origin !== new URL(c.env.ISSUER).origin) {
+    throw new ProblemError('forbidden', 403, 'Cross-origin request refused', {
+      detail: 'This endpoint only accepts requests from the login page itself.',
+    });
+  }
+}
+
 sessionRoutes.get('/:id/state', async (c) => {
   const id = c.req.param('id');
   const stub = loginStub(c.env, id);
@@ -21,6 +36,7 @@ sessionRoutes.get('/:id/state', async (c) => {
 });
 
 sessionRoutes.get('/:id/ws', async (c) => {
+  assertSameOrigin(c);
   const id = c.req.param('id');
   const stub = loginStub(c.env, id);
   const headers = new Headers(c.req.raw.headers);
@@ -29,6 +45,7 @@ sessionRoutes.get('/:id/ws', async (c) => {
 });
 
 sessionRoutes.post('/:id/cancel', async (c) => {
+  assertSameOrigin(c);
   const id = c.req.param('id');
   const stub = loginStub(c.env, id);
   const snapshot = unwrap(await stub.cancel(await bindingHashFrom(c, id)));

@@ -60,6 +60,25 @@ describe('binding cookie', () => {
   });
 });
 
+describe('cross-origin requests', () => {
+  it('refuses a WebSocket handshake or cancel from another origin, even with the cookie', async () => {
+    const login = await startTestLogin();
+    const headers = { Cookie: login.cookie, Origin: 'https://evil.example' };
+    const ws = await call(`/login/${login.id}/ws`, { headers: { ...headers, Upgrade: 'websocket' } });
+    expect(ws.status).toBe(403);
+    expect(((await ws.json()) as { type: string }).type).toBe('urn:mobile-key:problem:forbidden');
+    const cancel = await call(`/login/${login.id}/cancel`, { method: 'POST', headers });
+    expect(cancel.status).toBe(403);
+    const same = await call(`/login/${login.id}/ws`, {
+      headers: { Cookie: login.cookie, Origin: 'http://localhost:8787', Upgrade: 'websocket' },
+    });
+    expect(same.status).toBe(101);
+    same.webSocket!.accept();
+    same.webSocket!.close();
+    expect(unwrap(await login.stub.read(await cookieHash(login.cookie))).state).toBe('pending');
+  });
+});
+
 describe('page WebSocket', () => {
   it('receives a snapshot on connect, on scan, on approve', async () => {
     const login = await startTestLogin();
