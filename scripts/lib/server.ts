@@ -9,16 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDotenv, type LocalSecrets } from './secrets.ts';
 
-/** Environment for every wrangler command: no telemetry, no network look-ups. */
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/**
+ * Environment for every wrangler command: no telemetry, no network look-ups, and the project's
+ * Node 22 (node_modules/.bin) first on PATH even when not started through an npm script.
+ */
 export const WRANGLER_ENV = {
   ...process.env,
+  PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
   WRANGLER_SEND_METRICS: 'false',
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   NO_D1_WARNING: 'true',
   FORCE_COLOR: '0',
 };
-
-const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** A TCP port that is free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -70,6 +74,8 @@ export interface RunningServer {
   output(): string;
   /** Stops the process group and waits for it to exit. */
   stop(): Promise<void>;
+  /** The process group id (wrangler, esbuild and workerd all belong to it). */
+  pgid: number;
 }
 
 export interface StartOptions {
@@ -82,6 +88,8 @@ export interface StartOptions {
   vars?: Record<string, string>;
   /** Print the server's output to stderr as it comes (for `npm start`). */
   inherit?: boolean;
+  /** Another Wrangler configuration (benchmarks' baseline worker); skips D1 migrations and secrets. */
+  configPath?: string;
 }
 
 /**
@@ -92,13 +100,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'mobile-key-'));
-  await migrateLocal(persistTo);
   const url = `http://localhost:${port}`;
   const envFile = join(persistTo, 'secrets.env');
   writeFileSync(envFile, formatDotenv({ ...options.secrets }), { mode: 0o600 });
-  const vars = { ISSUER: url, ...options.vars };
+  if (!options.configPath) await migrateLocal(persistTo);
+  const vars = options.configPath ? { ...options.vars } : { ISSUER: url, ...options.vars };
   const args = [
     'dev',
+    ...(options.configPath ? ['--config', options.configPath] : []),
     '--ip', '127.0.0.1',
     '--port', String(port),
     '--inspector-port', String(inspectorPort),
@@ -156,5 +165,5 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, port, persistTo, secrets: options.secrets, output: () => output, stop };
+  return { url, port, persistTo, secrets: options.secrets, output: () => output, stop, pgid: child.pid! };
 }
