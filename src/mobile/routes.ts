@@ -27,7 +27,14 @@ const token = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(ma
 const EnrolBody = v.object({
   activation_code: token(64),
   public_jwk: v.unknown(),
-  name: v.pipe(v.string(), v.trim(), v.minLength(1, 'name must not be empty'), v.maxLength(64, 'name must be at most 64 characters')),
+  name: v.pipe(
+    v.string(),
+    v.trim(),
+    v.minLength(1, 'name must not be empty'),
+    v.maxLength(64, 'name must be at most 64 characters'),
+    // Shown on login pages and in operator listings: no control or bidi-override characters.
+    v.regex(/^[^\p{Cc}\u202A-\u202E\u2066-\u2069]*$/u, 'name must not contain control characters'),
+  ),
 });
 
 const ScanBody = v.object({ secret: token(256), device_id: token(128), signature: token(256) });
@@ -81,7 +88,7 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
   const body = await readJson(c.req.raw, ScanBody);
   const device = await usableDevice(c.env.DB, body.device_id);
   const context = unwrap(await stub.scan({ secret: body.secret, device: deviceKeyOf(device), signature: body.signature }));
-  await touchDevice(c.env.DB, device.id);
+  await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
   return c.json(
     {
       login_id: context.loginId,
@@ -113,19 +120,33 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
       signature: body.signature,
     }),
   );
-  await touchDevice(c.env.DB, device.id);
+  await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
   // A repeated answer (a retry after a lost response) is answered again but audited once.
   if (result.changed) {
-    await recordAudit(c.env.DB, {
-      type: result.state === 'approved' ? 'login.approved' : 'login.denied',
-      sub: device.sub,
-      deviceId: device.id,
-      clientId: result.client.id,
-      detail: { login_id: loginId },
-    });
+    await afterDecision('audit', () =>
+      recordAudit(c.env.DB, {
+        type: result.state === 'approved' ? 'login.approved' : 'login.denied',
+        sub: device.sub,
+        deviceId: device.id,
+        clientId: result.client.id,
+        detail: { login_id: loginId },
+      }),
+    );
   }
   return c.json({ status: result.state, client_id: result.client.id, client_name: result.client.name, sub: result.sub }, 200, NO_STORE);
 });
+
+/**
+ * Runs bookkeeping after the LoginSession has taken its decision. The decision stands either
+ * way, so a failure here is logged rather than turned into an error the phone would misread.
+ */
+async function afterDecision(what: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    console.error(`mobile: ${what} after a login decision failed`, error);
+  }
+}
 
 /**
  * The enrolled device named by the request.

@@ -134,8 +134,10 @@ describe('enrolment', () => {
     const missing = await post('/api/mobile/enrol', { activation_code: 'X' }, address());
     expect(missing.status).toBe(400);
     expect(await problemCode(missing)).toBe('invalid-input');
-    const noName = await post('/api/mobile/enrol', { activation_code: 'X', public_jwk: {}, name: '   ' }, address());
-    expect(await problemCode(noName)).toBe('invalid-input');
+    for (const name of ['   ', 'Line\nbreak', 'evil\u202Etxt.exe', 'x'.repeat(65)]) {
+      const res = await post('/api/mobile/enrol', { activation_code: 'X', public_jwk: {}, name }, address());
+      expect(await problemCode(res)).toBe('invalid-input');
+    }
   });
 
   it('throttles guessing per address with 429 and Retry-After, even for the right code', async () => {
@@ -166,6 +168,10 @@ describe('operator API', () => {
     }
     const list = await call('/admin/identities/sub_x/devices');
     expect(list.status).toBe(401);
+    // An unknown operator path is still a problem, once authorized.
+    const unknown = await call('/admin/nothing-here', { headers: ADMIN });
+    expect(unknown.status).toBe(404);
+    expect(await problemCode(unknown)).toBe('not-found');
   });
 
   it('creates an identity with its claims and a code that expires after ACTIVATION_CODE_TTL_SECONDS', async () => {

@@ -64,6 +64,9 @@ describe('scan → approve over HTTP with a real signature', () => {
     expect(context.now).toBeGreaterThanOrEqual(before);
     expect(context.nonce).toMatch(/^[A-Za-z0-9_-]{16,}$/);
     expect(await stateOf(login)).toBe('scanned');
+    // Scanning again with the same device (a retry) returns the same nonce.
+    const rescan = (await (await scan(login, phone)).json()) as Record<string, unknown>;
+    expect(rescan.nonce).toBe(context.nonce);
 
     const approved = await answer(login, await answerBody(login, phone, 'approve', context.nonce as string));
     expect(approved.status).toBe(200);
