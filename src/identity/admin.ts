@@ -65,6 +65,7 @@ const ClientBody = v.strictObject({
   id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
 });
 
+/** The operator API routes, mounted at `/admin` (see the module comment). */
 export const adminRoutes = new Hono<{ Bindings: Env }>();
 
 adminRoutes.use('*', async (c, next) => {

@@ -47,6 +47,7 @@ const AnswerBody = v.object({
   signature: token(256),
 });
 
+/** The phone-facing routes, mounted at `/api/mobile` (see the module comment). */
 export const mobileRoutes = new Hono<{ Bindings: Env }>();
 
 mobileRoutes.post('/enrol', async (c) => {

@@ -7,7 +7,7 @@ import {
 } from '../../src/identity/activation.ts';
 import { getDevice, listDevices } from '../../src/identity/devices.ts';
 import { getIdentity } from '../../src/identity/identities.ts';
-import { ENROL_THROTTLE } from '../../src/identity/throttle.ts';
+import { ENROL_THROTTLE, checkThrottle, recordFailure } from '../../src/identity/throttle.ts';
 import { call } from './helpers.ts';
 import { ADMIN, address, auditTypes, createTestIdentity, newKeyPair, post, problemCode } from './identity-helpers.ts';
 
@@ -31,6 +31,22 @@ describe('activation codes', () => {
     expect(rows.results).toHaveLength(1);
     expect(rows.results[0]!.code_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rows.results)).not.toContain(normaliseActivationCode(identity.activation_code));
+  });
+});
+
+describe('throttle', () => {
+  it('counts failures in a fixed window and starts a new one when it is over', async () => {
+    const rule = { limit: 3, windowMs: 60_000 };
+    const key = `test:${crypto.randomUUID()}`;
+    const t0 = 1_800_000_000_000;
+    expect(await checkThrottle(env.DB, key, rule, t0)).toEqual({ allowed: true });
+    // The window starts at the first failure (t0) and lasts 60 s.
+    for (const n of [1, 2, 3]) expect(await recordFailure(env.DB, key, rule, t0 + (n - 1) * 1000)).toBe(n);
+    expect(await checkThrottle(env.DB, key, rule, t0 + 30_000)).toEqual({ allowed: false, retryAfterSeconds: 30 });
+    expect(await checkThrottle(env.DB, key, rule, t0 + 59_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(await checkThrottle(env.DB, key, rule, t0 + 60_000)).toEqual({ allowed: true });
+    expect(await recordFailure(env.DB, key, rule, t0 + 60_000)).toBe(1);
+    expect(await checkThrottle(env.DB, key, rule, t0 + 60_001)).toEqual({ allowed: true });
   });
 });
 
