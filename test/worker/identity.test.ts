@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   generateActivationCode,
@@ -23,6 +24,27 @@ describe('activation codes', () => {
     expect(normaliseActivationCode('OIL0-0000-0000-0000')).toBe('0110000000000000');
     expect(normaliseActivationCode('7QKM-3XTR-9BWD-H2C')).toBeNull();
     expect(normaliseActivationCode('7QKM-3XTR-9BWD-H2CU')).toBeNull();
+  });
+
+  it('survive any way of typing them: case, spaces, dashes, O for 0 and I or L for 1', () => {
+    const typing = fc.record({
+      lower: fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
+      separators: fc.array(fc.constantFrom('', ' ', '-', '  '), { minLength: 16, maxLength: 16 }),
+      lookalike: fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
+    });
+    fc.assert(
+      fc.property(typing, ({ lower, separators, lookalike }) => {
+        const code = generateActivationCode();
+        const typed = [...code.replace(/-/g, '')]
+          .map((ch, i) => {
+            let out = lookalike[i] ? (ch === '0' ? 'O' : ch === '1' ? 'l' : ch) : ch;
+            if (lower[i]) out = out.toLowerCase();
+            return separators[i] + out;
+          })
+          .join('');
+        expect(normaliseActivationCode(typed)).toBe(code.replace(/-/g, ''));
+      }),
+    );
   });
 
   it('are stored hashed, never in the clear', async () => {
