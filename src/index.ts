@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ProblemError, problemResponse } from './http/problem.ts';
+import { adminRoutes } from './identity/admin.ts';
+import { mobileRoutes } from './mobile/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
 
 export { LoginSession } from './session/LoginSession.ts';
@@ -9,6 +11,8 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
 app.route('/login', sessionRoutes);
+app.route('/admin', adminRoutes);
+app.route('/api/mobile', mobileRoutes);
 
 app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
 

@@ -26,6 +26,10 @@ export type ProblemCode =
   | 'unknown-device'
   | 'device-revoked'
   | 'invalid-activation-code'
+  | 'activation-code-used'
+  | 'activation-code-expired'
+  | 'invalid-public-key'
+  | 'unknown-identity'
   | 'too-many-requests'
   | 'upgrade-required'
   | 'internal';

@@ -45,3 +45,15 @@ export async function getIdentity(db: D1Database, sub: string): Promise<Identity
     .first<{ sub: string; claims: string; created_at: number }>();
   return row ? { sub: row.sub, claims: JSON.parse(row.claims) as IdentityClaims, createdAt: row.created_at } : null;
 }
+
+/**
+ * Identities whose `email` claim equals `email` exactly (oldest first). Used by operators (and
+ * the demo seed) to find a person again; e-mail is not unique, so this returns a list.
+ */
+export async function findIdentitiesByEmail(db: D1Database, email: string): Promise<Identity[]> {
+  const { results } = await db
+    .prepare("SELECT sub, claims, created_at FROM identities WHERE json_extract(claims, '$.email') = ?1 ORDER BY created_at, sub")
+    .bind(email)
+    .all<{ sub: string; claims: string; created_at: number }>();
+  return results.map((row) => ({ sub: row.sub, claims: JSON.parse(row.claims) as IdentityClaims, createdAt: row.created_at }));
+}

@@ -1,0 +1,197 @@
+/**
+ * The operator CLI: `npm run -s admin -- <command> [--server URL] [--json]`.
+ * Talks to the operator API (`/admin`, src/identity/admin.ts) with the bearer token from
+ * `ADMIN_TOKEN` or the local `.dev.vars`. Run `npm run -s admin -- help` for the commands.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseDotenv } from '../scripts/lib/secrets.ts';
+import { CliError, DEFAULT_SERVER, formatTime, runCli, serverUrl, usage } from './lib/common.ts';
+
+const HELP = `Usage: npm run -s admin -- <command> [options]
+
+Commands:
+  identity create --given-name G --family-name F [--birthdate YYYY-MM-DD] [--email E] [--phone-number P]
+                                     create an identity and print its first activation code
+  identity activation-code SUB       issue a new activation code (older unused codes stop working)
+  identity show SUB                  show an identity's claims
+  client create --name NAME --redirect-uri URI [--redirect-uri URI ...] [--public] [--id-token-alg RS256|ES256]
+                                     register a relying service (prints its client_id and secret)
+  devices SUB                        list an identity's devices
+  device revoke DEVICE_ID            revoke a device (idempotent)
+  audit SUB                          an identity's audit events, newest first
+
+Options:
+  --server URL   the service (default ${DEFAULT_SERVER})
+  --json         print exactly one JSON object on stdout
+  The token is read from ADMIN_TOKEN, else from ./.dev.vars.`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  strict: false,
+  options: {
+    server: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    'given-name': { type: 'string' },
+    'family-name': { type: 'string' },
+    birthdate: { type: 'string' },
+    email: { type: 'string' },
+    'phone-number': { type: 'string' },
+    name: { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+    public: { type: 'boolean' },
+    'id-token-alg': { type: 'string' },
+  },
+});
+
+const json = values.json === true;
+
+await runCli('admin', json, async () => {
+  const [group, action, arg] = positionals;
+  if (values.help || !group || group === 'help') return { json: { help: HELP }, text: HELP };
+  const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'h']);
+  for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
+  const api = client(serverUrl(str('server') ?? DEFAULT_SERVER));
+
+  if (group === 'identity' && action === 'create') {
+    const body: Record<string, string> = {
+      given_name: required('given-name'),
+      family_name: required('family-name'),
+    };
+    for (const [flag, claim] of [['birthdate', 'birthdate'], ['email', 'email'], ['phone-number', 'phone_number']] as const) {
+      const value = str(flag);
+      if (value !== undefined) body[claim] = value;
+    }
+    const created = await api('POST', '/admin/identities', body);
+    return {
+      json: { sub: created.sub, activation_code: created.activation_code, expires_at: created.expires_at, activation_url: created.activation_url },
+      text: `Created identity ${created.sub}\n${codeText(created)}`,
+    };
+  }
+  if (group === 'identity' && action === 'activation-code') {
+    const sub = positional(arg, 'SUB');
+    const issued = await api('POST', `/admin/identities/${encodeURIComponent(sub)}/activation-codes`);
+    return {
+      json: { activation_code: issued.activation_code, expires_at: issued.expires_at, activation_url: issued.activation_url, sub },
+      text: `New activation code for ${sub} (older unused codes no longer work)\n${codeText(issued)}`,
+    };
+  }
+  if (group === 'identity' && action === 'show') {
+    const identity = await api('GET', `/admin/identities/${encodeURIComponent(positional(arg, 'SUB'))}`);
+    return { json: identity, text: `${identity.sub} (created ${formatTime(identity.created_at as number)})\n${JSON.stringify(identity.claims, null, 2)}` };
+  }
+  if (group === 'client' && action === 'create') {
+    const redirectUris = values['redirect-uri'];
+    if (!Array.isArray(redirectUris) || redirectUris.length === 0) throw usage('client create needs at least one --redirect-uri URI');
+    const alg = str('id-token-alg');
+    const created = await api('POST', '/admin/clients', {
+      name: required('name'),
+      redirect_uris: redirectUris,
+      public: values.public === true,
+      ...(alg ? { id_token_alg: alg } : {}),
+    });
+    const out: Record<string, unknown> = { client_id: created.client_id };
+    if (created.client_secret) out.client_secret = created.client_secret;
+    return {
+      json: out,
+      text: [
+        `Registered ${created.public ? 'public' : 'confidential'} client "${created.name}"`,
+        `client_id:     ${created.client_id}`,
+        created.client_secret ? `client_secret: ${created.client_secret}   (shown once; store it now)` : 'no secret: the client must use PKCE',
+        `redirect URIs: ${(created.redirect_uris as string[]).join(', ')}`,
+      ].join('\n'),
+    };
+  }
+  if (group === 'devices') {
+    const listed = await api('GET', `/admin/identities/${encodeURIComponent(positional(action, 'SUB'))}/devices`);
+    const devices = listed.devices as Record<string, unknown>[];
+    const lines = devices.map((d) =>
+      [
+        d.device_id,
+        JSON.stringify(d.name),
+        `enrolled ${formatTime(d.created_at as number)}`,
+        d.last_used_at ? `last used ${formatTime(d.last_used_at as number)}` : 'never used',
+        d.revoked_at ? `REVOKED ${formatTime(d.revoked_at as number)}` : 'active',
+      ].join('  '),
+    );
+    return { json: listed, text: devices.length ? lines.join('\n') : `No devices enrolled for ${listed.sub}.` };
+  }
+  if (group === 'device' && action === 'revoke') {
+    const device = await api('POST', `/admin/devices/${encodeURIComponent(positional(arg, 'DEVICE_ID'))}/revoke`);
+    return { json: device, text: `Revoked ${device.device_id} ("${device.name}") of ${device.sub} at ${formatTime(device.revoked_at as number)}` };
+  }
+  if (group === 'audit') {
+    const audit = await api('GET', `/admin/identities/${encodeURIComponent(positional(action, 'SUB'))}/audit`);
+    const events = audit.events as Record<string, unknown>[];
+    return {
+      json: audit,
+      text: events.map((e) => [formatTime(e.at as number), e.type, e.device_id ?? '', e.client_id ?? ''].join('  ').trim()).join('\n') || 'No events.',
+    };
+  }
+  throw usage(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
+});
+
+function str(name: string): string | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw usage(`--${name} needs a value`);
+  return value;
+}
+
+function required(name: string): string {
+  const value = str(name);
+  if (!value) throw usage(`--${name} is required`);
+  return value;
+}
+
+function positional(value: string | undefined, name: string): string {
+  if (!value) throw usage(`missing ${name}`);
+  return value;
+}
+
+function codeText(issued: Record<string, unknown>): string {
+  return [
+    `Activation code: ${issued.activation_code}   (valid until ${formatTime(issued.expires_at as number)})`,
+    `Activation link: ${issued.activation_url}`,
+  ].join('\n');
+}
+
+/** The operator token: `ADMIN_TOKEN`, else `.dev.vars` in the working directory. */
+function adminToken(): string {
+  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+  if (existsSync('.dev.vars')) {
+    const token = parseDotenv(readFileSync('.dev.vars', 'utf8')).ADMIN_TOKEN;
+    if (token) return token;
+  }
+  throw new CliError('no-token', 'no operator token: set ADMIN_TOKEN or run from the project folder with a .dev.vars (npm start creates it)', 2);
+}
+
+/** A small client of the operator API; refusals become CliErrors with the problem's code. */
+function client(server: string) {
+  const token = adminToken();
+  return async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> => {
+    let res: Response;
+    try {
+      res = await fetch(`${server}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (error) {
+      throw new CliError('unreachable', `cannot reach ${server}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+    }
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = (await res.json()) as Record<string, unknown>;
+    } catch {
+      throw new CliError('bad-response', `unexpected response from ${server} (HTTP ${res.status})`);
+    }
+    if (!res.ok) {
+      const code = typeof parsed.type === 'string' ? parsed.type.replace('urn:mobile-key:problem:', '') : 'error';
+      const detail = typeof parsed.detail === 'string' ? parsed.detail : String(parsed.title ?? `HTTP ${res.status}`);
+      throw new CliError(code, code === 'unauthorized' ? `the server refused the operator token: ${detail}` : detail);
+    }
+    return parsed;
+  };
+}

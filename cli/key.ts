@@ -1,0 +1,139 @@
+/**
+ * The reference mobile key: `npm run -s key -- <command> [--store FILE] [--server URL] [--json]`.
+ * Holds a P-256 device key in a store file (mode 0600) and speaks the phone-facing API
+ * (docs/mobile-protocol.md) through cli/lib/mobile-client.ts. Run with `help` for the commands.
+ */
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { CliError, DEFAULT_SERVER, formatDuration, formatTime, runCli, serverUrl, usage } from './lib/common.ts';
+import { decideLogin, enrol, type LoginContext } from './lib/mobile-client.ts';
+import { checkWritable, defaultStorePath, readStore, writeStore } from './lib/store.ts';
+
+const HELP = `Usage: npm run -s key -- <command> [options]
+
+Commands:
+  enroll --activation-code CODE [--name NAME] [--force]
+                         make a device key and enrol it (CODE may also be the activation link)
+  approve LOGIN_URL [--yes]
+                         read the login, show who asks, ask y/n (unless --yes), sign and approve;
+                         answering "n" sends a signed deny
+  deny LOGIN_URL         read the login and deny it
+  show                   print the enrolled device
+
+Options:
+  --server URL   the service (default: the LOGIN_URL's or activation link's origin, else ${DEFAULT_SERVER})
+  --store FILE   the key store (default: $MOBILE_KEY_STORE or ~/.mobile-key.json; written with mode 0600)
+  --json         print exactly one JSON object on stdout (the context goes to stderr)
+LOGIN_URL is exactly the text the login QR encodes: <origin>/key/login#<login id>.<secret>`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  strict: false,
+  options: {
+    server: { type: 'string' },
+    store: { type: 'string' },
+    json: { type: 'boolean' },
+    yes: { type: 'boolean', short: 'y' },
+    force: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    'activation-code': { type: 'string' },
+    name: { type: 'string' },
+  },
+});
+
+const json = values.json === true;
+
+await runCli('key', json, async () => {
+  const [command, arg] = positionals;
+  if (values.help || !command || command === 'help') return { json: { help: HELP }, text: HELP };
+  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name']);
+  for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
+  const storePath = str('store') ?? defaultStorePath();
+  const server = str('server');
+
+  if (command === 'enroll' || command === 'enrol') {
+    const input = str('activation-code');
+    if (!input) throw usage('--activation-code CODE is required');
+    // The activation link `<origin>/key/enrol#<code>` works too and names the server.
+    const link = URL.parse(input);
+    const fromLink = link && /^https?:$/.test(link.protocol) && link.hash.length > 1 ? link : null;
+    const code = fromLink ? decodeURIComponent(fromLink.hash.slice(1)) : input;
+    const base = serverUrl(server ?? fromLink?.origin ?? DEFAULT_SERVER);
+    const force = values.force === true;
+    checkWritable(storePath, force);
+    const name = str('name') ?? 'Reference mobile key (CLI)';
+    const store = await enrol({ server: base, activationCode: code, name });
+    writeStore(storePath, store, force);
+    return {
+      json: { device_id: store.device_id, sub: store.sub },
+      text: `Enrolled "${name}" as ${store.device_id} for ${store.sub}\nKey stored in ${storePath}`,
+    };
+  }
+
+  if (command === 'approve' || command === 'deny') {
+    if (!arg) throw usage(`${command} needs LOGIN_URL (the text the login QR encodes)`);
+    const yes = values.yes === true || command === 'deny';
+    if (!yes && !process.stdin.isTTY) throw usage('not a terminal: pass --yes to approve without asking');
+    const store = readStore(storePath);
+    const result = await decideLogin({
+      loginUrl: arg,
+      store,
+      decision: command,
+      ...(server ? { server: serverUrl(server) } : {}),
+      confirm: async (context) => {
+        process.stderr.write(`${describe(context)}\n`);
+        if (yes) return true;
+        return ask(`Approve this login for ${context.client.name}? [y/N] `);
+      },
+    });
+    const out = {
+      status: result.status,
+      client_id: result.client_id,
+      client_name: result.client_name,
+      sub: result.sub,
+      login_id: result.login_id,
+      device_id: result.device_id,
+    };
+    return { json: out, text: result.status === 'approved' ? `Approved: you are signing in to ${result.client_name}.` : `Denied the login for ${result.client_name}.` };
+  }
+
+  if (command === 'show') {
+    const store = readStore(storePath);
+    const out = { device_id: store.device_id, sub: store.sub, name: store.name, server: store.server, enrolled_at: store.enrolled_at };
+    return { json: out, text: `${store.name}: ${store.device_id} for ${store.sub} at ${store.server} (enrolled ${formatTime(store.enrolled_at)})` };
+  }
+
+  throw usage(`unknown command "${command}"\n\n${HELP}`);
+});
+
+function str(name: string): string | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw usage(`--${name} needs a value`);
+  return value;
+}
+
+/** The context a person must see before approving: who asks, what is released, from where, how long. */
+function describe(context: LoginContext): string {
+  const r = context.requester;
+  const where = [r.city, r.country].filter(Boolean).join(', ') || 'unknown location';
+  const what = [r.browser, r.os && `on ${r.os}`].filter(Boolean).join(' ') || 'unknown browser';
+  return [
+    `Login request from ${context.client.name} (${context.client.id})`,
+    `  Releases:  ${context.claims.join(', ') || 'only your identifier'}`,
+    `  Browser:   ${what}, ${where}`,
+    `  Started:   ${formatTime(context.created_at)} (${formatDuration(context.now - context.created_at)} ago)`,
+    `  Time left: ${formatDuration(context.expires_at - context.now)}`,
+  ].join('\n');
+}
+
+async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export { CliError };

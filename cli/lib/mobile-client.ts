@@ -1,0 +1,193 @@
+/**
+ * The reference mobile key's protocol core: enrolment, reading a login from its QR, and the
+ * signed answer (docs/mobile-protocol.md). WebCrypto and `fetch` only — no Node API — so the
+ * same code runs in the CLI, in workerd tests and in any JavaScript app. Signing uses the shared
+ * src/mobile/protocol.ts, so the client signs exactly the bytes the server verifies.
+ */
+import { parseLoginUrl, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
+
+/** What the key CLI keeps in its store file (JSON, mode 0600). */
+export interface KeyStore {
+  version: 1;
+  /** The origin the device was enrolled with. */
+  server: string;
+  device_id: string;
+  sub: string;
+  name: string;
+  /** The device's P-256 private key (JWK with `d`): never leaves the store. */
+  private_jwk: JsonWebKey;
+  public_jwk: JsonWebKey;
+  /** Epoch milliseconds. */
+  enrolled_at: number;
+}
+
+/** What a scan returns: the context to show the person (snake_case as on the wire). */
+export interface LoginContext {
+  login_id: string;
+  state: string;
+  client: { id: string; name: string };
+  claims: string[];
+  requester: { country?: string; city?: string; browser?: string; os?: string };
+  /** Epoch milliseconds. */
+  created_at: number;
+  expires_at: number;
+  now: number;
+  nonce: string;
+}
+
+export interface AnswerResponse {
+  status: 'approved' | 'denied';
+  client_id: string;
+  client_name: string;
+  sub: string;
+}
+
+/** A refusal from the server (its problem `type` code, status and detail) or a usage error. */
+export class MobileKeyError extends Error {
+  readonly code: string;
+  readonly status: number | undefined;
+  constructor(code: string, message: string, status?: number) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+
+/** A fresh, extractable P-256 key pair as JWKs (public members only in `publicJwk`). */
+export async function generateDeviceKey(): Promise<{ privateJwk: JsonWebKey; publicJwk: JsonWebKey }> {
+  const pair = (await crypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const privateJwk = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey;
+  const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as JsonWebKey;
+  return { privateJwk, publicJwk: { kty, crv, x, y } };
+}
+
+/**
+ * Enrols a fresh device key with an activation code (`POST /api/mobile/enrol`).
+ * @returns the store to save (it holds the private key).
+ * @throws {MobileKeyError} with the server's problem code (e.g. `invalid-activation-code`).
+ */
+export async function enrol(options: { server: string; activationCode: string; name: string; fetch?: Fetch }): Promise<KeyStore> {
+  const { privateJwk, publicJwk } = await generateDeviceKey();
+  const body = await postJson<{ device_id: string; sub: string }>(options.fetch, `${options.server}/api/mobile/enrol`, {
+    activation_code: options.activationCode,
+    public_jwk: publicJwk,
+    name: options.name,
+  });
+  return {
+    version: 1,
+    server: options.server,
+    device_id: body.device_id,
+    sub: body.sub,
+    name: options.name,
+    private_jwk: privateJwk,
+    public_jwk: publicJwk,
+    enrolled_at: Date.now(),
+  };
+}
+
+/**
+ * Reads (and claims) a login from what its QR encodes: signs the scan message and sends it.
+ * @param options.server the API origin; the login URL's origin when omitted.
+ * @throws {MobileKeyError} `invalid-login-url` for text that is not a login URL, or the server's problem.
+ */
+export async function scanLogin(options: { loginUrl: string; store: KeyStore; server?: string; fetch?: Fetch }): Promise<{
+  context: LoginContext;
+  server: string;
+  loginId: string;
+  secret: string;
+}> {
+  const parsed = parseLoginUrl(options.loginUrl.trim());
+  if (!parsed) throw new MobileKeyError('invalid-login-url', 'This is not a login URL (expected <origin>/key/login#<login id>.<secret>).');
+  const server = stripSlash(options.server ?? parsed.origin);
+  const signature = await sign(options.store, 'scan', parsed.loginId);
+  const context = await postJson<LoginContext>(options.fetch, `${server}/api/mobile/logins/${parsed.loginId}/scan`, {
+    secret: parsed.secret,
+    device_id: options.store.device_id,
+    signature,
+  });
+  return { context, server, loginId: parsed.loginId, secret: parsed.secret };
+}
+
+/**
+ * Sends a signed decision for a scanned login (`POST /api/mobile/logins/:id/answer`).
+ * @throws {MobileKeyError} with the server's problem code.
+ */
+export async function answerLogin(options: {
+  server: string;
+  loginId: string;
+  secret: string;
+  nonce: string;
+  decision: 'approve' | 'deny';
+  store: KeyStore;
+  fetch?: Fetch;
+}): Promise<AnswerResponse> {
+  const signature = await sign(options.store, options.decision, options.loginId, options.nonce);
+  return postJson<AnswerResponse>(options.fetch, `${options.server}/api/mobile/logins/${options.loginId}/answer`, {
+    secret: options.secret,
+    device_id: options.store.device_id,
+    decision: options.decision,
+    nonce: options.nonce,
+    signature,
+  });
+}
+
+/**
+ * The whole `approve` / `deny` flow: scan, show the context (via `confirm`), sign and answer.
+ * For `approve`, `confirm` decides: false sends a signed **deny** (the person refused), so the
+ * login page learns the outcome at once. Without `confirm` the decision is sent as given.
+ * @returns the server's answer plus the context that was shown.
+ * @throws {MobileKeyError}
+ */
+export async function decideLogin(options: {
+  loginUrl: string;
+  store: KeyStore;
+  decision: 'approve' | 'deny';
+  server?: string;
+  confirm?: (context: LoginContext) => Promise<boolean>;
+  fetch?: Fetch;
+}): Promise<AnswerResponse & { login_id: string; device_id: string; context: LoginContext }> {
+  const { context, server, loginId, secret } = await scanLogin(options);
+  let decision = options.decision;
+  if (decision === 'approve' && options.confirm && !(await options.confirm(context))) decision = 'deny';
+  const answer = await answerLogin({ server, loginId, secret, nonce: context.nonce, decision, store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  return { ...answer, login_id: loginId, device_id: options.store.device_id, context };
+}
+
+/** Signs a protocol message with the store's private key. */
+async function sign(store: KeyStore, action: SignedAction, loginId: string, nonce?: string): Promise<string> {
+  const { kty, crv, x, y, d } = store.private_jwk;
+  const key = await crypto.subtle.importKey('jwk', { kty, crv, x, y, d, ext: false }, ECDSA_P256, false, ['sign']);
+  return signDeviceMessage(key, signedMessage({ action, loginId, deviceId: store.device_id, ...(nonce ? { nonce } : {}) }));
+}
+
+async function postJson<T>(fetchImpl: Fetch | undefined, url: string, body: unknown): Promise<T> {
+  const doFetch: Fetch = fetchImpl ?? ((input, init) => fetch(input, init));
+  let res: Response;
+  try {
+    res = await doFetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) });
+  } catch (error) {
+    throw new MobileKeyError('unreachable', `Cannot reach ${new URL(url).origin}: ${(error as Error).message}`);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new MobileKeyError('bad-response', `Unexpected response from the server (HTTP ${res.status}).`, res.status);
+  }
+  if (!res.ok) {
+    const problem = json as { type?: string; title?: string; detail?: string };
+    const code = problem.type?.replace('urn:mobile-key:problem:', '') ?? 'error';
+    throw new MobileKeyError(code, problem.detail ?? problem.title ?? `HTTP ${res.status}`, res.status);
+  }
+  return json as T;
+}
+
+function stripSlash(origin: string): string {
+  return origin.replace(/\/+$/, '');
+}

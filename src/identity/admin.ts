@@ -1,0 +1,194 @@
+/**
+ * The operator API, mounted at `/admin`. Every request carries `Authorization: Bearer
+ * <ADMIN_TOKEN>` (RFC 6750 §2.1), compared in constant time. JSON in and out, snake_case,
+ * times in epoch milliseconds, errors `application/problem+json`.
+ *
+ * - `POST /admin/identities` — create an identity → 201 `{sub, activation_code, activation_url, expires_at}`
+ * - `GET /admin/identities?email=E` — find identities by e-mail → `{identities: [...]}`
+ * - `GET /admin/identities/:sub` — one identity → `{sub, claims, created_at}`
+ * - `POST /admin/identities/:sub/activation-codes` — a new code (older unused ones stop working) → 201
+ * - `GET /admin/identities/:sub/devices` — `{sub, devices: [...]}`
+ * - `GET /admin/identities/:sub/audit` — `{sub, events: [...]}` newest first
+ * - `POST /admin/devices/:id/revoke` — idempotent → `{device_id, sub, revoked_at}`
+ * - `POST /admin/clients` — register a relying service → 201 `{client_id, client_secret?, ...}`
+ */
+import { Hono } from 'hono';
+import * as v from 'valibot';
+import { ProblemError } from '../http/problem.ts';
+import { readJson } from '../http/json.ts';
+import { registerClient } from '../oidc/clients.ts';
+import { sha256Hex, timingSafeEqual } from '../session/crypto.ts';
+import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from './activation.ts';
+import { listAudit, recordAudit } from './audit.ts';
+import { listDevices, revokeDevice, type Device } from './devices.ts';
+import { createIdentity, findIdentitiesByEmail, getIdentity, type Identity, type IdentityClaims } from './identities.ts';
+
+const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+/** A claim value: trimmed, non-empty, bounded. */
+const text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
+
+const IdentityBody = v.strictObject({
+  given_name: text(100),
+  family_name: text(100),
+  birthdate: v.optional(
+    v.pipe(v.string(), v.isoDate('birthdate must be YYYY-MM-DD'), v.check((d) => !Number.isNaN(Date.parse(d)), 'birthdate is not a date')),
+  ),
+  email: v.optional(v.pipe(v.string(), v.trim(), v.email('email is not an e-mail address'), v.maxLength(254))),
+  phone_number: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^\+?[0-9 ()-]{3,32}$/, 'phone_number must be digits, preferably E.164 (+420…)'))),
+  address: v.optional(
+    v.strictObject({
+      formatted: v.optional(text(500)),
+      street_address: v.optional(text(200)),
+      locality: v.optional(text(100)),
+      postal_code: v.optional(text(20)),
+      country: v.optional(text(100)),
+    }),
+  ),
+});
+
+const ClientBody = v.strictObject({
+  name: text(100),
+  redirect_uris: v.pipe(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.url('each redirect URI must be an absolute URL'),
+        v.check((uri) => !URL.parse(uri)?.hash, 'a redirect URI must not have a fragment (RFC 6749 §3.1.2)'),
+        v.check((uri) => /^https?:$/.test(URL.parse(uri)?.protocol ?? 'https:'), 'a redirect URI must be http or https'),
+      ),
+    ),
+    v.minLength(1, 'at least one redirect URI is required'),
+    v.maxLength(20),
+  ),
+  public: v.optional(v.boolean(), false),
+  id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
+});
+
+/** The operator API routes, mounted at `/admin` (see the module comment). */
+export const adminRoutes = new Hono<{ Bindings: Env }>();
+
+adminRoutes.use('*', async (c, next) => {
+  const header = c.req.header('Authorization') ?? '';
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  const expected = c.env.ADMIN_TOKEN;
+  // Hashing both first keeps the comparison constant-time in the token's length too.
+  const ok = !!match && !!expected && timingSafeEqual(await sha256Hex(match[1]!), await sha256Hex(expected));
+  if (!ok) {
+    throw new ProblemError('unauthorized', 401, 'Unauthorized', {
+      detail: 'Send the operator token as Authorization: Bearer <ADMIN_TOKEN>.',
+      headers: { 'WWW-Authenticate': match ? 'Bearer realm="admin", error="invalid_token"' : 'Bearer realm="admin"' },
+    });
+  }
+  await next();
+});
+
+adminRoutes.post('/identities', async (c) => {
+  const claims: IdentityClaims = await readJson(c.req.raw, IdentityBody);
+  const now = Date.now();
+  const identity = await createIdentity(c.env.DB, claims, now);
+  await recordAudit(c.env.DB, { type: 'identity.created', sub: identity.sub }, now);
+  const { code, expiresAt } = await issueActivationCode(c.env.DB, identity.sub, activationCodeTtlSeconds(c.env), now);
+  return c.json(
+    { sub: identity.sub, activation_code: code, activation_url: activationUrl(c.env.ISSUER, code), expires_at: expiresAt },
+    201,
+    NO_STORE,
+  );
+});
+
+adminRoutes.get('/identities', async (c) => {
+  const email = c.req.query('email');
+  if (!email) throw new ProblemError('invalid-input', 400, 'Invalid input', { detail: 'Give ?email= to search by e-mail.' });
+  const identities = await findIdentitiesByEmail(c.env.DB, email);
+  return c.json({ identities: identities.map(identityJson) }, 200, NO_STORE);
+});
+
+adminRoutes.get('/identities/:sub', async (c) => {
+  const identity = await requireIdentity(c.env.DB, c.req.param('sub'));
+  return c.json(identityJson(identity), 200, NO_STORE);
+});
+
+adminRoutes.post('/identities/:sub/activation-codes', async (c) => {
+  const identity = await requireIdentity(c.env.DB, c.req.param('sub'));
+  const { code, expiresAt } = await issueActivationCode(c.env.DB, identity.sub, activationCodeTtlSeconds(c.env));
+  return c.json(
+    { sub: identity.sub, activation_code: code, activation_url: activationUrl(c.env.ISSUER, code), expires_at: expiresAt },
+    201,
+    NO_STORE,
+  );
+});
+
+adminRoutes.get('/identities/:sub/devices', async (c) => {
+  const identity = await requireIdentity(c.env.DB, c.req.param('sub'));
+  const devices = await listDevices(c.env.DB, identity.sub);
+  return c.json({ sub: identity.sub, devices: devices.map(deviceJson) }, 200, NO_STORE);
+});
+
+adminRoutes.get('/identities/:sub/audit', async (c) => {
+  const identity = await requireIdentity(c.env.DB, c.req.param('sub'));
+  const events = await listAudit(c.env.DB, { sub: identity.sub, limit: Number(c.req.query('limit') ?? 100) || 100 });
+  return c.json(
+    {
+      sub: identity.sub,
+      events: events.map((e) => ({ at: e.at, type: e.type, device_id: e.deviceId, client_id: e.clientId, detail: e.detail })),
+    },
+    200,
+    NO_STORE,
+  );
+});
+
+adminRoutes.post('/devices/:id/revoke', async (c) => {
+  const now = Date.now();
+  const result = await revokeDevice(c.env.DB, c.req.param('id'), now);
+  if (!result) throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device has this id.' });
+  if (result.changed) {
+    await recordAudit(c.env.DB, { type: 'device.revoked', sub: result.device.sub, deviceId: result.device.id }, now);
+  }
+  return c.json(deviceJson(result.device), 200, NO_STORE);
+});
+
+adminRoutes.post('/clients', async (c) => {
+  const body = await readJson(c.req.raw, ClientBody);
+  const { client, clientSecret } = await registerClient(c.env.DB, {
+    name: body.name,
+    redirectUris: body.redirect_uris,
+    public: body.public,
+    ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
+  });
+  await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, detail: { name: client.name } });
+  return c.json(
+    {
+      client_id: client.clientId,
+      ...(clientSecret ? { client_secret: clientSecret } : {}),
+      name: client.name,
+      redirect_uris: client.redirectUris,
+      public: client.public,
+      id_token_alg: client.idTokenAlg,
+      created_at: client.createdAt,
+    },
+    201,
+    NO_STORE,
+  );
+});
+
+async function requireIdentity(db: D1Database, sub: string): Promise<Identity> {
+  const identity = await getIdentity(db, sub);
+  if (!identity) throw new ProblemError('unknown-identity', 404, 'Unknown identity', { detail: 'No identity has this sub.' });
+  return identity;
+}
+
+function identityJson(identity: Identity) {
+  return { sub: identity.sub, claims: identity.claims, created_at: identity.createdAt };
+}
+
+function deviceJson(device: Device) {
+  return {
+    device_id: device.id,
+    sub: device.sub,
+    name: device.name,
+    public_jwk: device.publicJwk,
+    created_at: device.createdAt,
+    last_used_at: device.lastUsedAt,
+    revoked_at: device.revokedAt,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Enrolled devices (mobile keys) in D1: a P-256 public key bound to one identity.
+ * Query functions take the database so tests call them directly.
+ */
+import { randomToken } from '../session/crypto.ts';
+import type { DeviceKey } from '../session/types.ts';
+
+/** A P-256 public key as JWK (RFC 7517, RFC 7518 §6.2.1): only the public members. */
+export interface PublicP256Jwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+}
+
+export interface Device {
+  id: string;
+  sub: string;
+  name: string;
+  publicJwk: PublicP256Jwk;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds of the last scan or answer, or null. */
+  lastUsedAt: number | null;
+  /** Epoch milliseconds of revocation, or null while the device is usable. */
+  revokedAt: number | null;
+}
+
+interface DeviceRow {
+  id: string;
+  sub: string;
+  name: string;
+  public_jwk: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+const COLUMNS = 'id, sub, name, public_jwk, created_at, last_used_at, revoked_at';
+
+/** A fresh device id: `dev_` and 96 random bits in base64url (valid in a signed message). */
+export function newDeviceId(): string {
+  return `dev_${randomToken(12)}`;
+}
+
+/** The device with this id (revoked or not), or null. */
+export async function getDevice(db: D1Database, id: string): Promise<Device | null> {
+  const row = await db.prepare(`SELECT ${COLUMNS} FROM devices WHERE id = ?1`).bind(id).first<DeviceRow>();
+  return row ? fromRow(row) : null;
+}
+
+/** Every device of an identity, revoked ones included, oldest first. */
+export async function listDevices(db: D1Database, sub: string): Promise<Device[]> {
+  const { results } = await db
+    .prepare(`SELECT ${COLUMNS} FROM devices WHERE sub = ?1 ORDER BY created_at, id`)
+    .bind(sub)
+    .all<DeviceRow>();
+  return results.map(fromRow);
+}
+
+/**
+ * Revokes a device; a revoked device can no longer scan or answer. Idempotent: revoking again
+ * keeps the first revocation time.
+ * @param now epoch milliseconds.
+ * @returns the device after revocation and whether this call revoked it, or null if unknown.
+ */
+export async function revokeDevice(
+  db: D1Database,
+  id: string,
+  now = Date.now(),
+): Promise<{ device: Device; changed: boolean } | null> {
+  const updated = await db
+    .prepare('UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL')
+    .bind(id, now)
+    .run();
+  const device = await getDevice(db, id);
+  return device ? { device, changed: updated.meta.changes > 0 } : null;
+}
+
+/** Records that a device was used (scan or answer). @param now epoch milliseconds. */
+export async function touchDevice(db: D1Database, id: string, now = Date.now()): Promise<void> {
+  await db.prepare('UPDATE devices SET last_used_at = ?2 WHERE id = ?1').bind(id, now).run();
+}
+
+/** The device as the LoginSession object needs it. */
+export function deviceKeyOf(device: Device): DeviceKey {
+  return { id: device.id, sub: device.sub, name: device.name, publicJwk: device.publicJwk };
+}
+
+function fromRow(row: DeviceRow): Device {
+  return {
+    id: row.id,
+    sub: row.sub,
+    name: row.name,
+    publicJwk: JSON.parse(row.public_jwk) as PublicP256Jwk,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

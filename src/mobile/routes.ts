@@ -1,0 +1,169 @@
+/**
+ * The phone-facing API (specified in docs/mobile-protocol.md), mounted at `/api/mobile`:
+ *
+ * - `POST /api/mobile/enrol` — activation code + public key + name → 201 `{device_id, sub}`
+ * - `POST /api/mobile/logins/:id/scan` — read and claim a login from its QR → the context to show
+ * - `POST /api/mobile/logins/:id/answer` — the signed decision → `{status, client_name, sub}`
+ *
+ * The Worker loads the device from D1 (unknown → 404 `unknown-device`, revoked → 403
+ * `device-revoked`) and hands its key to the LoginSession object, which checks the QR secret,
+ * the signature, the nonce and the state machine. Errors are `application/problem+json`.
+ */
+import { Hono } from 'hono';
+import * as v from 'valibot';
+import { ProblemError } from '../http/problem.ts';
+import { readJson } from '../http/json.ts';
+import { enrolDevice } from '../identity/activation.ts';
+import { recordAudit } from '../identity/audit.ts';
+import { deviceKeyOf, getDevice, touchDevice, type Device } from '../identity/devices.ts';
+import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure } from '../identity/throttle.ts';
+import { loginStub, unwrap } from '../session/stub.ts';
+import { parsePublicJwk } from './keys.ts';
+
+const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+const token = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max));
+
+const EnrolBody = v.object({
+  activation_code: token(64),
+  public_jwk: v.unknown(),
+  name: v.pipe(
+    v.string(),
+    v.trim(),
+    v.minLength(1, 'name must not be empty'),
+    v.maxLength(64, 'name must be at most 64 characters'),
+    // Shown on login pages and in operator listings: no control or bidi-override characters.
+    v.regex(/^[^\p{Cc}\u202A-\u202E\u2066-\u2069]*$/u, 'name must not contain control characters'),
+  ),
+});
+
+const ScanBody = v.object({ secret: token(256), device_id: token(128), signature: token(256) });
+
+const AnswerBody = v.object({
+  secret: token(256),
+  device_id: token(128),
+  decision: v.picklist(['approve', 'deny']),
+  nonce: token(128),
+  signature: token(256),
+});
+
+/** The phone-facing routes, mounted at `/api/mobile` (see the module comment). */
+export const mobileRoutes = new Hono<{ Bindings: Env }>();
+
+mobileRoutes.post('/enrol', async (c) => {
+  const throttleKey = `enrol:${clientAddress(c.req.raw)}`;
+  const allowed = await checkThrottle(c.env.DB, throttleKey, ENROL_THROTTLE);
+  if (!allowed.allowed) {
+    throw new ProblemError('too-many-requests', 429, 'Too many attempts', {
+      detail: 'Too many wrong activation codes from this address. Try again later.',
+      headers: { 'Retry-After': String(allowed.retryAfterSeconds) },
+    });
+  }
+  const body = await readJson(c.req.raw, EnrolBody);
+  const publicJwk = await parsePublicJwk(body.public_jwk);
+  const result = await enrolDevice(c.env.DB, { code: body.activation_code, publicJwk, name: body.name });
+  if (!result.ok) {
+    await recordFailure(c.env.DB, throttleKey, ENROL_THROTTLE);
+    throw activationProblem[result.reason]();
+  }
+  return c.json({ device_id: result.deviceId, sub: result.sub }, 201, NO_STORE);
+});
+
+const activationProblem = {
+  unknown: () =>
+    new ProblemError('invalid-activation-code', 400, 'Invalid activation code', {
+      detail: 'This activation code is not valid. Check it and type it again.',
+    }),
+  used: () =>
+    new ProblemError('activation-code-used', 409, 'Activation code already used', {
+      detail: 'This activation code has already been used. Ask for a new one.',
+    }),
+  expired: () =>
+    new ProblemError('activation-code-expired', 410, 'Activation code expired', {
+      detail: 'This activation code has expired. Ask for a new one.',
+    }),
+} as const;
+
+mobileRoutes.post('/logins/:id/scan', async (c) => {
+  const stub = loginStub(c.env, c.req.param('id'));
+  const body = await readJson(c.req.raw, ScanBody);
+  const device = await usableDevice(c.env.DB, body.device_id);
+  const context = unwrap(await stub.scan({ secret: body.secret, device: deviceKeyOf(device), signature: body.signature }));
+  await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
+  return c.json(
+    {
+      login_id: context.loginId,
+      state: context.state,
+      client: { id: context.client.id, name: context.client.name },
+      claims: context.claims,
+      requester: context.requester,
+      created_at: context.createdAt,
+      expires_at: context.expiresAt,
+      now: context.now,
+      nonce: context.nonce,
+    },
+    200,
+    NO_STORE,
+  );
+});
+
+mobileRoutes.post('/logins/:id/answer', async (c) => {
+  const loginId = c.req.param('id');
+  const stub = loginStub(c.env, loginId);
+  const body = await readJson(c.req.raw, AnswerBody);
+  const device = await usableDevice(c.env.DB, body.device_id);
+  const result = unwrap(
+    await stub.answer({
+      secret: body.secret,
+      device: deviceKeyOf(device),
+      decision: body.decision,
+      nonce: body.nonce,
+      signature: body.signature,
+    }),
+  );
+  await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
+  // A repeated answer (a retry after a lost response) is answered again but audited once.
+  if (result.changed) {
+    await afterDecision('audit', () =>
+      recordAudit(c.env.DB, {
+        type: result.state === 'approved' ? 'login.approved' : 'login.denied',
+        sub: device.sub,
+        deviceId: device.id,
+        clientId: result.client.id,
+        detail: { login_id: loginId },
+      }),
+    );
+  }
+  return c.json({ status: result.state, client_id: result.client.id, client_name: result.client.name, sub: result.sub }, 200, NO_STORE);
+});
+
+/**
+ * Runs bookkeeping after the LoginSession has taken its decision. The decision stands either
+ * way, so a failure here is logged rather than turned into an error the phone would misread.
+ */
+async function afterDecision(what: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    console.error(`mobile: ${what} after a login decision failed`, error);
+  }
+}
+
+/**
+ * The enrolled device named by the request.
+ * @throws {ProblemError} 404 `unknown-device`, 403 `device-revoked`.
+ */
+async function usableDevice(db: D1Database, id: string): Promise<Device> {
+  const device = await getDevice(db, id);
+  if (!device) {
+    throw new ProblemError('unknown-device', 404, 'Unknown device', {
+      detail: 'No device is enrolled with this id. Enrol the mobile key again.',
+    });
+  }
+  if (device.revokedAt !== null) {
+    throw new ProblemError('device-revoked', 403, 'Device revoked', {
+      detail: 'This mobile key has been revoked and can no longer approve logins.',
+    });
+  }
+  return device;
+}
