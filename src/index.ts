@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { appRoutes } from './app/routes.ts';
 import { ProblemError, problemResponse } from './http/problem.ts';
 import { sessionRoutes } from './session/routes.ts';
 
@@ -9,6 +10,7 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
 app.route('/login', sessionRoutes);
+app.route('/key', appRoutes);
 
 app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
 
