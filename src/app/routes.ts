@@ -17,12 +17,8 @@ export const appRoutes = new Hono<{ Bindings: Env }>();
 
 const shell = () => new Response(SHELL_HTML, { status: 200, headers: SHELL_HEADERS });
 
-appRoutes.get('/', (c) => {
-  if (!new URL(c.req.url).pathname.endsWith('/')) {
-    return new Response(null, { status: 308, headers: { Location: '/key/', 'Cache-Control': 'no-store' } });
-  }
-  return shell();
-});
+// Mounted at /key, '/' matches only `/key` (Hono merges the paths); `/key/` is matched below.
+appRoutes.get('/', () => new Response(null, { status: 308, headers: { Location: '/key/', 'Cache-Control': 'no-store' } }));
 appRoutes.get('/enrol', shell);
 appRoutes.get('/login', shell);
 
@@ -35,3 +31,8 @@ appRoutes.get('/manifest.webmanifest', () =>
     },
   }),
 );
+
+appRoutes.get('/*', async (c, next) => {
+  if (new URL(c.req.url).pathname === '/key/') return shell();
+  await next();
+});

@@ -13,19 +13,12 @@ export const MAX_ACTIVATION_CODE_LENGTH = 64;
 /**
  * Normalises a typed or pasted activation code to what the server expects: upper case letters
  * and digits without separators.
- * @param input what the person typed, or the fragment of an activation link (`#CODE`).
+ * @param input what the person typed or pasted.
  * @returns the normalised code; `''` when nothing usable is left. Characters other than letters,
  *   digits and separators make the whole code invalid, see {@link isPlausibleActivationCode}.
  */
 export function normalizeActivationCode(input: string): string {
-  let text = input.trim();
-  if (text.startsWith('#')) text = text.slice(1);
-  try {
-    text = decodeURIComponent(text);
-  } catch {
-    // not URI-encoded: keep as typed
-  }
-  return text.replace(SEPARATORS, '').toUpperCase().slice(0, MAX_ACTIVATION_CODE_LENGTH);
+  return input.replace(SEPARATORS, '').toUpperCase().slice(0, MAX_ACTIVATION_CODE_LENGTH);
 }
 
 /**

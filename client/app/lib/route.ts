@@ -25,7 +25,7 @@ export const APP_BASE = '/key';
  */
 export function routeFromLocation(location: { origin: string; pathname: string; hash: string }): Route {
   const path = location.pathname.replace(/\/+$/, '');
-  if (path === `${APP_BASE}/enrol`) return { screen: 'enrol', code: normalizeActivationCode(location.hash) };
+  if (path === `${APP_BASE}/enrol`) return { screen: 'enrol', code: normalizeActivationCode(decodeFragment(location.hash)) };
   if (path === `${APP_BASE}/login`) {
     if (!location.hash || location.hash === '#') return { screen: 'scan', invalidLink: false };
     const login = parseLoginUrl(`${location.origin}${APP_BASE}/login${location.hash}`);
@@ -62,4 +62,14 @@ export function loginFromText(
   if (!login) return { ok: false, reason: 'not-a-login' };
   if (login.origin !== origin) return { ok: false, reason: 'other-origin' };
   return { ok: true, ...login };
+}
+
+/** The fragment without its `#`, URI-decoded when it is (a QR app may have encoded spaces). */
+function decodeFragment(hash: string): string {
+  const text = hash.replace(/^#/, '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
