@@ -105,7 +105,7 @@ export function App() {
       {route.screen === 'login' && (
         <Login key={screenKey} loginId={route.loginId} secret={route.secret} origin={route.origin} />
       )}
-      <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-live-region>
+      <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-live-region="">
         {announcement}
       </div>
     </AppContext.Provider>

@@ -146,7 +146,16 @@ describe('problems → messages', () => {
       status: 400,
     });
     expect(problem).toEqual({ code: 'invalid-activation-code', status: 400, title: 'Invalid activation code' });
-    expect(t('cs', problemMessage(problem))).toContain('Aktivační kód neplatí');
+    expect(t('cs', problemMessage(problem))).toBe('Aktivační kód neplatí. Zkontrolujte ho a zadejte znovu.');
+  });
+
+  it('tells a used and an expired activation code apart from a mistyped one', () => {
+    expect(t('cs', problemMessage(problemFromBody(409, { type: 'urn:mobile-key:problem:activation-code-used' })))).toBe(
+      'Tento aktivační kód už byl použit. Požádejte o nový.',
+    );
+    expect(t('en', problemMessage(problemFromBody(410, { type: 'urn:mobile-key:problem:activation-code-expired' })))).toBe(
+      'This activation code has expired. Ask for a new one.',
+    );
   });
 
   it('maps throttling, expiry and revoked keys to their own messages', () => {

@@ -88,7 +88,9 @@ const cs = {
   tryAgain: 'Zkusit znovu',
   scanAnother: 'Naskenovat jiný kód',
 
-  problemInvalidActivationCode: 'Aktivační kód neplatí: je chybně opsaný, už byl použit, nebo mu vypršela platnost.',
+  problemInvalidActivationCode: 'Aktivační kód neplatí. Zkontrolujte ho a zadejte znovu.',
+  problemActivationCodeUsed: 'Tento aktivační kód už byl použit. Požádejte o nový.',
+  problemActivationCodeExpired: 'Platnost aktivačního kódu vypršela. Požádejte o nový.',
   problemTooManyRequests: 'Příliš mnoho pokusů. Počkejte prosím chvíli a zkuste to znovu.',
   problemLoginExpired: 'Toto přihlášení vypršelo.',
   problemLoginDecided: 'O tomto přihlášení už bylo rozhodnuto.',
@@ -187,7 +189,9 @@ const en: Record<MessageKey, string> = {
   tryAgain: 'Try again',
   scanAnother: 'Scan another code',
 
-  problemInvalidActivationCode: 'The activation code is not valid: it was mistyped, already used, or it has expired.',
+  problemInvalidActivationCode: 'The activation code is not valid. Check it and type it again.',
+  problemActivationCodeUsed: 'This activation code has already been used. Ask for a new one.',
+  problemActivationCodeExpired: 'This activation code has expired. Ask for a new one.',
   problemTooManyRequests: 'Too many attempts. Please wait a moment and try again.',
   problemLoginExpired: 'This login expired.',
   problemLoginDecided: 'This sign-in has already been decided.',

@@ -52,6 +52,10 @@ export function problemMessage(problem: ApiProblem): MessageKey {
   switch (problem.code) {
     case 'invalid-activation-code':
       return 'problemInvalidActivationCode';
+    case 'activation-code-used':
+      return 'problemActivationCodeUsed';
+    case 'activation-code-expired':
+      return 'problemActivationCodeExpired';
     case 'too-many-requests':
       return 'problemTooManyRequests';
     case 'login-expired':
@@ -71,6 +75,7 @@ export function problemMessage(problem: ApiProblem): MessageKey {
     case 'invalid-nonce':
       return 'problemInvalidSignature';
     case 'invalid-input':
+    case 'invalid-public-key':
     case 'malformed-json':
     case 'bad-request':
     case 'payload-too-large':

@@ -146,6 +146,6 @@ export function Enrol({ initialCode }: { initialCode: string }) {
 
 /** Which field an enrolment problem belongs to (a wrong code is about the code field). */
 function problemField(problem: ApiProblem, message: string) {
-  const field = problem.code === 'invalid-activation-code' ? 'code' : 'form';
+  const field = problem.code.startsWith('activation-code-') || problem.code === 'invalid-activation-code' ? 'code' : 'form';
   return { field, message, code: problem.code } as const;
 }

@@ -61,7 +61,7 @@ export function Home() {
           <h2 id="keys-heading">{t('keysTitle')}</h2>
           <ul class="keys" aria-labelledby="keys-heading">
             {keys.map((key) => (
-              <li key={key.deviceId} class="key" data-key data-device-id={key.deviceId}>
+              <li key={key.deviceId} class="key" data-key="" data-device-id={key.deviceId}>
                 <h3 class="key-name">{key.name}</h3>
                 <dl>
                   <div>

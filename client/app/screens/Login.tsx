@@ -143,7 +143,7 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
           </h1>
           <div class="actions">
             {state.keys.map((key) => (
-              <button type="button" class="secondary" data-action="use-key" data-device-id={key.deviceId} onClick={() => void scanWith(key)}>
+              <button key={key.deviceId} type="button" class="secondary" data-action="use-key" data-device-id={key.deviceId} onClick={() => void scanWith(key)}>
                 {t('useKey', { name: key.name })}
               </button>
             ))}
@@ -174,15 +174,15 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
         <main class="screen" data-screen="login" data-state={state.status} aria-busy={sending}>
           <h1 ref={heading} tabIndex={-1}>
             {asksBefore}
-            <strong data-client-name>{scan.client.name}</strong>
+            <strong data-client-name="">{scan.client.name}</strong>
             {asksAfter}
           </h1>
-          <p class="countdown" role="timer" aria-label={t('timeLeftLabel')} data-countdown data-seconds-left={left}>
+          <p class="countdown" role="timer" aria-label={t('timeLeftLabel')} data-countdown="" data-seconds-left={left}>
             {t('timeLeft', { time: formatCountdown(left) })}
           </p>
           <section aria-labelledby="claims-heading">
             <h2 id="claims-heading">{t('claimsTitle')}</h2>
-            <ul class="claims" aria-labelledby="claims-heading" data-claims>
+            <ul class="claims" aria-labelledby="claims-heading" data-claims="">
               {claimLabels(scan.claims ?? [], locale).map(({ claim, label }) => (
                 <li key={claim} data-claim={claim}>
                   {label}
@@ -228,6 +228,13 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
             </h1>
             <p>{state.sameBrowser ? t('approvedSameDevice') : t('approvedText', { client: state.client })}</p>
           </div>
+          {!state.sameBrowser && (
+            <div class="actions">
+              <button type="button" class="secondary" data-action="home" onClick={() => navigate({ screen: 'home' })}>
+                {t('navHome')}
+              </button>
+            </div>
+          )}
           {state.sameBrowser && (
             <div class="actions">
               <a
@@ -256,6 +263,11 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
               {t('deniedTitle')}
             </h1>
             <p>{t('deniedText', { client: state.client })}</p>
+          </div>
+          <div class="actions">
+            <button type="button" class="secondary" data-action="home" onClick={() => navigate({ screen: 'home' })}>
+              {t('navHome')}
+            </button>
           </div>
         </main>
       );
