@@ -177,7 +177,7 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
             <strong data-client-name="">{scan.client.name}</strong>
             {asksAfter}
           </h1>
-          <p class="countdown" role="timer" aria-label={t('timeLeftLabel')} data-countdown="" data-seconds-left={left}>
+          <p class="countdown" role="timer" data-countdown="" data-seconds-left={left}>
             {t('timeLeft', { time: formatCountdown(left) })}
           </p>
           <section aria-labelledby="claims-heading">
