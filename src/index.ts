@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { appRoutes } from './app/routes.ts';
 import { ProblemError, problemResponse } from './http/problem.ts';
 import { adminRoutes } from './identity/admin.ts';
 import { mobileRoutes } from './mobile/routes.ts';
@@ -13,6 +14,7 @@ app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-
 app.route('/login', sessionRoutes);
 app.route('/admin', adminRoutes);
 app.route('/api/mobile', mobileRoutes);
+app.route('/key', appRoutes);
 
 app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
 

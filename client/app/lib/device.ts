@@ -1,0 +1,52 @@
+/**
+ * What the app says about devices: the default name for this device's key (from its
+ * User-Agent, via bowser), and how the requesting browser of a login is described.
+ */
+import Bowser from 'bowser';
+import type { Locale } from './i18n.ts';
+
+/**
+ * A default device name such as "Chrome on Android" / "Chrome na zařízení Android".
+ * @param userAgent `navigator.userAgent`.
+ * @returns a name of at most 64 characters; a generic one when the agent tells nothing.
+ */
+export function defaultDeviceName(userAgent: string, locale: Locale): string {
+  let browser = '';
+  let os = '';
+  try {
+    const parsed = Bowser.getParser(userAgent);
+    browser = parsed.getBrowserName();
+    os = parsed.getOSName();
+  } catch {
+    // an empty or odd agent string: fall through to the generic name
+  }
+  if (browser && os) return (locale === 'cs' ? `${browser} na zařízení ${os}` : `${browser} on ${os}`).slice(0, 64);
+  if (browser || os) return (browser || os).slice(0, 64);
+  return locale === 'cs' ? 'Můj prohlížeč' : 'My browser';
+}
+
+/** Where and what the requesting browser is, as the scan response gives it. */
+export interface Requester {
+  country?: string;
+  city?: string;
+  browser?: string;
+  os?: string;
+}
+
+/**
+ * The requesting browser's place, e.g. "Brno, Česko" / "Brno, Czechia".
+ * @param regionName maps an ISO 3166-1 alpha-2 code to a name (e.g. `Intl.DisplayNames`);
+ *   the code itself is used when it returns nothing.
+ * @returns null when neither city nor country is known.
+ */
+export function describePlace(requester: Requester, regionName: (code: string) => string | undefined): string | null {
+  const country = requester.country ? (regionName(requester.country) ?? requester.country) : '';
+  const parts = [requester.city, country].filter((part): part is string => !!part);
+  return parts.length ? parts.join(', ') : null;
+}
+
+/** The requesting browser and OS, e.g. "Chrome 131, Windows"; null when neither is known. */
+export function describeDevice(requester: Requester): string | null {
+  const parts = [requester.browser, requester.os].filter((part): part is string => !!part);
+  return parts.length ? parts.join(', ') : null;
+}

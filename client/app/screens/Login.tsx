@@ -1,0 +1,306 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useApp, useHeadingFocus } from '../context.ts';
+import { api, isLoginBrowser, type ScanResponse } from '../lib/api.ts';
+import { claimLabels } from '../lib/claims.ts';
+import { deadlineFrom, formatCountdown, secondsLeft, type Deadline } from '../lib/countdown.ts';
+import { describeDevice, describePlace } from '../lib/device.ts';
+import { signAction } from '../lib/keys.ts';
+import { loginOutcome, problemMessage, type ApiProblem } from '../lib/problems.ts';
+import { listKeys, type StoredKey } from '../lib/store.ts';
+
+type LoginState =
+  | { status: 'loading' }
+  | { status: 'no-key' }
+  | { status: 'choose-key'; keys: StoredKey[] }
+  | { status: 'context' | 'sending'; key: StoredKey; scan: ScanResponse; deadline: Deadline }
+  | { status: 'approved'; client: string; sameBrowser: boolean }
+  | { status: 'denied'; client: string }
+  | { status: 'expired' }
+  | { status: 'error'; problem: ApiProblem; retry: (() => void) | null };
+
+/**
+ * A login opened from its QR or the same-device link: reads it with this device's key (the
+ * scan), shows who asks, what is released, from where and the time left, then sends the
+ * signed decision.
+ */
+export function Login({ loginId, secret, origin }: { loginId: string; secret: string; origin: string }) {
+  const { t, locale, navigate, announce } = useApp();
+  const [state, setState] = useState<LoginState>({ status: 'loading' });
+  const [now, setNow] = useState(() => Date.now());
+  const heading = useHeadingFocus<HTMLHeadingElement>(state.status === 'sending' ? 'context' : state.status);
+  const alive = useRef(true);
+  useEffect(() => () => void (alive.current = false), []);
+
+  const finish = (next: LoginState, announcement: string) => {
+    if (!alive.current) return;
+    setState(next);
+    announce(announcement);
+  };
+
+  const failed = (problem: ApiProblem, retry: (() => void) | null) => {
+    if (loginOutcome(problem) === 'expired') finish({ status: 'expired' }, t('expiredTitle'));
+    else finish({ status: 'error', problem, retry }, `${t('errorTitle')}. ${t(problemMessage(problem))}`);
+  };
+
+  const scanWith = async (key: StoredKey) => {
+    setState({ status: 'loading' });
+    const retry = () => void scanWith(key);
+    let signature: string;
+    try {
+      signature = await signAction(key.keyPair.privateKey, { action: 'scan', loginId, deviceId: key.deviceId });
+    } catch {
+      return failed({ code: 'invalid-signature', status: 0 }, null);
+    }
+    const result = await api.scan(loginId, { secret, device_id: key.deviceId, signature });
+    if (!alive.current) return;
+    if (!result.ok) return failed(result.problem, result.problem.code === 'network' ? retry : null);
+    const deadline = deadlineFrom(result.value.expires_at, result.value.now, Date.now());
+    setNow(Date.now());
+    setState({ status: 'context', key, scan: result.value, deadline });
+    announce(t('loginAsks', { client: result.value.client.name }));
+  };
+
+  const answer = async (decision: 'approve' | 'deny') => {
+    if (state.status !== 'context') return;
+    const { key, scan } = state;
+    setState({ ...state, status: 'sending' });
+    const retry = () => setState({ ...state, status: 'context' });
+    let signature: string;
+    try {
+      signature = await signAction(key.keyPair.privateKey, { action: decision, loginId, deviceId: key.deviceId, nonce: scan.nonce });
+    } catch {
+      return failed({ code: 'invalid-signature', status: 0 }, null);
+    }
+    const result = await api.answer(loginId, { secret, device_id: key.deviceId, decision, nonce: scan.nonce, signature });
+    if (!result.ok) return failed(result.problem, result.problem.code === 'network' ? retry : null);
+    const client = result.value.client_name || scan.client.name;
+    if (result.value.status === 'denied') return finish({ status: 'denied', client }, t('deniedTitle'));
+    const sameBrowser = await isLoginBrowser(loginId);
+    finish({ status: 'approved', client, sameBrowser }, t('approvedTitle'));
+  };
+
+  useEffect(() => {
+    void listKeys().then(
+      (all) => {
+        const keys = all.filter((key) => key.origin === origin);
+        if (keys.length === 0) setState({ status: 'no-key' });
+        else if (keys.length === 1) void scanWith(keys[0]!);
+        else setState({ status: 'choose-key', keys });
+      },
+      () => setState({ status: 'no-key' }),
+    );
+  }, []);
+
+  // The countdown: ticks while the context is shown; at zero the login is over.
+  const counting = state.status === 'context' || state.status === 'sending';
+  useEffect(() => {
+    if (!counting) return;
+    const timer = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(timer);
+  }, [counting]);
+  const left = counting ? secondsLeft(state.deadline, now) : 0;
+  useEffect(() => {
+    if (state.status === 'context' && left === 0) finish({ status: 'expired' }, t('expiredTitle'));
+  }, [counting, left]);
+
+  const scanAnother = (
+    <button type="button" class="secondary" data-action="scan-another" onClick={() => navigate({ screen: 'scan', invalidLink: false })}>
+      {t('scanAnother')}
+    </button>
+  );
+
+  switch (state.status) {
+    case 'loading':
+      return (
+        <main class="screen" data-screen="login" data-state="loading" aria-busy="true">
+          <h1 ref={heading} tabIndex={-1}>
+            {t('loginTitle')}
+          </h1>
+          <p class="loading">{t('loginLoading')}</p>
+        </main>
+      );
+    case 'no-key':
+      return (
+        <main class="screen" data-screen="login" data-state="no-key">
+          <h1 ref={heading} tabIndex={-1}>
+            {t('loginTitle')}
+          </h1>
+          <p class="notice error" role="alert">
+            {t('noKeyForServer')}
+          </p>
+          <div class="actions">
+            <button type="button" class="primary" data-action="enrol" onClick={() => navigate({ screen: 'enrol', code: '' })}>
+              {t('enrolAction')}
+            </button>
+          </div>
+        </main>
+      );
+    case 'choose-key':
+      return (
+        <main class="screen" data-screen="login" data-state="choose-key">
+          <h1 ref={heading} tabIndex={-1}>
+            {t('chooseKey')}
+          </h1>
+          <div class="actions">
+            {state.keys.map((key) => (
+              <button key={key.deviceId} type="button" class="secondary" data-action="use-key" data-device-id={key.deviceId} onClick={() => void scanWith(key)}>
+                {t('useKey', { name: key.name })}
+              </button>
+            ))}
+          </div>
+        </main>
+      );
+    case 'context':
+    case 'sending': {
+      const { scan } = state;
+      const regions = new Intl.DisplayNames([locale], { type: 'region' });
+      const regionName = (code: string) => {
+        try {
+          return regions.of(code);
+        } catch {
+          return undefined;
+        }
+      };
+      const place = describePlace(scan.requester ?? {}, regionName);
+      const device = describeDevice(scan.requester ?? {});
+      const started = new Intl.DateTimeFormat(locale === 'cs' ? 'cs-CZ' : 'en-GB', { timeStyle: 'short' }).format(
+        // The server's creation time, moved onto the phone's clock like the deadline.
+        Date.now() - (scan.now - scan.created_at),
+      );
+      const sending = state.status === 'sending';
+      // "{client} žádá o přihlášení": the name is marked up inside the sentence.
+      const [asksBefore, asksAfter] = t('loginAsks').split('{client}');
+      return (
+        <main class="screen" data-screen="login" data-state={state.status} aria-busy={sending}>
+          <h1 ref={heading} tabIndex={-1}>
+            {asksBefore}
+            <strong data-client-name="">{scan.client.name}</strong>
+            {asksAfter}
+          </h1>
+          <p class="countdown" role="timer" data-countdown="" data-seconds-left={left}>
+            {t('timeLeft', { time: formatCountdown(left) })}
+          </p>
+          <section aria-labelledby="claims-heading">
+            <h2 id="claims-heading">{t('claimsTitle')}</h2>
+            <ul class="claims" aria-labelledby="claims-heading" data-claims="">
+              {claimLabels(scan.claims ?? [], locale).map(({ claim, label }) => (
+                <li key={claim} data-claim={claim}>
+                  {label}
+                </li>
+              ))}
+            </ul>
+          </section>
+          <section aria-labelledby="requester-heading">
+            <h2 id="requester-heading">{t('requesterTitle')}</h2>
+            <dl class="facts">
+              <div>
+                <dt>{t('requesterPlace')}</dt>
+                <dd data-field="place">{place ?? t('unknown')}</dd>
+              </div>
+              <div>
+                <dt>{t('requesterDevice')}</dt>
+                <dd data-field="device">{device ?? t('unknown')}</dd>
+              </div>
+              <div>
+                <dt>{t('requesterStarted')}</dt>
+                <dd data-field="started">{started}</dd>
+              </div>
+            </dl>
+          </section>
+          <p class="hint">{t('checkHint')}</p>
+          <div class="actions row decide">
+            <button type="button" class="danger" data-action="deny" disabled={sending} onClick={() => void answer('deny')}>
+              {t('deny')}
+            </button>
+            <button type="button" class="primary" data-action="approve" disabled={sending} onClick={() => void answer('approve')}>
+              {t('approve')}
+            </button>
+          </div>
+        </main>
+      );
+    }
+    case 'approved':
+      return (
+        <main class="screen" data-screen="login" data-state="approved">
+          <div class="result success" data-result="approved">
+            <h1 ref={heading} tabIndex={-1}>
+              {t('approvedTitle')}
+            </h1>
+            <p>{state.sameBrowser ? t('approvedSameDevice') : t('approvedText', { client: state.client })}</p>
+          </div>
+          {!state.sameBrowser && (
+            <div class="actions">
+              <button type="button" class="secondary" data-action="home" onClick={() => navigate({ screen: 'home' })}>
+                {t('navHome')}
+              </button>
+            </div>
+          )}
+          {state.sameBrowser && (
+            <div class="actions">
+              <a
+                class="button primary"
+                href={`/login/${loginId}`}
+                data-action="back-to-login"
+                onClick={(event) => {
+                  // Opened by the page's button in this tab: going back keeps one history entry.
+                  if (history.length > 1) {
+                    event.preventDefault();
+                    history.back();
+                  }
+                }}
+              >
+                {t('backToLogin')}
+              </a>
+            </div>
+          )}
+        </main>
+      );
+    case 'denied':
+      return (
+        <main class="screen" data-screen="login" data-state="denied">
+          <div class="result neutral" data-result="denied">
+            <h1 ref={heading} tabIndex={-1}>
+              {t('deniedTitle')}
+            </h1>
+            <p>{t('deniedText', { client: state.client })}</p>
+          </div>
+          <div class="actions">
+            <button type="button" class="secondary" data-action="home" onClick={() => navigate({ screen: 'home' })}>
+              {t('navHome')}
+            </button>
+          </div>
+        </main>
+      );
+    case 'expired':
+      return (
+        <main class="screen" data-screen="login" data-state="expired">
+          <div class="result warning" data-result="expired">
+            <h1 ref={heading} tabIndex={-1}>
+              {t('expiredTitle')}
+            </h1>
+            <p>{t('expiredText')}</p>
+          </div>
+          <div class="actions">{scanAnother}</div>
+        </main>
+      );
+    case 'error':
+      return (
+        <main class="screen" data-screen="login" data-state="error" data-problem={state.problem.code}>
+          <div class="result error" data-result="error">
+            <h1 ref={heading} tabIndex={-1}>
+              {t('errorTitle')}
+            </h1>
+            <p>{t(problemMessage(state.problem))}</p>
+          </div>
+          <div class="actions">
+            {state.retry && (
+              <button type="button" class="primary" data-action="retry" onClick={state.retry}>
+                {t('tryAgain')}
+              </button>
+            )}
+            {scanAnother}
+          </div>
+        </main>
+      );
+  }
+}
