@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ProblemError, problemResponse } from './http/problem.ts';
 import { sessionRoutes } from './session/routes.ts';
+import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
+import { demoRoutes } from './demo/routes.ts';
 
 export { LoginSession } from './session/LoginSession.ts';
 
@@ -9,6 +11,9 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
 app.route('/login', sessionRoutes);
+app.route('/login', continueRoutes);
+app.route('/', oidcRoutes);
+app.route('/demo', demoRoutes);
 
 app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
 
