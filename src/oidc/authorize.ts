@@ -42,17 +42,21 @@ const FREE_TEXT = ['state', 'nonce', 'login_hint', 'acr_values', 'ui_locales', '
 /** The authorization request's parameters: the query of a GET or the form of a POST. */
 export type Params = URLSearchParams;
 
-function one(params: Params, name: string, local = false): string | undefined {
+/** The single value of a parameter ('' counts as absent). @throws {OAuthError} when it is repeated. */
+function one(params: Params, name: string): string | undefined {
   const values = params.getAll(name);
   if (values.length > 1) {
-    throw new OAuthError(local && name === 'client_id' ? 'invalid_client' : local ? 'invalid_redirect_uri' : 'invalid_request', `${name} is repeated`, { local });
+    // A repeated client_id or redirect_uri cannot be trusted to redirect to.
+    if (name === 'client_id') throw new OAuthError('invalid_client', 'client_id is repeated', { local: true });
+    if (name === 'redirect_uri') throw new OAuthError('invalid_redirect_uri', 'redirect_uri is repeated', { local: true });
+    throw new OAuthError('invalid_request', `${name} is repeated`);
   }
   return values[0] === '' ? undefined : values[0];
 }
 
 /** Step 1: a client_id is present (the caller then looks the client up). */
 export function checkClientId(params: Params): string {
-  const clientId = one(params, 'client_id', true);
+  const clientId = one(params, 'client_id');
   if (!clientId) throw new OAuthError('invalid_client', 'client_id is missing', { local: true });
   return clientId;
 }
@@ -65,7 +69,7 @@ export function checkClient(client: Client | null): Client {
 
 /** Step 3: redirect_uri is present and one of the client's, by exact string match (RFC 9700 §4.1.3). */
 export function checkRedirectUri(params: Params, client: Client): string {
-  const redirectUri = one(params, 'redirect_uri', true);
+  const redirectUri = one(params, 'redirect_uri');
   if (!redirectUri) throw new OAuthError('invalid_redirect_uri', 'redirect_uri is missing', { local: true });
   if (!client.redirectUris.includes(redirectUri)) {
     throw new OAuthError('invalid_redirect_uri', 'redirect_uri is not registered for this service', { local: true });

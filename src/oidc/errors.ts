@@ -18,10 +18,9 @@ export type OAuthErrorCode =
   | 'login_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
-  | 'server_error'
   // token endpoint (RFC 6749 §5.2)
   | 'invalid_grant'
-  | 'unauthorized_client'
+  | 'unauthorized_client' // reserved: every registered client may use the authorization_code grant
   | 'unsupported_grant_type'
   // protected resources (RFC 6750 §3.1)
   | 'invalid_token';

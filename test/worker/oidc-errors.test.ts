@@ -59,6 +59,14 @@ describe('authorization endpoint: errors shown locally, never redirected', () =>
     delete params.redirect_uri;
     expect(await localError(await authorize(params))).toBe('invalid_redirect_uri');
   });
+
+  it('a repeated redirect_uri, even with a registered one first', async () => {
+    const tc = await newClient();
+    const query = new URLSearchParams((await codeRequest(tc)).params);
+    query.append('redirect_uri', 'https://evil.example/cb');
+    const res = await call(`/authorize?${query}`, { redirect: 'manual' });
+    expect(await localError(res)).toBe('invalid_redirect_uri');
+  });
 });
 
 describe('authorization endpoint: errors redirected with state and iss (RFC 6749 §4.1.2.1, RFC 9207)', () => {
