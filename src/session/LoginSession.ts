@@ -261,11 +261,19 @@ export class LoginSession extends DurableObject<Env> {
     if (record.state !== 'approved') return { ok: false, problem: refusalProblem['not-approved']().toJSON() };
     if (record.redeemedAt !== undefined) return { ok: false, problem: refusalProblem['already-redeemed']().toJSON() };
     const authorization = (await this.ctx.storage.get<Stored>(KEY.start))!.authorization;
+    if (typeof authorization.client_id !== 'string' || typeof authorization.redirect_uri !== 'string') {
+      return {
+        ok: false,
+        problem: new ProblemError('conflict', 409, 'No authorization request', {
+          detail: 'This login was not started by an authorization request, so there is nowhere to return to.',
+        }).toJSON(),
+      };
+    }
     const now = Date.now();
     const stored: CodeRecord = {
       hash,
-      clientId: String(authorization.client_id),
-      redirectUri: String(authorization.redirect_uri),
+      clientId: authorization.client_id,
+      redirectUri: authorization.redirect_uri,
       issuedAt: now,
       expiresAt: now + CODE_TTL_MS,
     };

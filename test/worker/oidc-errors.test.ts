@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import * as oauth from 'oauth4webapi';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call } from './helpers.ts';
+import { call, startTestLogin } from './helpers.ts';
 import {
   approvedCallback,
   authorize,
@@ -165,6 +165,29 @@ describe('authorization endpoint: accepted requests', () => {
       const { params } = await codeRequest(tc, extra);
       expect((await loginFrom(await authorize(params, headers))).snapshot.locale).toBe(locale);
     }
+  });
+
+  it('continue after the code was redeemed, or for a login without an authorization request, is a 409 problem', async () => {
+    const person = await newPerson();
+    const tc = await newClient();
+    const request = await codeRequest(tc);
+    const login = await loginFrom(await authorize(request.params));
+    await decide(login, person.sub);
+    const code = new URL((await continueLogin(login)).headers.get('Location')!).searchParams.get('code')!;
+    const redeemed = await token(
+      { grant_type: 'authorization_code', code, redirect_uri: tc.redirectUri, code_verifier: request.codeVerifier },
+      { Authorization: basic(tc.client.client_id, tc.secret!) },
+    );
+    expect(redeemed.res.status).toBe(200);
+    const again = await continueLogin(login);
+    expect(again.status).toBe(409);
+    expect(again.headers.get('Content-Type')).toBe('application/problem+json');
+
+    const bare = await startTestLogin({ authorization: {} });
+    await decide(bare, person.sub);
+    const res = await continueLogin(bare);
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { title: string }).title).toBe('No authorization request');
   });
 
   it('continue before approval goes back to the page; without the binding cookie it is refused', async () => {
