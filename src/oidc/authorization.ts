@@ -25,9 +25,10 @@ import { errorPage } from './html.ts';
 type Ctx = Context<{ Bindings: Env }>;
 
 /** Renders a local error (never redirected). Specific reason logged, generic text shown. */
-function localError(c: Ctx, error: OAuthError): Response {
+function localError(c: Ctx, error: OAuthError, params?: URLSearchParams): Response {
   console.warn(`authorization request refused locally: ${error.code}: ${error.description}`);
-  return c.html(errorPage(error.code, error.description), 400, { 'Cache-Control': 'no-store' });
+  const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
+  return c.html(errorPage(error.code, error.description, locale), 400, { 'Cache-Control': 'no-store' });
 }
 
 /** 303 to the client's redirect_uri with the response parameters and `iss` (RFC 9207). */
@@ -40,7 +41,7 @@ function backToClient(c: Ctx, redirectUri: string, params: Record<string, string
 export const authorizationRoutes = new Hono<{ Bindings: Env }>();
 
 authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
-  let params: URLSearchParams;
+  let params: URLSearchParams | undefined;
   let client: Client;
   let redirectUri: string;
   try {
@@ -48,7 +49,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
     client = checkClient(await getClient(c.env.DB, checkClientId(params)));
     redirectUri = checkRedirectUri(params, client);
   } catch (error) {
-    if (error instanceof OAuthError) return localError(c, error);
+    if (error instanceof OAuthError) return localError(c, error, params);
     throw error;
   }
   const states = params.getAll('state');

@@ -24,16 +24,36 @@ ${body}
 </html>`;
 }
 
+/** The error page's text in each page language. */
+const ERROR_TEXT = {
+  cs: {
+    title: 'Požadavek na přihlášení odmítnut',
+    heading: 'Tento požadavek na přihlášení nelze zpracovat',
+    body: 'Služba, která vás sem poslala, odeslala požadavek, na který nemůžeme odpovědět. Vraťte se na ni a zkuste to znovu, nebo kontaktujte jejího provozovatele.',
+    error: 'Chyba',
+  },
+  en: {
+    title: 'Login request refused',
+    heading: 'This login request cannot be processed',
+    body: 'The service that sent you here made a request we cannot answer. Go back to it and try again, or contact its operator.',
+    error: 'Error',
+  },
+} as const;
+
 /**
  * The page shown instead of redirecting when the client or its redirect_uri cannot be trusted
- * (RFC 6749 §4.1.2.1): the person learns what went wrong and is sent nowhere.
+ * (RFC 6749 §4.1.2.1): the person learns what went wrong and is sent nowhere. The OAuth `error`
+ * code and its (English, technical) description are shown for the service's developers.
+ * @param locale `cs` (default) or `en`.
  */
-export function errorPage(code: string, description: string): string {
+export function errorPage(code: string, description: string, locale: 'cs' | 'en' = 'cs'): string {
+  const text = ERROR_TEXT[locale];
   return htmlDocument(
-    'Login request refused',
-    `<main><h1>This login request cannot be processed</h1>
-<p>The service that sent you here made a request we cannot answer. Go back to it and try again, or contact its operator.</p>
-<p>Error: <code id="error">${escapeHtml(code)}</code></p>
-<p id="error_description">${escapeHtml(description)}</p></main>`,
+    text.title,
+    `<main><h1>${escapeHtml(text.heading)}</h1>
+<p>${escapeHtml(text.body)}</p>
+<p>${escapeHtml(text.error)}: <code id="error">${escapeHtml(code)}</code></p>
+<p id="error_description" lang="en">${escapeHtml(description)}</p></main>`,
+    locale,
   );
 }

@@ -42,6 +42,14 @@ describe('authorization endpoint: errors shown locally, never redirected', () =>
     expect(await localError(await authorize(params))).toBe('invalid_client');
   });
 
+  it('speaks Czech by default and English when asked', async () => {
+    const tc = await newClient();
+    const { params } = await codeRequest(tc, { client_id: 'no-such-client' });
+    expect(await (await authorize(params)).text()).toContain('Tento požadavek na přihlášení nelze zpracovat');
+    const english = await authorize({ ...params, ui_locales: 'en' });
+    expect(await english.text()).toContain('This login request cannot be processed');
+  });
+
   it('missing client_id', async () => {
     const tc = await newClient();
     const { params } = await codeRequest(tc);
