@@ -338,9 +338,25 @@ describe('token endpoint', () => {
     const json = await call('/token', { method: 'POST', headers: { 'Content-Type': 'application/json', ...auth }, body: '{}' });
     expect(json.status).toBe(400);
     expect(((await json.json()) as { error: string }).error).toBe('invalid_request');
+    const huge = await token({ grant_type: 'authorization_code', code: 'x'.repeat(20_000), redirect_uri: tc.redirectUri }, auth);
+    expect(huge.res.status).toBe(413);
+    expect(huge.body.error).toBe('invalid_request');
     const get = await call('/token');
     expect(get.status).toBe(405);
     expect(((await get.json()) as { error: string }).error).toBe('invalid_request');
+  });
+});
+
+describe('CORS for browser-based relying services', () => {
+  it('answers preflights for the token and UserInfo endpoints', async () => {
+    for (const path of ['/token', '/userinfo']) {
+      const res = await call(path, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://spa.example', 'Access-Control-Request-Method': 'POST' },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
+    }
   });
 });
 

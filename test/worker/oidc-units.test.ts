@@ -89,3 +89,28 @@ describe('helpers of the authorization endpoint', () => {
     expect(Object.fromEntries(url.searchParams)).toEqual({ tenant: '7', code: 'c', iss: 'http://localhost:8787' });
   });
 });
+
+describe('signing keys and rotation', () => {
+  it('signs with the first key of an alg and publishes every key without private members', async () => {
+    const { exportJWK, generateKeyPair, jwtVerify, decodeProtectedHeader, createLocalJWKSet } = await import('jose');
+    const { publicJwks, signingKey } = await import('../../src/oidc/keys.ts');
+    const { signIdToken } = await import('../../src/oidc/idtoken.ts');
+    const keys = [];
+    for (const kid of ['new-rs', 'old-rs']) {
+      const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+      keys.push({ ...(await exportJWK(privateKey)), kid, alg: 'RS256' });
+    }
+    const env = { ISSUER: 'http://localhost:8787', SIGNING_KEYS: JSON.stringify(keys) } as unknown as Env;
+    expect((await signingKey(env, 'RS256')).kid).toBe('new-rs');
+    await expect(signingKey(env, 'ES256')).rejects.toThrow(/no ES256 key/);
+    const jwks = publicJwks(env);
+    expect(jwks.keys.map((k) => k.kid)).toEqual(['new-rs', 'old-rs']);
+    for (const key of jwks.keys) expect(Object.keys(key).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+
+    const idToken = await signIdToken(env, { sub: 's', clientId: 'c', alg: 'RS256', authTime: 1_700_000_000_999, accessToken: 'at' });
+    expect(decodeProtectedHeader(idToken).kid).toBe('new-rs');
+    const { payload } = await jwtVerify(idToken, createLocalJWKSet(jwks), { issuer: 'http://localhost:8787', audience: 'c' });
+    expect(payload.auth_time).toBe(1_700_000_000);
+    expect(payload).not.toHaveProperty('nonce');
+  });
+});
