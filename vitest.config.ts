@@ -1,10 +1,13 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { generateSecrets } from './scripts/lib/secrets.ts';
 
 // Two projects: `worker` runs inside workerd (the Worker, the Durable Object, D1);
 // `e2e` runs in Node against a real `wrangler dev` (CLIs, browser tests).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
+  // Fresh ID token signing keys (RS256 and ES256) for each run, as `npm start` makes for .dev.vars.
+  const { SIGNING_KEYS } = await generateSecrets();
   return {
     test: {
       projects: [
@@ -17,6 +20,7 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   ADMIN_TOKEN: 'test-admin-token',
                   LOGIN_VALIDITY_SECONDS: '180',
+                  SIGNING_KEYS,
                 },
               },
             }),

@@ -5,6 +5,8 @@ import { ProblemError, problemResponse } from './http/problem.ts';
 import { adminRoutes } from './identity/admin.ts';
 import { mobileRoutes } from './mobile/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
+import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
+import { demoRoutes } from './demo/routes.ts';
 
 export { LoginSession } from './session/LoginSession.ts';
 
@@ -15,6 +17,9 @@ app.route('/login', sessionRoutes);
 app.route('/admin', adminRoutes);
 app.route('/api/mobile', mobileRoutes);
 app.route('/key', appRoutes);
+app.route('/login', continueRoutes);
+app.route('/', oidcRoutes);
+app.route('/demo', demoRoutes);
 
 app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
 

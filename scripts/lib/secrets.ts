@@ -24,10 +24,14 @@ export async function generateSecrets(): Promise<LocalSecrets> {
   return { ADMIN_TOKEN: randomBytes(32).toString('base64url'), SIGNING_KEYS: JSON.stringify(keys) };
 }
 
-/** Serialises secrets in the dotenv format that `.dev.vars` and `--env-file` read. */
+/**
+ * Serialises secrets in the dotenv format that `.dev.vars` and `--env-file` read.
+ * Single quotes keep a value literal (dotenv does not unescape `\"` inside double quotes, which
+ * broke the JSON of SIGNING_KEYS); a value with a quote or newline falls back to JSON quoting.
+ */
 export function formatDotenv(values: Record<string, string>): string {
   return Object.entries(values)
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${/['\n\r]/.test(v) ? JSON.stringify(v) : `'${v}'`}`)
     .join('\n')
     .concat('\n');
 }
@@ -39,7 +43,11 @@ export function parseDotenv(text: string): Record<string, string> {
     const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
     if (!match) continue;
     const raw = match[2]!;
-    values[match[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    values[match[1]!] = raw.startsWith('"')
+      ? (JSON.parse(raw) as string)
+      : raw.startsWith("'") && raw.endsWith("'") && raw.length > 1
+        ? raw.slice(1, -1)
+        : raw;
   }
   return values;
 }
@@ -52,6 +60,9 @@ export function parseDotenv(text: string): Record<string, string> {
 export async function ensureDevVars(path = '.dev.vars'): Promise<{ secrets: LocalSecrets; written: boolean }> {
   const existing = existsSync(path) ? parseDotenv(readFileSync(path, 'utf8')) : {};
   if (existing.ADMIN_TOKEN && existing.SIGNING_KEYS) {
+    // Rewrite a file from the earlier double-quoted format, which wrangler read wrongly.
+    const text = readFileSync(path, 'utf8');
+    if (text !== formatDotenv(existing)) writeFileSync(path, formatDotenv(existing), { mode: 0o600 });
     return { secrets: existing as unknown as LocalSecrets, written: false };
   }
   const fresh = await generateSecrets();

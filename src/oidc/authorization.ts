@@ -1,0 +1,105 @@
+/**
+ * The authorization endpoint (`GET|POST /authorize`, RFC 6749 §4.1.1, OIDC Core §3.1.2) and the
+ * hand-back after approval (`GET /login/:id/continue`, RFC 6749 §4.1.2).
+ */
+import { Hono, type Context } from 'hono';
+import { startLogin } from '../session/start.ts';
+import { bindingHashFrom } from '../session/binding.ts';
+import { loginStub, unwrap } from '../session/stub.ts';
+import type { Result } from '../session/types.ts';
+import {
+  checkClient,
+  checkClientId,
+  checkRedirectUri,
+  pickLocale,
+  redirectTo,
+  validateAuthorization,
+  type AuthorizationRequest,
+} from './authorize.ts';
+import { claimsForScopes } from './claims.ts';
+import { getClient, type Client } from './clients.ts';
+import { OAuthError } from './errors.ts';
+import { readForm } from './form.ts';
+import { errorPage } from './html.ts';
+
+type Ctx = Context<{ Bindings: Env }>;
+
+/** Renders a local error (never redirected). Specific reason logged, generic text shown. */
+function localError(c: Ctx, error: OAuthError, params?: URLSearchParams): Response {
+  console.warn(`authorization request refused locally: ${error.code}: ${error.description}`);
+  const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
+  return c.html(errorPage(error.code, error.description, locale), 400, { 'Cache-Control': 'no-store' });
+}
+
+/** 303 to the client's redirect_uri with the response parameters and `iss` (RFC 9207). */
+function backToClient(c: Ctx, redirectUri: string, params: Record<string, string | undefined>): Response {
+  c.header('Cache-Control', 'no-store');
+  return c.redirect(redirectTo(redirectUri, { ...params, iss: c.env.ISSUER }), 303);
+}
+
+/** Authorization endpoint: `GET /authorize` (query) and `POST /authorize` (form). */
+export const authorizationRoutes = new Hono<{ Bindings: Env }>();
+
+authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
+  let params: URLSearchParams | undefined;
+  let client: Client;
+  let redirectUri: string;
+  try {
+    params = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
+    client = checkClient(await getClient(c.env.DB, checkClientId(params)));
+    redirectUri = checkRedirectUri(params, client);
+  } catch (error) {
+    if (error instanceof OAuthError) return localError(c, error, params);
+    throw error;
+  }
+  const states = params.getAll('state');
+  const state = states.length === 1 ? states[0] : undefined;
+  let request: AuthorizationRequest;
+  try {
+    request = validateAuthorization(params, client, redirectUri);
+  } catch (error) {
+    if (!(error instanceof OAuthError)) throw error;
+    return backToClient(c, redirectUri, { error: error.code, error_description: error.description, state });
+  }
+  const snapshot = await startLogin(c, {
+    client: { id: client.clientId, name: client.name },
+    claims: claimsForScopes(request.scope.split(' ')),
+    locale: pickLocale(request.ui_locales, c.req.header('Accept-Language')),
+    authorization: { ...request },
+  });
+  c.header('Cache-Control', 'no-store');
+  return c.redirect(`/login/${snapshot.id}`, 303);
+});
+
+/**
+ * `GET /login/:id/continue`, mounted at `/login`: where the page sends the browser once the
+ * login is decided. Requires the binding cookie. Approved → a fresh authorization code to the
+ * redirect_uri; denied → `access_denied`; anything else → back to the page (which shows the
+ * state and, when the login ended, offers to start again).
+ */
+export const continueRoutes = new Hono<{ Bindings: Env }>();
+
+continueRoutes.get('/:id/continue', async (c) => {
+  const id = c.req.param('id');
+  const stub = loginStub(c.env, id);
+  const binding = await bindingHashFrom(c, id);
+  const snapshot = unwrap(await stub.read(binding));
+  if (snapshot.state === 'approved') {
+    // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
+    const issued = (await stub.issueCode(binding)) as Result<{ code: string; authorization: Record<string, unknown> }>;
+    const { code, authorization } = unwrap(issued);
+    const request = authorization as unknown as AuthorizationRequest;
+    return backToClient(c, request.redirect_uri, { code, state: request.state });
+  }
+  if (snapshot.state === 'denied') {
+    const stored = (await stub.restartRequest(binding)) as Result<{ authorization: Record<string, unknown> }>;
+    const request = unwrap(stored).authorization as unknown as AuthorizationRequest;
+    return backToClient(c, request.redirect_uri, {
+      error: 'access_denied',
+      error_description: 'the person declined the login',
+      state: request.state,
+    });
+  }
+  c.header('Cache-Control', 'no-store');
+  return c.redirect(`/login/${id}`, 303);
+});

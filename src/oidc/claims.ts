@@ -1,0 +1,66 @@
+/**
+ * Scopes, the claims each releases, and the identity values behind them (OIDC Core §5.4).
+ * Pure functions: no Workers API.
+ */
+import type { IdentityClaims } from '../identity/identities.ts';
+
+/**
+ * The claims each scope releases. Only these claims ever leave the service, and only for the
+ * scopes the relying service asked for. `openid` alone releases just `sub`.
+ */
+export const SCOPE_CLAIMS = {
+  openid: [],
+  profile: ['name', 'given_name', 'family_name', 'middle_name', 'birthdate', 'gender', 'locale'],
+  email: ['email', 'email_verified'],
+  phone: ['phone_number', 'phone_number_verified'],
+  address: ['address'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Scope = keyof typeof SCOPE_CLAIMS;
+
+/** The scopes this provider knows, in a stable order (discovery `scopes_supported`). */
+export const SUPPORTED_SCOPES = Object.keys(SCOPE_CLAIMS) as Scope[];
+
+/** The acr value of every login here: approval with an enrolled mobile key. */
+export const ACR_MOBILE_KEY = 'urn:mobile-key:acr:mobile-key';
+
+/**
+ * Authentication methods (RFC 8176): proof of possession of the enrolled device key (`pop`).
+ * Not `hwk`: a mobile key may be a software key. Not `user`: the signature proves the key, not
+ * that a person was present when it signed.
+ */
+export const AMR = ['pop'] as const;
+
+/** Splits a `scope` parameter (RFC 6749 §3.3) into its distinct values, in order. */
+export function parseScope(scope: string | undefined): string[] {
+  return [...new Set((scope ?? '').split(' ').filter(Boolean))];
+}
+
+/** The requested scopes this provider knows (unknown ones are ignored, RFC 6749 §3.3). */
+export function knownScopes(requested: string[]): Scope[] {
+  return SUPPORTED_SCOPES.filter((scope) => requested.includes(scope));
+}
+
+/** The claim names a set of scopes releases, in a stable order (what the phone shows). */
+export function claimsForScopes(scopes: readonly string[]): string[] {
+  return SUPPORTED_SCOPES.filter((scope) => scopes.includes(scope)).flatMap((scope) => [...SCOPE_CLAIMS[scope]]);
+}
+
+/**
+ * The person's claims limited to the granted scopes: `sub` and, of the claims those scopes
+ * release, the ones the identity holds (OIDC Core §5.3.2). A claim outside the scopes never appears.
+ * @param sub the subject identifier.
+ * @param claims everything held about the person (D1 `identities.claims`).
+ * @param scopes the granted scopes.
+ */
+export function releasedClaims(sub: string, claims: IdentityClaims, scopes: readonly string[]): Record<string, unknown> {
+  const released: Record<string, unknown> = { sub };
+  for (const name of claimsForScopes(scopes)) {
+    if (claims[name] !== undefined && claims[name] !== null) released[name] = claims[name];
+  }
+  if (scopes.includes('profile') && released.name === undefined && (claims.given_name || claims.family_name)) {
+    // A display name is what most relying services show first; derive it when none is held.
+    released.name = [claims.given_name, claims.family_name].filter(Boolean).join(' ');
+  }
+  return released;
+}

@@ -1,0 +1,135 @@
+/**
+ * The token endpoint (`POST /token`, RFC 6749 §3.2, §4.1.3, OIDC Core §3.1.3): the
+ * authorization_code grant with client_secret_basic, client_secret_post, or none + PKCE.
+ */
+import { Hono } from 'hono';
+import { sha256Hex } from '../session/crypto.ts';
+import { loginStub } from '../session/stub.ts';
+import { loginIdOf } from '../session/tokens.ts';
+import type { Grant, GrantResult } from '../session/LoginSession.ts';
+import { getClient, verifyClientSecret, type Client } from './clients.ts';
+import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
+import { readForm } from './form.ts';
+import { signIdToken } from './idtoken.ts';
+import { CODE_VERIFIER, s256 } from './pkce.ts';
+
+/** Credentials from `Authorization: Basic` (RFC 6749 §2.3.1: each part form-urlencoded). */
+function parseBasic(header: string | undefined, realm: string): { id: string; secret: string } | undefined {
+  if (header === undefined) return undefined;
+  const refuse = () =>
+    new OAuthError('invalid_client', 'client authentication failed', {
+      status: 401,
+      headers: { 'WWW-Authenticate': `Basic realm="${realm}"` },
+    });
+  const match = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i.exec(header);
+  if (!match) throw refuse();
+  try {
+    const decoded = atob(match[1]!);
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw refuse();
+    const decode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+  } catch {
+    throw refuse();
+  }
+}
+
+/**
+ * Authenticates the client (RFC 6749 §2.3, OIDC Core §9): exactly one method; confidential
+ * clients by secret, public clients by client_id alone (their codes are PKCE-bound).
+ * @throws {OAuthError} `invalid_client` (401; with `WWW-Authenticate` when Basic was tried),
+ *   `invalid_request` when two methods are mixed.
+ */
+async function authenticateClient(db: D1Database, header: string | undefined, params: URLSearchParams, realm: string): Promise<Client> {
+  const basic = parseBasic(header, realm);
+  const failed = () =>
+    new OAuthError('invalid_client', 'client authentication failed', {
+      status: 401,
+      headers: basic ? { 'WWW-Authenticate': `Basic realm="${realm}"` } : {},
+    });
+  const postId = params.get('client_id') || undefined;
+  const postSecret = params.get('client_secret') || undefined;
+  if (basic && postSecret !== undefined) throw new OAuthError('invalid_request', 'use only one client authentication method');
+  if (basic && postId !== undefined && postId !== basic.id) throw new OAuthError('invalid_request', 'client_id does not match the authenticated client');
+  const clientId = basic?.id ?? postId;
+  if (!clientId) throw failed();
+  const client = await getClient(db, clientId);
+  if (!client) throw failed();
+  const secret = basic?.secret ?? postSecret;
+  if (client.public) {
+    if (secret !== undefined) throw failed();
+    return client;
+  }
+  if (secret === undefined || !(await verifyClientSecret(db, clientId, secret))) throw failed();
+  return client;
+}
+
+/** `POST /token`. Every response, success or error, carries `Cache-Control: no-store`. */
+export const tokenRoutes = new Hono<{ Bindings: Env }>();
+
+tokenRoutes.all('/token', async (c) => {
+  try {
+    if (c.req.method !== 'POST') {
+      throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { Allow: 'POST' } });
+    }
+    const params = await readForm(c.req.raw);
+    const seen = new Set<string>();
+    for (const name of params.keys()) {
+      if (seen.has(name)) throw new OAuthError('invalid_request', `${name} is repeated`);
+      seen.add(name);
+    }
+    const client = await authenticateClient(c.env.DB, c.req.header('Authorization'), params, c.env.ISSUER);
+    const grantType = params.get('grant_type');
+    if (!grantType) throw new OAuthError('invalid_request', 'grant_type is missing');
+    if (grantType !== 'authorization_code') throw new OAuthError('unsupported_grant_type', 'only authorization_code is supported');
+    const code = params.get('code');
+    if (!code) throw new OAuthError('invalid_request', 'code is missing');
+    const redirectUri = params.get('redirect_uri');
+    if (!redirectUri) throw new OAuthError('invalid_request', 'redirect_uri is missing');
+    const verifier = params.get('code_verifier') || undefined;
+    if (verifier !== undefined && !CODE_VERIFIER.test(verifier)) throw new OAuthError('invalid_request', 'code_verifier is malformed');
+
+    const loginId = loginIdOf(code);
+    let stub;
+    try {
+      if (!loginId) throw new Error('malformed');
+      stub = loginStub(c.env, loginId);
+    } catch {
+      throw new OAuthError('invalid_grant', 'the code is invalid');
+    }
+    // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
+    const result = (await stub.redeemCode({
+      codeHash: await sha256Hex(code),
+      clientId: client.clientId,
+      redirectUri,
+      ...(verifier ? { verifierS256: await s256(verifier) } : {}),
+    })) as GrantResult<Grant>;
+    if (!result.ok) throw new OAuthError('invalid_grant', result.description);
+    const grant = result.value;
+    const now = Date.now();
+    const nonce = grant.authorization.nonce;
+    const idToken = await signIdToken(c.env, {
+      sub: grant.sub,
+      clientId: client.clientId,
+      alg: client.idTokenAlg,
+      authTime: grant.approvedAt,
+      accessToken: grant.accessToken,
+      now,
+      ...(typeof nonce === 'string' ? { nonce } : {}),
+    });
+    return c.json(
+      {
+        access_token: grant.accessToken,
+        token_type: 'Bearer',
+        expires_in: Math.floor((grant.accessTokenExpiresAt - now) / 1000),
+        id_token: idToken,
+        scope: String(grant.authorization.scope),
+      },
+      200,
+      NO_STORE,
+    );
+  } catch (error) {
+    if (error instanceof OAuthError) return oauthErrorResponse(error);
+    throw error;
+  }
+});

@@ -1,0 +1,61 @@
+/**
+ * The UserInfo endpoint (OIDC Core §5.3): `GET` or `POST`, the access token in the
+ * `Authorization: Bearer` header or (POST only) the `access_token` form field (RFC 6750 §2).
+ * Returns only the claims of the granted scopes.
+ */
+import { Hono } from 'hono';
+import { getIdentity } from '../identity/identities.ts';
+import { loginStub } from '../session/stub.ts';
+import { loginIdOf } from '../session/tokens.ts';
+import { parseScope, releasedClaims } from './claims.ts';
+import { NO_STORE, OAuthError, bearerChallenge } from './errors.ts';
+import { isForm, readForm } from './form.ts';
+
+/** The token from the header or the body; exactly one method (RFC 6750 §2). */
+async function presentedToken(request: Request): Promise<string | undefined> {
+  const header = request.headers.get('Authorization');
+  let fromHeader: string | undefined;
+  if (header !== null) {
+    const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
+    if (!match) throw new OAuthError('invalid_request', 'the Authorization header is not a Bearer token');
+    fromHeader = match[1];
+  }
+  let fromBody: string | undefined;
+  if (request.method === 'POST' && isForm(request)) fromBody = (await readForm(request)).get('access_token') ?? undefined;
+  if (fromHeader !== undefined && fromBody !== undefined) throw new OAuthError('invalid_request', 'send the access token one way only');
+  return fromHeader ?? fromBody;
+}
+
+/** `GET|POST /userinfo`. */
+export const userinfoRoutes = new Hono<{ Bindings: Env }>();
+
+userinfoRoutes.on(['GET', 'POST'], '/userinfo', async (c) => {
+  const realm = c.env.ISSUER;
+  try {
+    const token = await presentedToken(c.req.raw);
+    if (token === undefined) {
+      // RFC 6750 §3.1: no error code when the request carried no token at all.
+      return new Response(null, { status: 401, headers: { 'WWW-Authenticate': bearerChallenge(realm), ...NO_STORE } });
+    }
+    const invalid = (description: string) => new OAuthError('invalid_token', description, { status: 401 });
+    const loginId = loginIdOf(token);
+    if (!loginId) throw invalid('the access token is invalid');
+    let stub;
+    try {
+      stub = loginStub(c.env, loginId);
+    } catch {
+      throw invalid('the access token is invalid');
+    }
+    const result = await stub.introspectAccessToken(token);
+    if (!result.ok) throw invalid(result.description);
+    const identity = await getIdentity(c.env.DB, result.value.sub);
+    if (!identity) throw invalid('the person behind this access token no longer exists');
+    return c.json(releasedClaims(identity.sub, identity.claims, parseScope(result.value.scope)), 200, NO_STORE);
+  } catch (error) {
+    if (!(error instanceof OAuthError)) throw error;
+    return new Response(JSON.stringify({ error: error.code, error_description: error.description }), {
+      status: error.status,
+      headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': bearerChallenge(realm, error), ...NO_STORE },
+    });
+  }
+});
