@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ProblemError, problemResponse } from './http/problem.ts';
+import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
 
 export { LoginSession } from './session/LoginSession.ts';
@@ -8,6 +9,7 @@ export { LoginSession } from './session/LoginSession.ts';
 const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
+app.route('/', loginPages);
 app.route('/login', sessionRoutes);
 
 app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
