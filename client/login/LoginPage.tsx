@@ -17,6 +17,8 @@ import type { LoginSnapshot } from '../../src/session/types.ts';
 
 /** How often the countdown re-renders, in ms (it shows whole seconds). */
 const TICK_MS = 250;
+/** Below this many ms left, the page says once (politely) that time is running out. */
+export const LOW_TIME_MS = 30_000;
 /** A connection down for less than this (ms) is not worth alarming anyone about. */
 const LOST_NOTICE_DELAY_MS = 2000;
 /** After the countdown reaches zero, how often to ask for the expired snapshot, in ms. */
@@ -119,6 +121,7 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   }, [snapshot.state]);
 
   const final = isFinal(view.state);
+  const lowTime = view.showCountdown && remaining <= LOW_TIME_MS;
   return (
     <div class="login" data-login="" data-state={view.state} data-connection={connection}>
       <p class="service">
@@ -126,13 +129,13 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
       </p>
       <h1>{t.title}</h1>
       <p class="visually-hidden" role="status" aria-live="polite" aria-atomic="true" data-status="">
-        {statusText(t, view)}
+        {statusText(t, view, lowTime)}
       </p>
       <div class="connection" aria-live="polite" data-connection-notice="">
         {showLost && !final ? <p class="notice">{t.connection.lost}</p> : null}
       </div>
       {view.showCountdown ? (
-        <p class={`countdown${remaining <= 30_000 ? ' countdown-low' : ''}`} role="timer" aria-live="off">
+        <p class={`countdown${lowTime ? ' countdown-low' : ''}`} role="timer" aria-live="off">
           <ClockIcon />
           <span>{remaining > 0 ? t.expiresIn : t.expired}</span>{' '}
           <time dateTime={isoDuration(remaining)} data-remaining="">
@@ -149,13 +152,19 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   );
 }
 
-/** The sentence the polite live region announces for a state (never the countdown). */
-export function statusText(t: Messages, view: LoginView): string {
+/**
+ * What the polite live region says for a state: one sentence per state, plus a single warning
+ * when little time is left (never the countdown's ticks).
+ * @param lowTime whether less than {@link LOW_TIME_MS} remain on a pending or scanned login.
+ */
+export function statusText(t: Messages, view: LoginView, lowTime = false): string {
   switch (view.state) {
     case 'pending':
-      return t.status.pending;
-    case 'scanned':
-      return t.status.scanned(view.deviceName ?? t.brand);
+      return lowTime ? `${t.status.pending} ${t.status.lowTime}` : t.status.pending;
+    case 'scanned': {
+      const text = t.status.scanned(view.deviceName ?? t.brand);
+      return lowTime ? `${text} ${t.status.lowTime}` : text;
+    }
     case 'approved':
       return t.status.approved(view.serviceName);
     default:

@@ -84,6 +84,7 @@ export interface Messages {
     denied: string;
     expired: string;
     cancelled: string;
+    lowTime: string;
   };
   headings: {
     scanned: string;
@@ -161,6 +162,7 @@ const cs: Messages = {
     denied: 'Přihlášení bylo v telefonu zamítnuto.',
     expired: 'Platnost přihlášení vypršela.',
     cancelled: 'Přihlášení bylo zrušeno.',
+    lowTime: 'Platnost vyprší za méně než 30 sekund.',
   },
   headings: {
     scanned: 'Potvrďte přihlášení v telefonu',
@@ -251,6 +253,7 @@ const en: Messages = {
     denied: 'The login was denied on the phone.',
     expired: 'The login has expired.',
     cancelled: 'The login was cancelled.',
+    lowTime: 'The login expires in less than 30 seconds.',
   },
   headings: {
     scanned: 'Confirm the login on your phone',

@@ -108,6 +108,7 @@ function rememberLanguage(c: Ctx): Locale | undefined {
   if (getCookie(c, LANG_COOKIE) !== lang) {
     setCookie(c, LANG_COOKIE, lang, {
       path: '/',
+      httpOnly: true,
       sameSite: 'Lax',
       secure: !isLocalhost(c.env.ISSUER),
       maxAge: LANG_COOKIE_MAX_AGE,

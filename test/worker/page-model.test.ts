@@ -16,6 +16,7 @@ import {
   webSocketUrl,
   type ConnectionStatus,
 } from '../../client/login/model.ts';
+import { LOW_TIME_MS, statusText } from '../../client/login/LoginPage.tsx';
 import { chooseLocale, localeFromAcceptLanguage, messages } from '../../client/shared/i18n.ts';
 import type { LoginSnapshot } from '../../src/session/types.ts';
 
@@ -113,6 +114,22 @@ describe('snapshots', () => {
   it('derives the WebSocket URL from the page URL', () => {
     expect(webSocketUrl(`http://localhost:8787/login/${ID}?lang=en`, ID)).toBe(`ws://localhost:8787/login/${ID}/ws`);
     expect(webSocketUrl(`https://login.example/login/${ID}`, ID)).toBe(`wss://login.example/login/${ID}/ws`);
+  });
+});
+
+describe('live region', () => {
+  it('says one sentence per state and warns once when little time is left', () => {
+    const cs = messages('cs');
+    expect(statusText(cs, viewOf(snap('pending')))).toBe('Čekáme na naskenování QR kódu.');
+    expect(statusText(cs, viewOf(snap('pending')), true)).toBe(
+      'Čekáme na naskenování QR kódu. Platnost vyprší za méně než 30 sekund.',
+    );
+    expect(statusText(cs, viewOf(snap('scanned', { device: { name: 'Pixel' } })))).toBe(
+      'QR kód naskenován zařízením Pixel. Potvrďte přihlášení v telefonu.',
+    );
+    expect(statusText(messages('en'), viewOf(snap('approved')), true)).toBe('Login confirmed. Continuing to Demo.');
+    expect(statusText(cs, viewOf(snap('expired')), true)).toBe('Platnost přihlášení vypršela.');
+    expect(LOW_TIME_MS).toBe(30_000);
   });
 });
 

@@ -126,6 +126,7 @@ describe('GET /login/:id', () => {
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('lang='));
     expect(cookie).toMatch(/^lang=en;.*Path=\//);
     expect(cookie).toContain('SameSite=Lax');
+    expect(cookie).toContain('HttpOnly');
 
     const again = await page(login, '', { Cookie: `${login.cookie}; lang=en` });
     expect(again.html).toContain('<html lang="en">');
