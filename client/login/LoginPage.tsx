@@ -28,8 +28,8 @@ const EXPIRY_RECHECK_MS = 2000;
  * The hosted login page's card: rendered by the Worker into the first HTML response and
  * hydrated in the browser with the same props, where it follows the login live.
  *
- * DOM hooks for tests: `[data-login]` carries `data-state` (the login state) and
- * `data-connection` (connecting | live | lost); `[data-qr]` is the QR `<svg>`; `[data-launch]`
+ * DOM hooks for tests: `[data-login]` carries `data-state` (the login state),
+ * `data-connection` (connecting | live | lost | idle) and, once the script runs, `data-hydrated`; `[data-qr]` is the QR `<svg>`; `[data-launch]`
  * the same-device link; `[data-remaining]` the countdown; `[data-restart]` the "Start again"
  * form; `[data-continue]` the link onwards after approval; `[data-steps=desktop|phone]` the steps.
  */
@@ -38,6 +38,7 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   const [snapshot, setSnapshot] = useState(props.initial);
   const [connection, setConnection] = useState<ConnectionStatus>('connecting');
   const [showLost, setShowLost] = useState(false);
+  const [hydrated, setHydrated] = useState(false);
   const [remaining, setRemaining] = useState(props.initial.expiresAt - props.initial.now);
   const offset = useRef(0);
   const link = useRef<LoginConnection | null>(null);
@@ -60,7 +61,9 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
       browserDeps(),
     );
     link.current = connectionToLogin;
-    if (isFinal(props.initial.state)) setConnection('live');
+    setHydrated(true);
+    // A login that has already ended needs no connection: nothing about it can change.
+    if (isFinal(props.initial.state)) setConnection('idle');
     else connectionToLogin.start();
     const online = () => connectionToLogin.reconnectNow();
     const visible = () => {
@@ -123,7 +126,13 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   const final = isFinal(view.state);
   const lowTime = view.showCountdown && remaining <= LOW_TIME_MS;
   return (
-    <div class="login" data-login="" data-state={view.state} data-connection={connection}>
+    <div
+      class="login"
+      data-login=""
+      data-state={view.state}
+      data-connection={connection}
+      data-hydrated={hydrated ? '' : undefined}
+    >
       <p class="service">
         {t.signingInTo} <strong data-service="">{view.serviceName}</strong>
       </p>

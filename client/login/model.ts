@@ -7,8 +7,11 @@ import type { LoginSnapshot } from '../../src/session/types.ts';
 
 export type LoginState = LoginSnapshot['state'];
 
-/** What the page knows of its live connection to the login. */
-export type ConnectionStatus = 'connecting' | 'live' | 'lost';
+/**
+ * What the page knows of its live connection to the login: `idle` when none is needed (the page
+ * was loaded after the login ended).
+ */
+export type ConnectionStatus = 'connecting' | 'live' | 'lost' | 'idle';
 
 const TERMINAL: ReadonlySet<LoginState> = new Set(['approved', 'denied', 'expired', 'cancelled']);
 
