@@ -26,27 +26,6 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
-/** Resident memory (bytes) of every process in a process group, from /proc (Linux). */
-export async function groupRss(pgid: number): Promise<number> {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which is in parentheses and may contain spaces).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      const match = /VmRSS:\s+(\d+) kB/.exec(status);
-      if (match) total += Number(match[1]) * 1024;
-    } catch {
-      // the process ended while we read
-    }
-  }
-  return total;
-}
-
 /** Resident memory (bytes) of processes in a group whose command is `name` (e.g. workerd). */
 export async function groupRssOf(pgid: number, name: string): Promise<number> {
   const { readdirSync, readFileSync } = await import('node:fs');
