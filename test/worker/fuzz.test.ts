@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of the non-OAuth public endpoints: the phone API, the
- * operator API with and without its token, the page's session endpoints, the page's WebSocket
- * messages and arbitrary paths. For every input: never a 5xx; every error is
+ * operator API with and without its token, the page's session endpoints and the hosted page
+ * with its "Start again", the page's WebSocket messages and arbitrary paths. For every input: never a 5xx; every error is
  * `application/problem+json` with a `urn:mobile-key:problem:` type and the response's status;
  * and nothing changes — no identity, device, activation code, client or audit row appears or
  * changes, no login object is created, and the logins under attack keep their exact storage.
@@ -234,7 +234,7 @@ describe('fuzzing the public endpoints changes nothing and never fails with a 5x
     );
   });
 
-  it('session endpoints: state, ws, cancel and continue without the right browser', async () => {
+  it('session endpoints and hosted page: state, ws, cancel, continue, page and restart without the right browser', async () => {
     const logins = [pending, scanned];
     // Weighted towards the real logins with their own cookies: the combinations that matter.
     const id = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(pending.id, scanned.id) }, hex64, junk.map(encodeURIComponent));
@@ -246,7 +246,7 @@ describe('fuzzing the public endpoints changes nothing and never fails with a 5x
         headerValue,
       );
     const origin = fc.constantFrom(undefined, 'https://evil.example', 'null', new URL(env.ISSUER).origin);
-    const endpoint = fc.constantFrom('GET state', 'GET ws', 'UPGRADE ws', 'POST cancel', 'GET continue', 'PUT state', 'DELETE cancel');
+    const endpoint = fc.constantFrom('GET state', 'GET ws', 'UPGRADE ws', 'POST cancel', 'GET continue', 'PUT state', 'DELETE cancel', 'GET page', 'POST restart');
     const input = id.chain((loginId) => fc.tuple(fc.constant(loginId), endpoint, cookieFor(loginId), origin));
     await fc.assert(
       fc.asyncProperty(input, async ([loginId, which, cookie, from]) => {
@@ -254,13 +254,14 @@ describe('fuzzing the public endpoints changes nothing and never fails with a 5x
         const rightBrowser = logins.some((l) => l.id === loginId && l.cookie === cookie);
         // The right browser from the page's own origin (or with no Origin) may watch, continue and
         // cancel: a valid cancel is not fuzz. It is tried from another site instead.
-        const changes = rightBrowser && (which === 'POST cancel' || which === 'UPGRADE ws');
+        const changes = rightBrowser && (which === 'POST cancel' || which === 'UPGRADE ws' || which === 'POST restart');
         const sentOrigin = changes && (from === undefined || from === new URL(env.ISSUER).origin) ? 'https://evil.example' : from;
         const headers: Record<string, string> = {};
         if (cookie !== undefined) headers.Cookie = cookie;
         if (sentOrigin !== undefined) headers.Origin = sentOrigin;
         if (method === 'UPGRADE') headers.Upgrade = 'websocket';
-        const res = await call(`/login/${loginId}/${name}`, { method: method === 'UPGRADE' ? 'GET' : method, headers, redirect: 'manual' });
+        const path = name === 'page' ? `/login/${loginId}` : `/login/${loginId}/${name}`;
+        const res = await call(path, { method: method === 'UPGRADE' ? 'GET' : method, headers, redirect: 'manual' });
         if (res.status === 101) {
           res.webSocket!.accept();
           res.webSocket!.close(1000);
@@ -269,6 +270,11 @@ describe('fuzzing the public endpoints changes nothing and never fails with a 5x
         if (rightBrowser && which === 'GET state') {
           expect(res.status).toBe(200);
           expect(((await res.json()) as { id: string }).id).toBe(loginId);
+        } else if (name === 'page' || name === 'restart') {
+          // The hosted pages answer people, so their refusals are HTML pages, not problem documents.
+          if (rightBrowser && which === 'GET page') expect(res.status).toBe(200);
+          else expect([403, 404, 409], `${which} ${loginId.slice(0, 12)}`).toContain(res.status);
+          expect(res.headers.get('Content-Type')).toMatch(/^text\/html/);
         } else if (rightBrowser && which === 'GET continue') {
           expect(res.status).toBe(303); // not approved: back to the page
           expect(res.headers.get('Location')).toBe(`/login/${loginId}`);
@@ -276,7 +282,7 @@ describe('fuzzing the public endpoints changes nothing and never fails with a 5x
           await expectProblem(res, `${which} ${loginId.slice(0, 12)}`);
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 200 },
     );
   });
 
