@@ -500,7 +500,8 @@ export class LoginSession extends DurableObject<Env> {
       await this.retainUntil(event.at + ENDED_RETENTION_MS);
     }
     const snapshot = await this.#snapshot(result.record);
-    if (result.changed) this.#broadcast(snapshot);
+    // Pages see the state; a change they cannot see (the code's redemption) is no news to them.
+    if (result.changed && result.record.state !== record.state) this.#broadcast(snapshot);
     if (!result.ok) return { ok: false, problem: refusalProblem[result.refusal]().toJSON() };
     return { ok: true, value: snapshot, changed: result.changed };
   }
