@@ -11,6 +11,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/session/crypto.ts';
+import type { Result } from '../../src/session/types.ts';
 import type { LoginRecord } from '../../src/session/machine.ts';
 import { unwrap } from '../../src/session/stub.ts';
 import { answerAs, openPage, scanAs, startTestLogin, testDevice, type PageSocket, type TestLogin } from './helpers.ts';
@@ -168,4 +169,24 @@ describe('an approval racing the expiry at the deadline', () => {
       await expectOneTerminal(login, page, record.state);
     });
   }
+});
+
+describe('after the approval', () => {
+  // The browser's page stays open (socket included) until the navigation to the relying service
+  // commits, and the service redeems the code while handling that very navigation: the page must
+  // not hear "approved" a second time then (a page that re-navigates on it would land on a spent code).
+  it('redeeming the code sends the page no second approved snapshot', async () => {
+    const authorization = { client_id: 'rp', redirect_uri: 'https://rp.example/cb', scope: 'openid' };
+    const login = await startTestLogin({ authorization });
+    const page = await openPage(login.id, login.cookie);
+    await page.next();
+    const phone = await testDevice();
+    unwrap(await answerAs(login, phone, 'approve', await scanAs(login, phone)));
+    const binding = await sha256Hex(login.cookie.split('=')[1]!);
+    const { code } = unwrap((await login.stub.issueCode(binding)) as Result<{ code: string }>);
+    const grant = await login.stub.redeemCode({ codeHash: await sha256Hex(code), clientId: 'rp', redirectUri: 'https://rp.example/cb' });
+    expect(grant.ok).toBe(true);
+    expect((await stored(login)).redeemedAt).toBeTypeOf('number');
+    expect((await drain(page)).map((s) => s.state)).toEqual(['scanned', 'approved']);
+  });
 });
