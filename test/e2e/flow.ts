@@ -391,14 +391,15 @@ export interface LoginTimings {
 export interface LoginRun extends Redeemed {
   login: StartedLogin;
   phone: PhoneResult;
-  /** Every message the page's WebSocket received before the browser left the page. */
+  /** Every message the page's WebSocket received until the relying service had answered. */
   pageMessages: PageMessage[];
   timings: LoginTimings;
 }
 
 /**
  * Runs one complete login: start → page WebSocket → phone scan + approve → the page sees
- * `approved` (and leaves, closing its socket, as the browser does) → continue → token → UserInfo.
+ * `approved` → continue → token → UserInfo; the page's socket stays open until the relying
+ * service has answered, as in a browser (the page is replaced only when that answer arrives).
  * @param options.timeoutMs bound of each wait for the page (default 10 000 ms).
  * @throws {FlowError} (or an openid-client / MobileKeyError) at the first step that fails.
  */
@@ -415,16 +416,18 @@ export async function runLogin(
   const t2 = performance.now();
   let phone: PhoneResult;
   let approvedAt: number;
+  let t3: number;
+  let redeemed: Redeemed;
   try {
     phone = await approveOnPhone(key, login.loginUrl);
     const approved = await page.waitForState('approved', options.timeoutMs);
     approvedAt = page.receivedAt[page.messages.indexOf(approved)]!;
+    t3 = performance.now();
+    redeemed = await redeem(rp, login, await continueToRp(server, rp, login));
   } finally {
+    // A browser's page lives until the relying service's answer replaces it.
     await page.close();
   }
-  const t3 = performance.now();
-  const callback = await continueToRp(server, rp, login);
-  const redeemed = await redeem(rp, login, callback);
   const t4 = performance.now();
   return {
     ...redeemed,
