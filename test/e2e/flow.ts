@@ -194,7 +194,9 @@ export interface PageSocket {
   waitForState(states: string | string[], timeoutMs?: number): Promise<LoginSnapshot>;
   /**
    * A barrier: sends `{"type":"ping"}` and waits for the runtime's `pong`. Everything the object
-   * sent before it handled the ping has then been received (one ordered socket).
+   * had sent before the runtime answered the ping has then been received (one ordered socket).
+   * The runtime answers pings without waking the object, so a reply to a message sent just
+   * before may still be on its way.
    */
   flush(timeoutMs?: number): Promise<void>;
   send(text: string | ArrayBuffer): void;

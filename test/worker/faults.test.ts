@@ -8,7 +8,7 @@
  * sent before it is already in the queue. Deadlines are moved by rewriting the stored record
  * (runInDurableObject) and alarms are run with runDurableObjectAlarm: no sleeps.
  */
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import type { Result } from '../../src/session/types.ts';
@@ -34,7 +34,11 @@ function stored(login: TestLogin): Promise<LoginRecord> {
   return runInDurableObject(login.stub, async (_i, state) => (await state.storage.get<LoginRecord>('login'))!);
 }
 
-/** Every message the page received up to a ping/pong barrier (the pong itself excluded). */
+/**
+ * Every message the page received up to a ping/pong barrier (the pong itself excluded). The
+ * runtime answers the ping without the object, so this covers what the object had already sent,
+ * not replies to messages the page sent just before.
+ */
 async function drain(page: PageSocket): Promise<Record<string, unknown>[]> {
   page.send('{"type":"ping"}');
   const received: Record<string, unknown>[] = [];
@@ -188,5 +192,28 @@ describe('after the approval', () => {
     expect(grant.ok).toBe(true);
     expect((await stored(login)).redeemedAt).toBeTypeOf('number');
     expect((await drain(page)).map((s) => s.state)).toEqual(['scanned', 'approved']);
+  });
+});
+
+describe('hibernation', () => {
+  it('an object evicted with its page socket hibernated still pushes the approval, once, and answers pings', async () => {
+    const { login, page, phone, nonce } = await scannedLogin();
+    await evictDurableObject(login.stub); // the runtime tears the instance down; the socket hibernates
+    page.send('{"type":"ping"}'); // answered by the runtime without waking the object
+    expect(await page.next()).toEqual({ type: 'pong' });
+    unwrap(await answerAs(login, phone, 'approve', nonce));
+    await evictDurableObject(login.stub);
+    expect(await page.next()).toMatchObject({ state: 'approved' }); // the push
+    page.send('{"type":"refresh"}'); // wakes the object from a message on the hibernated socket
+    expect(await page.next()).toMatchObject({ state: 'approved', id: login.id }); // its reply
+    expect(await drain(page)).toEqual([]);
+  });
+
+  it('an alarm that wakes an evicted object still reaches the hibernated page, once', async () => {
+    const { login, page } = await scannedLogin();
+    await deadlineAt(login);
+    await evictDurableObject(login.stub);
+    expect(await runDurableObjectAlarm(login.stub)).toBe(true);
+    await expectOneTerminal(login, page, 'expired');
   });
 });
