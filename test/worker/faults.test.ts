@@ -14,7 +14,7 @@ import { sha256Hex } from '../../src/session/crypto.ts';
 import type { Result } from '../../src/session/types.ts';
 import type { LoginRecord } from '../../src/session/machine.ts';
 import { unwrap } from '../../src/session/stub.ts';
-import { answerAs, openPage, scanAs, startTestLogin, testDevice, type PageSocket, type TestLogin } from './helpers.ts';
+import { answerAs, deviceKey, openPage, scanAs, sign, startTestLogin, testDevice, type PageSocket, type TestDevice, type TestLogin } from './helpers.ts';
 
 const TERMINAL = ['approved', 'denied', 'expired', 'cancelled'];
 
@@ -215,5 +215,34 @@ describe('hibernation', () => {
     await evictDurableObject(login.stub);
     expect(await runDurableObjectAlarm(login.stub)).toBe(true);
     await expectOneTerminal(login, page, 'expired');
+  });
+});
+
+describe('racing answers and scans', () => {
+  it('approve and deny at once from the claiming device: exactly one takes effect', async () => {
+    const { login, page, phone, nonce } = await scannedLogin();
+    const results = await Promise.all([answerAs(login, phone, 'approve', nonce), answerAs(login, phone, 'deny', nonce)]);
+    const winners = results.filter((r) => r.ok);
+    expect(winners).toHaveLength(1);
+    const loser = results.find((r) => !r.ok)!;
+    expect(loser).toMatchObject({ ok: false, problem: { code: 'login-decided', status: 409 } });
+    const final = (await stored(login)).state;
+    expect(final).toBe(results[0]!.ok ? 'approved' : 'denied');
+    await expectOneTerminal(login, page, final);
+  });
+
+  it('two devices scanning at once: one claims the login, the other is refused', async () => {
+    const login = await startTestLogin();
+    const page = await openPage(login.id, login.cookie);
+    await page.next();
+    const [a, b] = [await testDevice('Phone A'), await testDevice('Phone B')];
+    const scan = async (device: TestDevice) =>
+      login.stub.scan({ secret: login.secret, device: deviceKey(device), signature: await sign(device, 'scan', login.id) });
+    const results = await Promise.all([scan(a), scan(b)]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(results.find((r) => !r.ok)).toMatchObject({ ok: false, problem: { code: 'login-claimed', status: 409 } });
+    const snapshots = await drain(page);
+    expect(snapshots.map((s) => s.state)).toEqual(['scanned']);
+    expect(snapshots[0]!.device).toEqual({ name: results[0]!.ok ? 'Phone A' : 'Phone B' });
   });
 });
