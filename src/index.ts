@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { appRoutes } from './app/routes.ts';
 import { ProblemError, problemResponse } from './http/problem.ts';
 import { adminRoutes } from './identity/admin.ts';
+import { loginPages } from './login/routes.tsx';
 import { mobileRoutes } from './mobile/routes.ts';
 import { sessionRoutes } from './session/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
@@ -13,6 +14,7 @@ export { LoginSession } from './session/LoginSession.ts';
 const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
+app.route('/', loginPages);
 app.route('/login', sessionRoutes);
 app.route('/admin', adminRoutes);
 app.route('/api/mobile', mobileRoutes);

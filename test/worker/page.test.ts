@@ -1,0 +1,350 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import jsQR from 'jsqr';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/session/crypto.ts';
+import { unwrap } from '../../src/session/stub.ts';
+import { answerAs, BASE, call, scanAs, startTestLogin, testDevice, type TestLogin } from './helpers.ts';
+
+/** Moves the object's clock past its deadline (as session.test.ts does), then runs the alarm. */
+async function expire(login: TestLogin) {
+  await runInDurableObject(login.stub, async (_instance, state) => {
+    const record = (await state.storage.get<{ expiresAt: number }>('login'))!;
+    await state.storage.put('login', { ...record, expiresAt: Date.now() - 1 });
+  });
+  expect(await runDurableObjectAlarm(login.stub)).toBe(true);
+}
+
+async function page(login: TestLogin, query = '', headers: Record<string, string> = {}) {
+  const res = await call(`/login/${login.id}${query}`, { headers: { Cookie: login.cookie, ...headers } });
+  return { res, html: await res.text() };
+}
+
+function expectPageHeaders(res: Response) {
+  expect(res.headers.get('Content-Type')).toBe('text/html; charset=utf-8');
+  const csp = res.headers.get('Content-Security-Policy') ?? '';
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).toContain("style-src 'self'");
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).toContain("base-uri 'none'");
+  expect(csp).toContain("connect-src 'self'");
+  expect(csp).not.toContain('unsafe-inline');
+  expect(res.headers.get('Referrer-Policy')).toBe('no-referrer');
+  expect(res.headers.get('Cache-Control')).toBe('no-store');
+  expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+}
+
+/** Text of the first element matching an attribute marker, tags stripped. */
+function textOf(html: string, marker: string): string {
+  const start = html.indexOf(marker);
+  expect(start, `no element with ${marker}`).toBeGreaterThan(-1);
+  const open = html.lastIndexOf('<', start);
+  const tag = /^<([a-z0-9]+)/.exec(html.slice(open))![1]!;
+  const end = html.indexOf(`</${tag}>`, start);
+  return html
+    .slice(html.indexOf('>', start) + 1, end)
+    .replace(/<[^>]+>/g, '')
+    .trim();
+}
+
+/**
+ * Reads the QR back from the SVG markup the way a camera would: rasterises the path's module
+ * rectangles (quiet zone included) and decodes the pixels with jsQR.
+ */
+function decodeSvgQr(html: string): string | undefined {
+  const svg = /<svg class="qr"[^>]*viewBox="0 0 (\d+) \d+"[\s\S]*?<path d="([^"]+)"/.exec(html);
+  if (!svg) return undefined;
+  const modules = Number(svg[1]);
+  const scale = 6;
+  const side = modules * scale;
+  const pixels = new Uint8ClampedArray(side * side * 4).fill(255);
+  for (const [, x, y, w] of svg[2]!.matchAll(/M(\d+) (\d+)h(\d+)v1h-\d+z/g)) {
+    for (let py = Number(y) * scale; py < (Number(y) + 1) * scale; py++) {
+      for (let px = Number(x) * scale; px < (Number(x) + Number(w)) * scale; px++) {
+        const i = (py * side + px) * 4;
+        pixels[i] = pixels[i + 1] = pixels[i + 2] = 0;
+      }
+    }
+  }
+  return jsQR(pixels, side, side)?.data;
+}
+
+function embeddedState(html: string): { snapshot: Record<string, unknown>; locale: string } {
+  const match = /<script type="application\/json" id="login-state">([\s\S]*?)<\/script>/.exec(html);
+  expect(match).not.toBeNull();
+  return JSON.parse(match![1]!);
+}
+
+describe('GET /login/:id', () => {
+  it('renders the QR, the steps and the same-device link in Czech, with the security headers', async () => {
+    const login = await startTestLogin();
+    const { res, html } = await page(login);
+    expect(res.status).toBe(200);
+    expectPageHeaders(res);
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<html lang="cs">');
+    expect(textOf(html, 'data-service')).toBe('Demo Service');
+    expect(html.match(/<h1[ >]/g)).toHaveLength(1);
+    expect(textOf(html, '<h1')).toBe('Přihlášení mobilním klíčem');
+
+    // The QR is in the first response and encodes exactly the login URL.
+    expect(html).toMatch(/<svg class="qr" role="img" aria-label="QR kód pro přihlášení do služby Demo Service mobilním klíčem"/);
+    expect(decodeSvgQr(html)).toBe(login.snapshot.loginUrl);
+
+    expect(textOf(html, 'data-steps="desktop"')).toBe(
+      'Spusťte aplikaci Mobilní klíč v telefonu.Naskenujte QR kód.Potvrďte přihlášení v telefonu.',
+    );
+    expect(html.match(/data-steps="phone"[\s\S]*?<\/ol>/)![0].match(/<li>/g)).toHaveLength(2);
+    expect(html).toContain(`href="${login.snapshot.loginUrl}" data-launch`);
+    expect(textOf(html, 'data-launch')).toBe('Spustit mobilní klíč na tomto zařízení');
+    expect(textOf(html, 'data-create-key')).toBe('Vytvořit mobilní klíč');
+    expect(textOf(html, 'role="timer"')).toMatch(/^Platnost vyprší za (3:00|2:59)$/);
+    expect(textOf(html, 'role="status"')).toBe('Čekáme na naskenování QR kódu.');
+    expect(html).toContain('data-state="pending"');
+    expect(html).toContain('<script type="module" src="/static/login.js"></script>');
+    expect(html).toContain('<link rel="stylesheet" href="/static/login.css"/>');
+    expect(html).not.toMatch(/<script(?![^>]*(type="application\/json"|src="\/static\/login\.js"))/);
+    expect(html).not.toContain(' style=');
+
+    const state = embeddedState(html);
+    expect(state.locale).toBe('cs');
+    expect(state.snapshot).toMatchObject({ id: login.id, state: 'pending', loginUrl: login.snapshot.loginUrl });
+  });
+
+  it('switches to English with ?lang=en and remembers it in a cookie', async () => {
+    const login = await startTestLogin();
+    const { res, html } = await page(login, '?lang=en');
+    expect(res.status).toBe(200);
+    expect(html).toContain('<html lang="en">');
+    expect(textOf(html, '<h1')).toBe('Log in with the mobile key');
+    expect(textOf(html, 'data-steps="desktop"')).toBe(
+      'Open the Mobile Key app on your phone.Scan the QR code.Confirm the login on your phone.',
+    );
+    expect(textOf(html, 'data-launch')).toBe('Launch the mobile key on this device');
+    expect(textOf(html, 'data-create-key')).toBe('Create a mobile key');
+    expect(textOf(html, 'role="timer"')).toMatch(/^Expires in (3:00|2:59)$/);
+    expect(textOf(html, 'data-lang="cs"')).toBe('Čeština');
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('lang='));
+    expect(cookie).toMatch(/^lang=en;.*Path=\//);
+    expect(cookie).toContain('SameSite=Lax');
+    expect(cookie).toContain('HttpOnly');
+
+    const again = await page(login, '', { Cookie: `${login.cookie}; lang=en` });
+    expect(again.html).toContain('<html lang="en">');
+    const back = await page(login, '?lang=cs', { Cookie: `${login.cookie}; lang=en` });
+    expect(back.html).toContain('<html lang="cs">');
+  });
+
+  it("follows the login's own locale when nothing overrides it", async () => {
+    const login = await startTestLogin({ locale: 'en' });
+    const { html } = await page(login);
+    expect(textOf(html, '<h1')).toBe('Log in with the mobile key');
+    expect(embeddedState(html).locale).toBe('en');
+  });
+
+  it('escapes the embedded state so a hostile service name cannot close the script', async () => {
+    const name = '</script><script>alert(1)</script> & Co';
+    const login = await startTestLogin({ client: { id: 'evil', name } });
+    const { html } = await page(login);
+    expect(html).not.toContain('<script>alert(1)');
+    expect(embeddedState(html).snapshot).toMatchObject({ client: { name } });
+    expect(textOf(html, 'data-service')).toBe('&lt;/script>&lt;script>alert(1)&lt;/script> &amp; Co');
+  });
+
+  it('shows the scanning device, then approval with the way onwards, without the QR', async () => {
+    const login = await startTestLogin();
+    const phone = await testDevice('Pixel Jany');
+    const nonce = await scanAs(login, phone);
+    const scanned = await page(login);
+    expect(scanned.html).toContain('data-state="scanned"');
+    expect(scanned.html).not.toContain('data-qr');
+    expect(textOf(scanned.html, 'id="panel-heading"')).toBe('Potvrďte přihlášení v telefonu');
+    expect(scanned.html).toContain('„Pixel Jany“');
+    expect(scanned.html).toContain('<meta http-equiv="refresh" content="10"/>');
+
+    unwrap(await answerAs(login, phone, 'approve', nonce));
+    const approved = await page(login);
+    expect(approved.html).toContain('data-state="approved"');
+    expect(approved.html).toContain(`href="/login/${login.id}/continue" data-continue`);
+    expect(approved.html).toContain(`<meta http-equiv="refresh" content="0;url=/login/${login.id}/continue"/>`);
+    expect(approved.html).not.toContain('data-restart');
+  });
+
+  it('after expiry shows "Start again" posting to the restart URL', async () => {
+    const login = await startTestLogin();
+    await expire(login);
+    const { html } = await page(login);
+    expect(html).toContain('data-state="expired"');
+    expect(textOf(html, 'id="panel-heading"')).toBe('Platnost vypršela');
+    expect(html).toContain(`<form method="post" action="/login/${login.id}/restart" data-restart`);
+    expect(textOf(html, 'type="submit"')).toBe('Začít znovu');
+    expect(html).not.toContain('role="timer"');
+  });
+
+  it('refuses another browser with a 403 page in its language', async () => {
+    const login = await startTestLogin();
+    for (const cookie of ['', login.cookie.replace(/=.*/, '=wrong')]) {
+      const res = await call(`/login/${login.id}`, { headers: { Cookie: cookie } });
+      expect(res.status).toBe(403);
+      expectPageHeaders(res);
+      const html = await res.text();
+      expect(textOf(html, '<h1')).toBe('Přihlášení probíhá v jiném prohlížeči');
+      expect(html).not.toContain(login.secret);
+    }
+    const en = await call(`/login/${login.id}`, { headers: { 'Accept-Language': 'en-GB,en;q=0.9,cs;q=0.5' } });
+    expect(en.status).toBe(403);
+    expect(textOf(await en.text(), '<h1')).toBe('This login is in another browser');
+  });
+
+  it('answers an unknown or malformed login id with a 404 page', async () => {
+    const { env } = await import('cloudflare:workers');
+    const unknown = env.LOGIN_SESSION.newUniqueId().toString();
+    for (const id of [unknown, 'not-a-login', 'F'.repeat(64)]) {
+      const res = await call(`/login/${id}`);
+      expect(res.status).toBe(404);
+      expectPageHeaders(res);
+      expect(textOf(await res.text(), '<h1')).toBe('Přihlášení nenalezeno');
+    }
+  });
+
+  it('leaves the page endpoints of the session routes working', async () => {
+    const login = await startTestLogin();
+    const res = await call(`/login/${login.id}/state`, { headers: { Cookie: login.cookie } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { state: string }).state).toBe('pending');
+  });
+});
+
+describe('POST /login/:id/restart', () => {
+  const sameOrigin = { Origin: BASE };
+
+  function restart(login: TestLogin, headers: Record<string, string> = sameOrigin, cookie = login.cookie) {
+    return call(`/login/${login.id}/restart`, { method: 'POST', headers: { Cookie: cookie, ...headers }, redirect: 'manual' });
+  }
+
+  it('after expiry starts a fresh login for the same request and sends the browser to it', async () => {
+    const login = await startTestLogin({
+      client: { id: 'rp-1', name: 'Portál občana' },
+      claims: ['name'],
+      locale: 'en',
+      authorization: { client_id: 'rp-1', state: 'xyz', nonce: 'n-1' },
+    });
+    await expire(login);
+    const res = await restart(login, { 'Sec-Fetch-Site': 'same-origin' });
+    expect(res.status).toBe(303);
+    const location = res.headers.get('Location')!;
+    const newId = /^\/login\/([0-9a-f]{64})$/.exec(location)?.[1];
+    expect(newId).toBeDefined();
+    expect(newId).not.toBe(login.id);
+    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('mk_login_'))!;
+    expect(setCookie).toContain(`Path=/login/${newId}`);
+    expect(setCookie).toContain('HttpOnly');
+    const cookie = setCookie.split(';')[0]!;
+
+    const next = await call(location, { headers: { Cookie: cookie } });
+    expect(next.status).toBe(200);
+    const html = await next.text();
+    expect(html).toContain('data-state="pending"');
+    expect(textOf(html, 'data-service')).toBe('Portál občana');
+    expect(html).toContain('<html lang="en">');
+    expect(decodeSvgQr(html)).toMatch(new RegExp(`/key/login#${newId}\\.`));
+
+    const { loginStub } = await import('../../src/session/stub.ts');
+    const { env } = await import('cloudflare:workers');
+    const request = unwrap(await loginStub(env, newId!).restartRequest(await sha256Hex(cookie.split('=')[1]!)));
+    expect(request).toMatchObject({
+      client: { id: 'rp-1', name: 'Portál občana' },
+      claims: ['name'],
+      locale: 'en',
+      authorization: { client_id: 'rp-1', state: 'xyz', nonce: 'n-1' },
+    });
+  });
+
+  it('works after a denial too', async () => {
+    const login = await startTestLogin();
+    const phone = await testDevice();
+    unwrap(await answerAs(login, phone, 'deny', await scanAs(login, phone)));
+    const res = await restart(login);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('Location')).toMatch(/^\/login\/[0-9a-f]{64}$/);
+  });
+
+  it('cancels a login that is still open, so only the new QR works', async () => {
+    const login = await startTestLogin();
+    const res = await restart(login);
+    expect(res.status).toBe(303);
+    expect(unwrap(await login.stub.read(await sha256Hex(login.cookie.split('=')[1]!))).state).toBe('cancelled');
+  });
+
+  it('is refused once the login is approved', async () => {
+    const login = await startTestLogin();
+    const phone = await testDevice();
+    unwrap(await answerAs(login, phone, 'approve', await scanAs(login, phone)));
+    const res = await restart(login);
+    expect(res.status).toBe(409);
+    expect(res.headers.get('Location')).toBeNull();
+    expectPageHeaders(res);
+    expect(textOf(await res.text(), '<h1')).toBe('Přihlášení už bylo potvrzeno');
+    expect(unwrap(await login.stub.read(await sha256Hex(login.cookie.split('=')[1]!))).state).toBe('approved');
+  });
+
+  it('is refused without the binding cookie', async () => {
+    const login = await startTestLogin();
+    await expire(login);
+    const res = await restart(login, sameOrigin, '');
+    expect(res.status).toBe(403);
+    expect(res.headers.get('Location')).toBeNull();
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(textOf(await res.text(), '<h1')).toBe('Přihlášení probíhá v jiném prohlížeči');
+  });
+
+  it('is refused from another site or without origin information (CSRF)', async () => {
+    const login = await startTestLogin();
+    for (const headers of [
+      { 'Sec-Fetch-Site': 'cross-site' },
+      { 'Sec-Fetch-Site': 'same-site' },
+      { Origin: 'https://evil.example' },
+      { Origin: 'null' },
+      {},
+    ] as Record<string, string>[]) {
+      const res = await restart(login, headers);
+      expect(res.status).toBe(403);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(textOf(await res.text(), '<h1')).toBe('Požadavek odmítnut');
+    }
+    expect(unwrap(await login.stub.read(await sha256Hex(login.cookie.split('=')[1]!))).state).toBe('pending');
+  });
+
+  it('answers an unknown login with a 404 page', async () => {
+    const res = await call(`/login/${'0'.repeat(64)}/restart`, { method: 'POST', headers: sameOrigin });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('Content-Type')).toBe('text/html; charset=utf-8');
+  });
+});
+
+describe('GET /create-mobile-key', () => {
+  it('explains both ways to enrol, in Czech and in English', async () => {
+    const cs = await call('/create-mobile-key');
+    expect(cs.status).toBe(200);
+    expectPageHeaders(cs);
+    const csHtml = await cs.text();
+    expect(textOf(csHtml, '<h1')).toBe('Jak vytvořit mobilní klíč');
+    expect(csHtml).toContain('Aktivačním kódem od operátora');
+    expect(csHtml).toContain('Spárováním z existujícího přihlášení');
+
+    const en = await call('/create-mobile-key?lang=en');
+    const enHtml = await en.text();
+    expect(enHtml).toContain('<html lang="en">');
+    expect(textOf(enHtml, '<h1')).toBe('How to create a mobile key');
+    expect(enHtml).toContain('With an activation code from an operator');
+    expect(enHtml).toContain('By pairing from an existing login');
+  });
+
+  it('links back to the login it came from, and only to a login', async () => {
+    const id = 'a'.repeat(64);
+    const html = await (await call(`/create-mobile-key?from=${id}`)).text();
+    expect(html).toContain(`href="/login/${id}" data-back-to-login`);
+    const hostile = await (await call('/create-mobile-key?from=https://evil.example')).text();
+    expect(hostile).not.toContain('data-back-to-login');
+    expect(hostile).not.toContain('evil.example');
+  });
+});
