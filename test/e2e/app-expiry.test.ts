@@ -1,8 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
-import { createIdentity, enrolInApp, expectLoggedInAtDemo, startDemoLogin } from './app-helpers.ts';
-import { DESKTOP, launchBrowser, newContext, PHONE, saveScreenshot } from './browser.ts';
+import { createIdentity, enrolInApp, expectLoggedInAtDemo, saveScreen, startDemoLogin } from './app-helpers.ts';
+import { DESKTOP, launchBrowser, newContext, PHONE } from './browser.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
 /** Short enough to wait out in a test, long enough to open the login in the app first. */
@@ -49,7 +49,7 @@ describe('mobile key web app: a login that expires while it is shown', () => {
       'Toto přihlášení vypršelo. Na přihlašovací stránce zvolte „Začít znovu“ a naskenujte nový QR kód.',
     );
     expect(await phone.getByRole('button', { name: 'Schválit' }).count()).toBe(0);
-    await saveScreenshot(phone, 'app-expired');
+    await saveScreen(phone, 'app-expired');
 
     // The server agrees (its alarm ended the login), and the app says the same when reopened.
     await desktop.locator('[data-login][data-state=expired]').waitFor({ timeout: 10_000 });

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { saveScreenshot } from './browser.ts';
 import { PNG } from 'pngjs';
 import type { RunningServer } from './server.ts';
 
@@ -117,4 +118,21 @@ export function writeQrVideo(png: Buffer, file: string, frames = 10): void {
 export async function expectLoggedInAtDemo(page: Page, name: string): Promise<void> {
   await page.waitForURL(/\/demo\/callback\?/, { timeout: 20_000 });
   expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe(`Hello, ${name}`);
+}
+
+/**
+ * Saves docs/screenshots/<name>.png of the whole screen as a person sees it when scrolled
+ * through: the viewport is made as tall as the page for the shot (a plain full-page screenshot
+ * leaves the sticky Approve/Deny bar at the first viewport's bottom, over the content).
+ */
+export async function saveScreen(page: Page, name: string): Promise<string> {
+  const viewport = page.viewportSize()!;
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  if (height <= viewport.height) return saveScreenshot(page, name);
+  await page.setViewportSize({ width: viewport.width, height });
+  try {
+    return await saveScreenshot(page, name);
+  } finally {
+    await page.setViewportSize(viewport);
+  }
 }

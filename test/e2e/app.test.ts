@@ -10,11 +10,12 @@ import {
   enrolInApp,
   expectLoggedInAtDemo,
   listDevices,
+  saveScreen,
   startDemoLogin,
   storedKeysExtractable,
   writeQrVideo,
 } from './app-helpers.ts';
-import { DESKTOP, launchBrowser, newContext, PHONE, saveScreenshot } from './browser.ts';
+import { DESKTOP, launchBrowser, newContext, PHONE } from './browser.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -80,11 +81,11 @@ describe('mobile key web app in Chromium', () => {
     await page.goto(`${server.url}/key/enrol`);
     await page.getByLabel('Zadejte aktivační kód').fill(code.toLowerCase().replace(/-/g, ' '));
     await page.getByLabel('Název zařízení').fill('Janin telefon');
-    await saveScreenshot(page, 'app-enrol');
+    await saveScreen(page, 'app-enrol');
     await page.getByRole('button', { name: 'Připojit klíč' }).click();
     await page.locator('main[data-screen=enrol][data-state=done]').waitFor({ timeout: 15_000 });
     expect(await page.locator('main').innerText()).toContain('Klíč „Janin telefon“ je uložen v tomto zařízení.');
-    await saveScreenshot(page, 'app-enrol-done');
+    await saveScreen(page, 'app-enrol-done');
 
     // The server knows the device under the identity.
     const devices = await listDevices(server, sub);
@@ -100,7 +101,7 @@ describe('mobile key web app in Chromium', () => {
     expect(await key.locator('h3').innerText()).toBe('Janin telefon');
     expect(await key.locator('dd[data-field=sub]').innerText()).toBe(sub);
     expect(await key.locator('dd[data-field=origin]').innerText()).toBe(server.url.replace('http://', ''));
-    await saveScreenshot(page, 'app-keys');
+    await saveScreen(page, 'app-keys');
 
     // The private key cannot be read out of the browser.
     expect(await storedKeysExtractable(page)).toEqual([false]);
@@ -144,13 +145,13 @@ describe('mobile key web app in Chromium', () => {
     const secondsLeft = Number(await main.locator('[data-countdown]').getAttribute('data-seconds-left'));
     expect(secondsLeft).toBeGreaterThan(100);
     expect(secondsLeft).toBeLessThanOrEqual(180);
-    await saveScreenshot(page, 'app-login-context');
+    await saveScreen(page, 'app-login-context');
 
     await page.getByRole('button', { name: 'Schválit' }).click();
     await page.locator('main[data-screen=login][data-state=approved]').waitFor();
     expect(await main.locator('h1').innerText()).toBe('Přihlášení schváleno');
     expect(await main.innerText()).toContain('Přihlašovací stránka je v tomto prohlížeči. Pokračujte na ni.');
-    await saveScreenshot(page, 'app-approved');
+    await saveScreen(page, 'app-approved');
 
     // Back in the same tab: the login page continues to the relying service by itself.
     await page.getByRole('link', { name: 'Zpět na přihlašovací stránku' }).click();
@@ -200,7 +201,7 @@ describe('mobile key web app in Chromium', () => {
     // The scan screen with the (fake) camera running; the login opened from its link.
     await phone.getByRole('button', { name: 'Naskenovat QR kód' }).click();
     await phone.locator('main[data-screen=scan][data-camera=on]').waitFor({ timeout: 15_000 });
-    await saveScreenshot(phone, 'app-scan');
+    await saveScreen(phone, 'app-scan');
     await startDemoLogin(desktop, server.url);
     const loginUrl = await desktop.locator('a[data-launch]').getAttribute('href');
     await phone.getByLabel('Nebo vložte odkaz z přihlašovací stránky').fill(loginUrl!);
@@ -213,7 +214,7 @@ describe('mobile key web app in Chromium', () => {
     expect(await phone.locator('main').innerText()).toContain(
       'Přihlášení do služby Demo relying service jste odmítli. Služba nezíská žádné údaje.',
     );
-    await saveScreenshot(phone, 'app-denied');
+    await saveScreen(phone, 'app-denied');
     await desktop.locator('[data-login][data-state=denied]').waitFor();
     expect(await desktop.locator('#panel-heading').innerText()).toBe('Přihlášení zamítnuto');
 
@@ -242,13 +243,13 @@ describe('mobile key web app in Chromium', () => {
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const [r, g, b] = background.match(/\d+/g)!.map(Number);
     expect(r! + g! + b!).toBeLessThan(3 * 80);
-    await saveScreenshot(page, 'app-keys-dark');
+    await saveScreen(page, 'app-keys-dark');
 
     const desktop = await (await newContext(browser, DESKTOP)).newPage();
     await startDemoLogin(desktop, server.url);
     await page.goto((await desktop.locator('a[data-launch]').getAttribute('href'))!);
     await page.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 15_000 });
-    await saveScreenshot(page, 'app-login-context-dark');
+    await saveScreen(page, 'app-login-context-dark');
     await context.close();
   });
 });
