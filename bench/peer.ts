@@ -1,9 +1,13 @@
 /**
  * The peer's complete login, scripted as a browser would do it: authorization request →
- * login form → consent form → redirect with code → token → UserInfo.
+ * login form → consent form → redirect with code → token → UserInfo. The relying service side
+ * uses openid-client exactly as our own flow does (test/e2e/flow.ts), so both pay the same
+ * client-side cost (PKCE, ID token validation, UserInfo).
  */
 import { spawn } from 'node:child_process';
-import { CookieJar, randomString, s256 } from './lib/http.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { CookieJar } from './lib/http.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const REDIRECT_URI = 'http://localhost/bench/callback';
@@ -11,10 +15,14 @@ const REDIRECT_URI = 'http://localhost/bench/callback';
 export interface Peer {
   url: string;
   pgid: number;
+  config: oidc.Configuration;
   stop(): Promise<void>;
 }
 
-/** Starts node-oidc-provider (bench/peer-server.ts) in its own process group on `port`. */
+/**
+ * Starts node-oidc-provider (bench/peer-server.ts) in its own process group on `port`.
+ * @returns once it prints "ready", with openid-client's configuration from its discovery.
+ */
 export async function startPeer(port: number): Promise<Peer> {
   const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bench/peer-server.ts`, String(port)], {
     detached: true,
@@ -34,9 +42,14 @@ export async function startPeer(port: number): Promise<Peer> {
     child.on('exit', () => reject(new Error(`peer exited:\n${output}`)));
   });
   const exited = new Promise((r) => child.on('exit', r));
+  const url = `http://localhost:${port}`;
+  const config = await oidc.discovery(new URL(url), 'bench', undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   return {
-    url: `http://localhost:${port}`,
+    url,
     pgid: child.pid!,
+    config,
     async stop() {
       try {
         process.kill(-child.pid!, 'SIGTERM');
@@ -56,10 +69,10 @@ function location(response: Response, base: string): string {
   return new URL(value, base).toString();
 }
 
-/** Follows redirects within the provider until one leaves it (returns that URL). */
-async function follow(jar: CookieJar, url: string, base: string): Promise<{ url: string; response: Response }> {
+/** Follows redirects within the provider until a 200 page or a URL outside it. */
+async function follow(jar: CookieJar, url: string, base: string): Promise<{ url: string; response: Response | null }> {
   for (let hops = 0; hops < 10; hops++) {
-    if (!url.startsWith(base)) return { url, response: new Response(null) };
+    if (!url.startsWith(base)) return { url, response: null };
     const response = await jar.fetch(url);
     if (response.status === 200) return { url, response };
     await response.body?.cancel();
@@ -69,25 +82,22 @@ async function follow(jar: CookieJar, url: string, base: string): Promise<{ url:
 }
 
 /** One complete login with the peer; resolves to the UserInfo claims. */
-export async function peerLogin(peer: Peer, username: string): Promise<Record<string, unknown>> {
+export async function peerLogin(peer: Peer, username: string): Promise<oidc.UserInfoResponse> {
   const jar = new CookieJar();
-  const verifier = randomString();
-  const state = randomString(16);
-  const auth = new URL(`${peer.url}/auth`);
-  auth.search = new URLSearchParams({
-    client_id: 'bench',
-    response_type: 'code',
-    scope: 'openid profile',
+  const codeVerifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(12).toString('base64url');
+  const nonce = randomBytes(12).toString('base64url');
+  const auth = oidc.buildAuthorizationUrl(peer.config, {
     redirect_uri: REDIRECT_URI,
+    scope: 'openid profile',
     state,
-    nonce: randomString(16),
-    code_challenge: await s256(verifier),
+    nonce,
+    code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
     code_challenge_method: 'S256',
-  }).toString();
+  });
 
-  // Login form.
   let step = await follow(jar, auth.toString(), peer.url);
-  await step.response.text();
+  await step.response?.text(); // the login form
   const submit = async (body: Record<string, string>) => {
     const res = await jar.fetch(step.url, {
       method: 'POST',
@@ -98,27 +108,13 @@ export async function peerLogin(peer: Peer, username: string): Promise<Record<st
     return follow(jar, location(res, step.url), peer.url);
   };
   step = await submit({ prompt: 'login', login: username, password: 'correct horse battery staple' });
-  await step.response.text();
-  // Consent form.
+  await step.response?.text(); // the consent form
   step = await submit({ prompt: 'consent' });
-  const callback = new URL(step.url);
-  if (!callback.toString().startsWith(REDIRECT_URI) || callback.searchParams.get('state') !== state) {
-    throw new Error(`unexpected callback ${step.url}`);
-  }
-  const code = callback.searchParams.get('code')!;
-  const token = await fetch(`${peer.url}/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: REDIRECT_URI,
-      client_id: 'bench',
-      code_verifier: verifier,
-    }),
+  const tokens = await oidc.authorizationCodeGrant(peer.config, new URL(step.url), {
+    pkceCodeVerifier: codeVerifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    idTokenExpected: true,
   });
-  const tokens = (await token.json()) as { access_token: string; id_token: string };
-  if (!tokens.access_token) throw new Error(`token endpoint: ${JSON.stringify(tokens)}`);
-  const me = await fetch(`${peer.url}/me`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
-  return (await me.json()) as Record<string, unknown>;
+  return oidc.fetchUserInfo(peer.config, tokens.access_token, tokens.claims()!.sub);
 }

@@ -3,8 +3,9 @@ import { HTTPException } from 'hono/http-exception';
 import { appRoutes } from './app/routes.ts';
 import { ProblemError, problemResponse } from './http/problem.ts';
 import { adminRoutes } from './identity/admin.ts';
-import { loginPages } from './login/routes.tsx';
 import { mobileRoutes } from './mobile/routes.ts';
+import { homePage } from './login/home.tsx';
+import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
 import { demoRoutes } from './demo/routes.ts';
@@ -14,6 +15,7 @@ export { LoginSession } from './session/LoginSession.ts';
 const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
+app.route('/', homePage);
 app.route('/', loginPages);
 app.route('/login', sessionRoutes);
 app.route('/admin', adminRoutes);

@@ -5,6 +5,7 @@
  * src/mobile/protocol.ts, so the client signs exactly the bytes the server verifies.
  */
 import { parseLoginUrl, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
+import type { AnswerResponse, ScanResponse } from '../../src/mobile/wire.ts';
 
 /** What the key CLI keeps in its store file (JSON, mode 0600). */
 export interface KeyStore {
@@ -22,25 +23,8 @@ export interface KeyStore {
 }
 
 /** What a scan returns: the context to show the person (snake_case as on the wire). */
-export interface LoginContext {
-  login_id: string;
-  state: string;
-  client: { id: string; name: string };
-  claims: string[];
-  requester: { country?: string; city?: string; browser?: string; os?: string };
-  /** Epoch milliseconds. */
-  created_at: number;
-  expires_at: number;
-  now: number;
-  nonce: string;
-}
-
-export interface AnswerResponse {
-  status: 'approved' | 'denied';
-  client_id: string;
-  client_name: string;
-  sub: string;
-}
+export type LoginContext = ScanResponse;
+export type { AnswerResponse };
 
 /** A refusal from the server (its problem `type` code, status and detail) or a usage error. */
 export class MobileKeyError extends Error {

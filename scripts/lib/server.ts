@@ -90,6 +90,12 @@ export interface StartOptions {
   inherit?: boolean;
   /** Another Wrangler configuration (benchmarks' baseline worker); skips D1 migrations and secrets. */
   configPath?: string;
+  /**
+   * How to tell the server is up: `healthz` (default) polls `/healthz`; `log` waits for
+   * wrangler's "Ready on" line and sends no request, so the caller's first request is the
+   * runtime's first (the benchmark's cold path).
+   */
+  readiness?: 'healthz' | 'log';
 }
 
 /**
@@ -153,11 +159,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
-    } catch {
-      // not up yet
+    if (options.readiness === 'log') {
+      if (/Ready on http/.test(output)) break;
+    } else {
+      try {
+        const res = await fetch(`${url}/healthz`);
+        if (res.ok) break;
+      } catch {
+        // not up yet
+      }
     }
     if (Date.now() > deadline) {
       await stop();

@@ -19,6 +19,7 @@ import { deviceKeyOf, getDevice, touchDevice, type Device } from '../identity/de
 import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import { parsePublicJwk } from './keys.ts';
+import type { AnswerResponse, EnrolResponse, ScanResponse } from './wire.ts';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
@@ -66,7 +67,7 @@ mobileRoutes.post('/enrol', async (c) => {
     await recordFailure(c.env.DB, throttleKey, ENROL_THROTTLE);
     throw activationProblem[result.reason]();
   }
-  return c.json({ device_id: result.deviceId, sub: result.sub }, 201, NO_STORE);
+  return c.json({ device_id: result.deviceId, sub: result.sub } satisfies EnrolResponse, 201, NO_STORE);
 });
 
 const activationProblem = {
@@ -101,7 +102,7 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
       expires_at: context.expiresAt,
       now: context.now,
       nonce: context.nonce,
-    },
+    } satisfies ScanResponse,
     200,
     NO_STORE,
   );
@@ -134,7 +135,13 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
       }),
     );
   }
-  return c.json({ status: result.state, client_id: result.client.id, client_name: result.client.name, sub: result.sub }, 200, NO_STORE);
+  const response: AnswerResponse = {
+    status: result.state === 'approved' ? 'approved' : 'denied',
+    client_id: result.client.id,
+    client_name: result.client.name,
+    sub: result.sub,
+  };
+  return c.json(response, 200, NO_STORE);
 });
 
 /**

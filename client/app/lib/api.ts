@@ -3,35 +3,12 @@
  * times in epoch milliseconds, errors as problem+json.
  */
 import { problemFromBody, type ApiProblem } from './problems.ts';
-import type { Requester } from './device.ts';
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: ApiProblem };
 
-/** `POST /api/mobile/enrol` response. */
-export interface EnrolResponse {
-  device_id: string;
-  sub: string;
-}
+import type { AnswerResponse, EnrolResponse, ScanResponse } from '../../../src/mobile/wire.ts';
 
-/** `POST /api/mobile/logins/:id/scan` response. */
-export interface ScanResponse {
-  login_id: string;
-  state: string;
-  client: { id: string; name: string };
-  claims: string[];
-  requester: Requester;
-  created_at: number;
-  expires_at: number;
-  now: number;
-  nonce: string;
-}
-
-/** `POST /api/mobile/logins/:id/answer` response. */
-export interface AnswerResponse {
-  status: 'approved' | 'denied';
-  client_name: string;
-  sub: string;
-}
+export type { AnswerResponse, EnrolResponse, ScanResponse };
 
 /**
  * POSTs JSON and reads the JSON answer; never throws: a network failure is the problem

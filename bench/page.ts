@@ -1,0 +1,53 @@
+/**
+ * Figure 4: what the hosted login page costs a browser — bytes of everything it loads (raw and
+ * gzip) and the time from navigation start to the QR painted — against the peer's login page.
+ */
+import { gzipSync } from 'node:zlib';
+import type { Browser } from 'playwright-core';
+import { newContext, DESKTOP } from '../test/e2e/browser.ts';
+import { median } from './lib/stats.ts';
+
+export interface PageCost {
+  requests: number;
+  bytes: number;
+  gzipBytes: number;
+  /** Median milliseconds from navigation start to first contentful paint. */
+  paintMs: number;
+  runs: number;
+}
+
+/**
+ * Loads `url` (an authorization request that lands on a login page) `runs` times in fresh
+ * contexts, summing the bodies of every response and reading the paint timing.
+ * The QR is inline SVG in the first HTML response with only a blocking stylesheet before it, so
+ * its paint is the first contentful paint; `waitFor` checks it is on screen.
+ */
+export async function pageCost(browser: Browser, url: () => Promise<string>, waitFor: string, runs: number): Promise<PageCost> {
+  const paints: number[] = [];
+  let bytes = 0;
+  let gzipBytes = 0;
+  let requests = 0;
+  for (let run = 0; run < runs; run++) {
+    const context = await newContext(browser, DESKTOP);
+    const page = await context.newPage();
+    const bodies: Promise<Buffer | null>[] = [];
+    page.on('response', (response) => {
+      if (response.status() >= 300 && response.status() < 400) return;
+      bodies.push(response.body().catch(() => null));
+    });
+    await page.goto(await url(), { waitUntil: 'load' });
+    await page.waitForSelector(waitFor, { state: 'visible', timeout: 15_000 });
+    const fcp = await page.evaluate(
+      () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN,
+    );
+    paints.push(fcp);
+    if (run === 0) {
+      const loaded = (await Promise.all(bodies)).filter((b): b is Buffer => b !== null);
+      requests = loaded.length;
+      bytes = loaded.reduce((n, b) => n + b.byteLength, 0);
+      gzipBytes = loaded.reduce((n, b) => n + gzipSync(b, { level: 9 }).byteLength, 0);
+    }
+    await context.close();
+  }
+  return { requests, bytes, gzipBytes, paintMs: median(paints), runs };
+}

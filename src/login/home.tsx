@@ -1,0 +1,65 @@
+/**
+ * The service's front page (`GET /`): what this is and where to go — the demo relying service,
+ * the mobile key web app, how to create a mobile key, and the OpenID Provider metadata.
+ */
+import { Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { chooseLocale, isLocale, type Locale } from '../../client/shared/i18n.ts';
+import { sendHtml } from './html.tsx';
+import { HELP_PATH, Shell } from './pages.tsx';
+
+const TEXT = {
+  cs: {
+    title: 'Přihlášení mobilním klíčem',
+    lead: 'Hostovaná přihlašovací služba: do webové služby se přihlásíte naskenováním QR kódu telefonem s mobilním klíčem. Služby se připojují přes OpenID Connect.',
+    links: [
+      ['/demo', 'Vyzkoušet ukázkovou službu', 'Přihlášení od začátku do konce: QR kód, schválení v telefonu, návrat do služby.'],
+      ['/key/', 'Mobilní klíč v prohlížeči', 'Telefon (nebo druhý panel prohlížeče) jako mobilní klíč, bez instalace.'],
+      [HELP_PATH, 'Vytvořit mobilní klíč', 'Jak připojit mobilní klíč k vaší identitě.'],
+      ['/.well-known/openid-configuration', 'Pro vývojáře služeb', 'Metadata poskytovatele OpenID Connect.'],
+    ],
+  },
+  en: {
+    title: 'Log in with a mobile key',
+    lead: 'A hosted login service: you sign in to a website by scanning a QR code with a phone that holds your mobile key. Services connect over OpenID Connect.',
+    links: [
+      ['/demo', 'Try the demo service', 'A whole login: the QR code, approval on the phone, back to the service.'],
+      ['/key/', 'The mobile key in a browser', 'A phone (or a second browser tab) as a mobile key, nothing to install.'],
+      [HELP_PATH, 'Create a mobile key', 'How to connect a mobile key to your identity.'],
+      ['/.well-known/openid-configuration', 'For service developers', 'The OpenID Connect provider metadata.'],
+    ],
+  },
+} as const satisfies Record<Locale, unknown>;
+
+/** `GET /`: the front page, in Czech unless `?lang=en`, the `lang` cookie or the browser says otherwise. */
+export const homePage = new Hono<{ Bindings: Env }>();
+
+homePage.get('/', (c) => {
+  const query = c.req.query('lang');
+  const locale = chooseLocale({
+    query: isLocale(query) ? query : undefined,
+    cookie: getCookie(c, 'lang'),
+    acceptLanguage: c.req.header('Accept-Language'),
+  });
+  const t = TEXT[locale];
+  return sendHtml(c, {
+    lang: locale,
+    title: t.title,
+    body: (
+      <Shell locale={locale} switchHref={(l) => `/?lang=${l}`}>
+        <article class="card card-help" data-home="">
+          <h1>{t.title}</h1>
+          <p class="lead">{t.lead}</p>
+          <ul class="home-links">
+            {t.links.map(([href, label, description]) => (
+              <li>
+                <a href={href}>{label}</a>
+                <p>{description}</p>
+              </li>
+            ))}
+          </ul>
+        </article>
+      </Shell>
+    ),
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * The phone-facing API's response bodies (docs/mobile-protocol.md), shared by the Worker that
+ * writes them, the reference CLI and the web app that read them. JSON in snake_case; times are
+ * epoch milliseconds.
+ */
+
+/** `POST /api/mobile/enrol` → 201. */
+export interface EnrolResponse {
+  device_id: string;
+  sub: string;
+}
+
+/** Where and what the requesting browser is (Cloudflare request data and its User-Agent). */
+export interface RequesterWire {
+  country?: string;
+  city?: string;
+  browser?: string;
+  os?: string;
+}
+
+/** `POST /api/mobile/logins/:id/scan` → 200: the context the phone must show the person. */
+export interface ScanResponse {
+  login_id: string;
+  state: string;
+  client: { id: string; name: string };
+  /** OIDC claim names an approval releases. */
+  claims: string[];
+  requester: RequesterWire;
+  /** Epoch milliseconds. */
+  created_at: number;
+  /** Epoch milliseconds. */
+  expires_at: number;
+  /** The server's clock, epoch milliseconds (count down from `expires_at - now`). */
+  now: number;
+  /** The server nonce the answer's signature must include. */
+  nonce: string;
+}
+
+/** `POST /api/mobile/logins/:id/answer` → 200. */
+export interface AnswerResponse {
+  status: 'approved' | 'denied';
+  client_id: string;
+  client_name: string;
+  sub: string;
+}
