@@ -232,6 +232,50 @@ describe('mobile key web app in Chromium', () => {
     expect(await storedKeysExtractable(phone)).toEqual([]);
   });
 
+  it('without a key, offline, and on reopening a decided login the app says what happened', async () => {
+    const identity = await createIdentity(server, 'Karel', 'Malý');
+    const desktop = await (await newContext(browser, DESKTOP)).newPage();
+    await startDemoLogin(desktop, server.url);
+    const loginUrl = (await desktop.locator('a[data-launch]').getAttribute('href'))!;
+
+    // A browser with no key: a clear message and the way to add one.
+    const context = await newContext(browser, PHONE);
+    const phone = await context.newPage();
+    await phone.goto(loginUrl);
+    await phone.locator('main[data-screen=login][data-state=no-key]').waitFor();
+    expect(await phone.getByRole('alert').innerText()).toBe(
+      'V tomto zařízení nemáte mobilní klíč pro tuto službu. Nejdřív ho připojte aktivačním kódem.',
+    );
+
+    await enrolInApp(phone, server.url, identity.activation_code, 'Karlův telefon');
+    await phone.goto(loginUrl);
+    await phone.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 15_000 });
+
+    // The signal drops while approving: nothing is lost, "Zkusit znovu" gets back to the decision.
+    await context.setOffline(true);
+    await phone.getByRole('button', { name: 'Schválit' }).click();
+    await phone.locator('main[data-screen=login][data-state=error][data-problem=network]').waitFor();
+    expect(await phone.locator('[data-result=error]').innerText()).toContain(
+      'Nepodařilo se spojit se službou. Zkontrolujte připojení k internetu a zkuste to znovu.',
+    );
+    expect(await desktop.locator('[data-login]').getAttribute('data-state')).toBe('scanned');
+    await context.setOffline(false);
+    await phone.getByRole('button', { name: 'Zkusit znovu' }).click();
+    await phone.locator('main[data-screen=login][data-state=context]').waitFor();
+    await phone.getByRole('button', { name: 'Schválit' }).click();
+    await phone.locator('main[data-screen=login][data-state=approved]').waitFor();
+    await expectLoggedInAtDemo(desktop, 'Karel Malý');
+
+    // The same QR again (a second look, a reload): it cannot be approved twice.
+    await phone.reload();
+    await phone.locator('main[data-screen=login][data-state=error]').waitFor();
+    expect(await phone.locator('main').getAttribute('data-problem')).toBe('login-decided');
+    // Over, not failed: the person may have approved it a moment ago.
+    expect(await phone.locator('h1').innerText()).toBe('Přihlášení už skončilo');
+    expect(await phone.locator('[data-result=error]').innerText()).toContain('O tomto přihlášení už bylo rozhodnuto.');
+    expect(await phone.getByRole('button', { name: 'Schválit' }).count()).toBe(0);
+  });
+
   it('dark colour scheme: the keys list and a login in dark', async () => {
     const identity = await createIdentity(server, 'Jan', 'Černý');
     const context = await newContext(browser, { ...PHONE, colorScheme: 'dark' });
