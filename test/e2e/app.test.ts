@@ -276,6 +276,24 @@ describe('mobile key web app in Chromium', () => {
     expect(await phone.getByRole('button', { name: 'Schválit' }).count()).toBe(0);
   });
 
+  it('is installable: Chromium reads the manifest and reports no installability errors', async () => {
+    const page = await (await newContext(browser, PHONE)).newPage();
+    await page.goto(`${server.url}/key/`);
+    await page.locator('main[data-screen=home]').waitFor();
+    const cdp = await page.context().newCDPSession(page);
+    const manifest = (await cdp.send('Page.getAppManifest')) as { url: string; errors: unknown[]; data?: string };
+    expect(manifest.url).toBe(`${server.url}/key/manifest.webmanifest`);
+    expect(manifest.errors).toEqual([]);
+    expect(JSON.parse(manifest.data!)).toMatchObject({ display: 'standalone', start_url: '/key/', scope: '/key/' });
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as {
+      installabilityErrors: { errorId: string }[];
+    };
+    // Playwright's contexts are off the record ('in-incognito'); anything about the manifest,
+    // its icons or the start URL would be another errorId.
+    expect(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito')).toEqual([]);
+    await page.context().close();
+  });
+
   it('dark colour scheme: the keys list and a login in dark', async () => {
     const identity = await createIdentity(server, 'Jan', 'Černý');
     const context = await newContext(browser, { ...PHONE, colorScheme: 'dark' });
