@@ -39,7 +39,7 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
 
   const failed = (problem: ApiProblem, retry: (() => void) | null) => {
     if (loginOutcome(problem) === 'expired') finish({ status: 'expired' }, t('expiredTitle'));
-    else finish({ status: 'error', problem, retry }, `${t('errorTitle')}. ${t(problemMessage(problem))}`);
+    else finish({ status: 'error', problem, retry }, `${t(errorTitle(problem))}. ${t(problemMessage(problem))}`);
   };
 
   const scanWith = async (key: StoredKey) => {
@@ -286,9 +286,9 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
     case 'error':
       return (
         <main class="screen" data-screen="login" data-state="error" data-problem={state.problem.code}>
-          <div class="result error" data-result="error">
+          <div class={`result ${state.problem.code === 'login-decided' ? 'neutral' : 'error'}`} data-result="error">
             <h1 ref={heading} tabIndex={-1}>
-              {t('errorTitle')}
+              {t(errorTitle(state.problem))}
             </h1>
             <p>{t(problemMessage(state.problem))}</p>
           </div>
@@ -303,4 +303,12 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
         </main>
       );
   }
+}
+
+/**
+ * The heading for a failed login: a login already decided (approved or denied, perhaps by this
+ * very person a moment ago, or cancelled) did not fail, it is over.
+ */
+function errorTitle(problem: ApiProblem): 'endedTitle' | 'errorTitle' {
+  return problem.code === 'login-decided' ? 'endedTitle' : 'errorTitle';
 }
