@@ -1,10 +1,12 @@
 /**
  * Property-based fuzzing (fast-check) of the non-OAuth public endpoints: the phone API, the
- * operator API with and without its token, the page's session endpoints and the hosted page
- * with its "Start again", the page's WebSocket messages and arbitrary paths. For every input: never a 5xx; every error is
- * `application/problem+json` with a `urn:mobile-key:problem:` type and the response's status;
- * and nothing changes — no identity, device, activation code, client or audit row appears or
+ * operator API with and without its token, the page's session endpoints, the hosted page with
+ * its "Start again", the page's WebSocket messages and arbitrary paths. For every input: never a
+ * 5xx; every error is `application/problem+json` with a `urn:mobile-key:problem:` type and the
+ * response's status (the hosted pages, which answer people, refuse with an HTML page); and
+ * nothing changes — no identity, device, activation code, client or audit row appears or
  * changes, no login object is created, and the logins under attack keep their exact storage.
+ * (Wrong activation codes do count towards the enrolment throttle: that is their purpose.)
  * The OAuth endpoints are fuzzed in fuzz-oidc.test.ts.
  */
 import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
