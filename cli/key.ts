@@ -6,8 +6,8 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CliError, DEFAULT_SERVER, formatDuration, formatTime, runCli, serverUrl, usage } from './lib/common.ts';
-import { decideLogin, enrol, type LoginContext } from './lib/mobile-client.ts';
-import { checkWritable, defaultStorePath, readStore, writeStore } from './lib/store.ts';
+import { decideLogin, enrol, revokeOwnDevice, type LoginContext } from './lib/mobile-client.ts';
+import { checkWritable, defaultStorePath, deleteStore, readStore, writeStore } from './lib/store.ts';
 
 const HELP = `Usage: npm run -s key -- <command> [options]
 
@@ -19,9 +19,12 @@ Commands:
                          answering "n" sends a signed deny
   deny LOGIN_URL         read the login and deny it
   show                   print the enrolled device
+  revoke                 revoke this key on the server (it stops working for logins at once),
+                         then delete the store file; if the server refuses, the file is kept
 
 Options:
-  --server URL   the service (default: the LOGIN_URL's or activation link's origin, else ${DEFAULT_SERVER})
+  --server URL   the service (default: the LOGIN_URL's or activation link's origin, else ${DEFAULT_SERVER};
+                 for revoke, the server the key was enrolled with)
   --store FILE   the key store (default: $MOBILE_KEY_STORE or ~/.mobile-key.json; written with mode 0600)
   --json         print exactly one JSON object on stdout (the context goes to stderr)
 LOGIN_URL is exactly the text the login QR encodes: <origin>/key/login#<login id>.<secret>`;
@@ -101,6 +104,17 @@ await runCli('key', json, async () => {
     const store = readStore(storePath);
     const out = { device_id: store.device_id, sub: store.sub, name: store.name, server: store.server, enrolled_at: store.enrolled_at };
     return { json: out, text: `${store.name}: ${store.device_id} for ${store.sub} at ${store.server} (enrolled ${formatTime(store.enrolled_at)})` };
+  }
+
+  if (command === 'revoke') {
+    const store = readStore(storePath);
+    const result = await revokeOwnDevice({ server: server ? serverUrl(server) : store.server, store });
+    // Only once the server has revoked it: a kept file still lets the person retry.
+    deleteStore(storePath, result.device_id);
+    return {
+      json: { device_id: result.device_id, revoked_at: result.revoked_at },
+      text: `Revoked ${store.name} (${result.device_id}) at ${formatTime(result.revoked_at)}: it can no longer approve logins.\nDeleted ${storePath}`,
+    };
   }
 
   throw usage(`unknown command "${command}"\n\n${HELP}`);

@@ -1,11 +1,12 @@
 /**
- * The reference mobile key's protocol core: enrolment, reading a login from its QR, and the
- * signed answer (docs/mobile-protocol.md). WebCrypto and `fetch` only — no Node API — so the
- * same code runs in the CLI, in workerd tests and in any JavaScript app. Signing uses the shared
- * src/mobile/protocol.ts, so the client signs exactly the bytes the server verifies.
+ * The reference mobile key's protocol core: enrolment, reading a login from its QR, the signed
+ * answer, and revoking its own key (docs/mobile-protocol.md). WebCrypto and `fetch` only — no
+ * Node API — so the same code runs in the CLI, in workerd tests and in any JavaScript app.
+ * Signing uses the shared src/mobile/protocol.ts, so the client signs exactly the bytes the
+ * server verifies.
  */
-import { parseLoginUrl, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
-import type { AnswerResponse, ScanResponse } from '../../src/mobile/wire.ts';
+import { parseLoginUrl, revocationMessage, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
+import type { AnswerResponse, RevokeResponse, ScanResponse } from '../../src/mobile/wire.ts';
 
 /** What the key CLI keeps in its store file (JSON, mode 0600). */
 export interface KeyStore {
@@ -24,17 +25,20 @@ export interface KeyStore {
 
 /** What a scan returns: the context to show the person (snake_case as on the wire). */
 export type LoginContext = ScanResponse;
-export type { AnswerResponse };
+export type { AnswerResponse, RevokeResponse };
 
 /** A refusal from the server (its problem `type` code, status and detail) or a usage error. */
 export class MobileKeyError extends Error {
   readonly code: string;
   readonly status: number | undefined;
-  constructor(code: string, message: string, status?: number) {
+  /** The server's clock (epoch milliseconds) when the problem carries one (`timestamp-out-of-window`). */
+  readonly serverNow: number | undefined;
+  constructor(code: string, message: string, status?: number, serverNow?: number) {
     super(message);
     this.name = new.target.name;
     this.code = code;
     this.status = status;
+    this.serverNow = serverNow;
   }
 }
 
@@ -142,11 +146,43 @@ export async function decideLogin(options: {
   return { ...answer, login_id: loginId, device_id: options.store.device_id, context };
 }
 
+/**
+ * Revokes the store's own key on the server (`POST /api/mobile/devices/:id/revoke`), signing
+ * the revocation message with the current time. If the server refuses the time
+ * (`timestamp-out-of-window`, the device's clock is off), it signs once more with the server's
+ * clock from the problem. Idempotent: a key revoked before answers its first `revoked_at`.
+ * Deleting the private key afterwards is the caller's job.
+ * @param options.server the API origin (normally `store.server`).
+ * @param options.clock the device's clock in epoch milliseconds (default `Date.now`).
+ * @returns `{device_id, revoked_at}` (epoch milliseconds).
+ * @throws {MobileKeyError} with the server's problem code (`unknown-device`, `invalid-signature`, …) or `unreachable`.
+ */
+export async function revokeOwnDevice(options: { server: string; store: KeyStore; fetch?: Fetch; clock?: () => number }): Promise<RevokeResponse> {
+  const clock = options.clock ?? Date.now;
+  const url = `${stripSlash(options.server)}/api/mobile/devices/${encodeURIComponent(options.store.device_id)}/revoke`;
+  const send = async (timestamp: number) => {
+    const key = await privateKey(options.store);
+    const signature = await signDeviceMessage(key, revocationMessage({ deviceId: options.store.device_id, timestamp }));
+    return postJson<RevokeResponse>(options.fetch, url, { timestamp, signature });
+  };
+  const started = clock();
+  try {
+    return await send(started);
+  } catch (error) {
+    if (!(error instanceof MobileKeyError && error.code === 'timestamp-out-of-window' && error.serverNow)) throw error;
+    return send(error.serverNow + Math.max(0, clock() - started));
+  }
+}
+
 /** Signs a protocol message with the store's private key. */
 async function sign(store: KeyStore, action: SignedAction, loginId: string, nonce?: string): Promise<string> {
-  const { kty, crv, x, y, d } = store.private_jwk;
-  const key = await crypto.subtle.importKey('jwk', { kty, crv, x, y, d, ext: false }, ECDSA_P256, false, ['sign']);
+  const key = await privateKey(store);
   return signDeviceMessage(key, signedMessage({ action, loginId, deviceId: store.device_id, ...(nonce ? { nonce } : {}) }));
+}
+
+function privateKey(store: KeyStore): Promise<CryptoKey> {
+  const { kty, crv, x, y, d } = store.private_jwk;
+  return crypto.subtle.importKey('jwk', { kty, crv, x, y, d, ext: false }, ECDSA_P256, false, ['sign']);
 }
 
 async function postJson<T>(fetchImpl: Fetch | undefined, url: string, body: unknown): Promise<T> {
@@ -165,9 +201,10 @@ async function postJson<T>(fetchImpl: Fetch | undefined, url: string, body: unkn
     throw new MobileKeyError('bad-response', `Unexpected response from the server (HTTP ${res.status}).`, res.status);
   }
   if (!res.ok) {
-    const problem = json as { type?: string; title?: string; detail?: string };
+    const problem = json as { type?: string; title?: string; detail?: string; now?: unknown };
     const code = problem.type?.replace('urn:mobile-key:problem:', '') ?? 'error';
-    throw new MobileKeyError(code, problem.detail ?? problem.title ?? `HTTP ${res.status}`, res.status);
+    const serverNow = typeof problem.now === 'number' && Number.isSafeInteger(problem.now) ? problem.now : undefined;
+    throw new MobileKeyError(code, problem.detail ?? problem.title ?? `HTTP ${res.status}`, res.status, serverNow);
   }
   return json as T;
 }

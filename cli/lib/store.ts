@@ -2,7 +2,7 @@
  * The key CLI's store: one JSON file holding the device's private key, id, identity and server,
  * written with mode 0600 (owner read/write only).
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from './common.ts';
@@ -40,6 +40,19 @@ export function writeStore(path: string, store: KeyStore, overwrite: boolean): v
   if (!overwrite && existsSync(path)) throw storeExists(path);
   writeFileSync(path, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600); // mode applies only when the file is created
+}
+
+/**
+ * Deletes a store after its key was revoked.
+ * @param deviceId the revoked device, named in the error so the person knows the key is already useless.
+ * @throws {CliError} `store-not-deleted` when the file cannot be removed.
+ */
+export function deleteStore(path: string, deviceId: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    throw new CliError('store-not-deleted', `${deviceId} is revoked, but ${path} could not be deleted (${(error as Error).message}); delete it yourself`);
+  }
 }
 
 /** Fails early (before an activation code is spent) if the store cannot be written. */

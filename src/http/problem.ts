@@ -25,6 +25,7 @@ export type ProblemCode =
   | 'invalid-nonce'
   | 'unknown-device'
   | 'device-revoked'
+  | 'timestamp-out-of-window'
   | 'invalid-activation-code'
   | 'activation-code-used'
   | 'activation-code-expired'

@@ -11,12 +11,21 @@
  *   <nonce>           the server nonce issued at scan time; "-" in the scan message itself
  *   <device id>
  *
+ * A device revoking its own key signs the same five-line shape with no login ({@link revocationMessage}):
+ *
+ *   mobile-key-v1
+ *   revoke
+ *   -                 no login
+ *   <timestamp>       the device's clock, epoch milliseconds in decimal
+ *   <device id>
+ *
  * The signature is ECDSA over P-256 with SHA-256 (FIPS 186-5), encoded as the 64-byte IEEE P1363
  * concatenation r‖s (what WebCrypto produces), in base64url without padding (RFC 4648 §5).
  */
 
 export const PROTOCOL_VERSION = 'mobile-key-v1';
 
+/** The login actions of {@link signedMessage}; a device's own revocation is {@link revocationMessage}. */
 export type SignedAction = 'scan' | 'approve' | 'deny';
 
 /** Characters allowed in every field of a signed message (so "\n" cannot be smuggled in). */
@@ -43,6 +52,43 @@ export function signedMessage(input: {
   return new TextEncoder().encode(
     [PROTOCOL_VERSION, input.action, input.loginId, nonce, input.deviceId].join('\n'),
   );
+}
+
+/** The action of a device revoking its own key (not tied to a login). */
+export const REVOKE_ACTION = 'revoke';
+
+/**
+ * How far a revocation's timestamp may be from the server's clock, either way, in milliseconds
+ * (5 minutes): a captured revocation cannot be replayed later, and phones with a slightly wrong
+ * clock still work.
+ */
+export const REVOCATION_WINDOW_MS = 5 * 60 * 1000;
+
+/**
+ * Builds the canonical message a device signs to revoke its own key:
+ * `mobile-key-v1`, `revoke`, `-` (no login), the timestamp, the device id, joined by "\n".
+ * The action line and the `-` in the login slot keep it apart from every scan/approve/deny
+ * message (whose login slot is always 64 hex characters), so no login signature can revoke a
+ * device and no revocation can answer a login.
+ * @param input.deviceId the device's id (`device_id` of the enrolment).
+ * @param input.timestamp the signer's clock, epoch milliseconds (a positive safe integer).
+ * @throws {TypeError} if the device id is not a protocol field or the timestamp is not a positive safe integer.
+ */
+export function revocationMessage(input: { deviceId: string; timestamp: number }): Uint8Array<ArrayBuffer> {
+  if (!FIELD.test(input.deviceId)) throw new TypeError('deviceId is not a valid protocol field');
+  if (!Number.isSafeInteger(input.timestamp) || input.timestamp <= 0) {
+    throw new TypeError('timestamp must be a positive integer (epoch milliseconds)');
+  }
+  return new TextEncoder().encode([PROTOCOL_VERSION, REVOKE_ACTION, '-', String(input.timestamp), input.deviceId].join('\n'));
+}
+
+/**
+ * Whether a revocation's timestamp is within {@link REVOCATION_WINDOW_MS} of the server's clock.
+ * @param timestamp the signed timestamp, epoch milliseconds.
+ * @param now the server's clock, epoch milliseconds.
+ */
+export function isRevocationTimely(timestamp: number, now: number): boolean {
+  return Math.abs(now - timestamp) <= REVOCATION_WINDOW_MS;
 }
 
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;

@@ -4,6 +4,8 @@
  * - `POST /api/mobile/enrol` — activation code + public key + name → 201 `{device_id, sub}`
  * - `POST /api/mobile/logins/:id/scan` — read and claim a login from its QR → the context to show
  * - `POST /api/mobile/logins/:id/answer` — the signed decision → `{status, client_name, sub}`
+ * - `POST /api/mobile/devices/:id/revoke` — the device revokes its own key (signed, timestamped)
+ *   → `{device_id, revoked_at}`; idempotent
  *
  * The Worker loads the device from D1 (unknown → 404 `unknown-device`, revoked → 403
  * `device-revoked`) and hands its key to the LoginSession object, which checks the QR secret,
@@ -15,11 +17,12 @@ import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { enrolDevice } from '../identity/activation.ts';
 import { recordAudit } from '../identity/audit.ts';
-import { deviceKeyOf, getDevice, touchDevice, type Device } from '../identity/devices.ts';
+import { deviceKeyOf, getDevice, revokeDevice, touchDevice, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import { parsePublicJwk } from './keys.ts';
-import type { AnswerResponse, EnrolResponse, ScanResponse } from './wire.ts';
+import { isRevocationTimely, REVOCATION_WINDOW_MS, revocationMessage, verifyDeviceSignature } from './protocol.ts';
+import type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse } from './wire.ts';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
@@ -45,6 +48,11 @@ const AnswerBody = v.object({
   device_id: token(128),
   decision: v.picklist(['approve', 'deny']),
   nonce: token(128),
+  signature: token(256),
+});
+
+const RevokeBody = v.object({
+  timestamp: v.pipe(v.number(), v.safeInteger('timestamp must be an integer (epoch milliseconds)'), v.minValue(1, 'timestamp must be positive')),
   signature: token(256),
 });
 
@@ -142,6 +150,40 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
     sub: result.sub,
   };
   return c.json(response, 200, NO_STORE);
+});
+
+mobileRoutes.post('/devices/:id/revoke', async (c) => {
+  const body = await readJson(c.req.raw, RevokeBody);
+  const device = await getDevice(c.env.DB, c.req.param('id'));
+  if (!device) {
+    throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device is enrolled with this id.' });
+  }
+  // The signature first: only the key's holder learns anything more about the device.
+  const signed = await verifyDeviceSignature(
+    device.publicJwk,
+    revocationMessage({ deviceId: device.id, timestamp: body.timestamp }),
+    body.signature,
+  );
+  if (!signed) {
+    throw new ProblemError('invalid-signature', 401, 'Invalid signature', {
+      detail: 'The signature does not verify with this device’s enrolled key.',
+    });
+  }
+  const now = Date.now();
+  if (!isRevocationTimely(body.timestamp, now)) {
+    // `now` lets a device with a wrong clock sign again with the server's time.
+    throw new ProblemError('timestamp-out-of-window', 400, 'Timestamp out of window', {
+      detail: `The timestamp must be within ${REVOCATION_WINDOW_MS / 60_000} minutes of the server's clock. Check the device's clock.`,
+      extensions: { now },
+    });
+  }
+  const result = await revokeDevice(c.env.DB, device.id, now);
+  if (!result) throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device is enrolled with this id.' });
+  // A repeat (a retry, or a replay within the window) answers with the first revocation, audited once.
+  if (result.changed) {
+    await recordAudit(c.env.DB, { type: 'device.revoked', sub: device.sub, deviceId: device.id, detail: { by: 'device' } }, now);
+  }
+  return c.json({ device_id: device.id, revoked_at: result.device.revokedAt! } satisfies RevokeResponse, 200, NO_STORE);
 });
 
 /**

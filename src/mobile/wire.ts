@@ -43,3 +43,10 @@ export interface AnswerResponse {
   client_name: string;
   sub: string;
 }
+
+/** `POST /api/mobile/devices/:id/revoke` → 200 (also for a device revoked before: the first time). */
+export interface RevokeResponse {
+  device_id: string;
+  /** Epoch milliseconds of the (first) revocation. */
+  revoked_at: number;
+}

@@ -33,13 +33,16 @@ export async function createIdentity(server: RunningServer, givenName: string, f
   return (await res.json()) as IssuedIdentity;
 }
 
-/** The devices the operator API lists for an identity (`GET /admin/identities/:sub/devices`). */
-export async function listDevices(server: RunningServer, sub: string): Promise<{ device_id: string; name: string }[]> {
+/** The devices the operator API lists for an identity (`GET /admin/identities/:sub/devices`); `revoked_at` in epoch ms or null. */
+export async function listDevices(
+  server: RunningServer,
+  sub: string,
+): Promise<{ device_id: string; name: string; revoked_at: number | null }[]> {
   const res = await fetch(`${server.url}/admin/identities/${sub}/devices`, {
     headers: { Authorization: `Bearer ${server.secrets.ADMIN_TOKEN}` },
   });
   if (!res.ok) throw new Error(`GET devices: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { devices: { device_id: string; name: string }[] }).devices;
+  return ((await res.json()) as { devices: { device_id: string; name: string; revoked_at: number | null }[] }).devices;
 }
 
 /**

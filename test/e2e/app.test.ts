@@ -218,18 +218,72 @@ describe('mobile key web app in Chromium', () => {
     await desktop.locator('[data-login][data-state=denied]').waitFor();
     expect(await desktop.locator('#panel-heading').innerText()).toBe('Přihlášení zamítnuto');
 
-    // Remove the key: confirm, the list is empty, and stays empty after a reload.
+    // Remove the key: the confirmation says it stops working, the server revokes it, the list is
+    // empty and stays empty after a reload.
     await phone.getByRole('button', { name: 'Moje klíče' }).first().click();
     await phone.locator('main[data-screen=home][data-state=keys]').waitFor();
+    const deviceId = (await phone.locator('li[data-key]').getAttribute('data-device-id'))!;
     await phone.getByRole('button', { name: 'Odebrat klíč Evin telefon' }).click();
+    expect(await phone.locator('[data-remove=ask]').innerText()).toContain(
+      'Klíč se zruší i ve službě a přestane fungovat pro přihlašování.',
+    );
     await phone.getByRole('button', { name: 'Ano, odebrat' }).click();
     await phone.locator('main[data-screen=home][data-state=empty]').waitFor();
     expect(await phone.locator('li[data-key]').count()).toBe(0);
-    expect(await phone.locator('[data-live-region]').innerText()).toBe('Klíč „Evin telefon“ byl z tohoto zařízení odebrán.');
+    expect(await phone.locator('[data-live-region]').innerText()).toBe('Klíč „Evin telefon“ byl zrušen a odebrán z tohoto zařízení.');
+    const [device] = await listDevices(server, identity.sub);
+    expect(device).toMatchObject({ device_id: deviceId, name: 'Evin telefon', revoked_at: expect.any(Number) });
     await phone.reload();
     await phone.locator('main[data-screen=home][data-state=empty]').waitFor();
     expect(await phone.locator('li[data-key]').count()).toBe(0);
     expect(await storedKeysExtractable(phone)).toEqual([]);
+  });
+
+  it('removing a key without a connection says it still works and removes it from this device only on request', async () => {
+    const identity = await createIdentity(server, 'Tomáš', 'Novák');
+    const context = await newContext(browser, PHONE);
+    const phone = await context.newPage();
+    await enrolInApp(phone, server.url, identity.activation_code, 'Tomášův telefon');
+    await phone.goto(`${server.url}/key/`);
+    await phone.locator('main[data-screen=home][data-state=keys]').waitFor();
+
+    await context.setOffline(true);
+    await phone.getByRole('button', { name: 'Odebrat klíč Tomášův telefon' }).click();
+    await phone.getByRole('button', { name: 'Ano, odebrat' }).click();
+    const alert = phone.locator('[data-remove=failed] [role=alert]');
+    await alert.waitFor();
+    expect(await alert.getAttribute('data-error')).toBe('network');
+    expect(await alert.innerText()).toBe(
+      'Nepodařilo se spojit se službou. Zkontrolujte připojení k internetu a zkuste to znovu. ' +
+        'Klíč proto nebyl ve službě zrušen a pro přihlašování dál platí. Můžete ho odebrat jen z tohoto zařízení; zrušit ho pak může operátor služby.',
+    );
+    // Nothing changed yet: the key is still here and still valid at the service.
+    expect(await phone.locator('li[data-key]').count()).toBe(1);
+    expect(await listDevices(server, identity.sub)).toMatchObject([{ revoked_at: null }]);
+    await saveScreen(phone, 'app-remove-offline');
+
+    await phone.getByRole('button', { name: 'Odebrat jen z tohoto zařízení' }).click();
+    await phone.locator('main[data-screen=home][data-state=empty]').waitFor();
+    expect(await phone.locator('[data-live-region]').innerText()).toBe('Klíč „Tomášův telefon“ byl z tohoto zařízení odebrán.');
+    expect(await storedKeysExtractable(phone)).toEqual([]);
+    await context.setOffline(false);
+    expect(await listDevices(server, identity.sub)).toMatchObject([{ revoked_at: null }]);
+
+    // "Zkusit znovu" once the connection is back revokes the key after all.
+    const second = await createIdentity(server, 'Tomáš', 'Druhý');
+    await enrolInApp(phone, server.url, second.activation_code, 'Tomášův tablet');
+    await phone.goto(`${server.url}/key/`);
+    await phone.locator('main[data-screen=home][data-state=keys]').waitFor();
+    await context.setOffline(true);
+    await phone.getByRole('button', { name: 'Odebrat klíč Tomášův tablet' }).click();
+    await phone.getByRole('button', { name: 'Ano, odebrat' }).click();
+    await phone.locator('[data-remove=failed] [role=alert][data-error=network]').waitFor();
+    await context.setOffline(false);
+    await phone.getByRole('button', { name: 'Zkusit znovu' }).click();
+    await phone.locator('main[data-screen=home][data-state=empty]').waitFor();
+    expect(await phone.locator('[data-live-region]').innerText()).toBe('Klíč „Tomášův tablet“ byl zrušen a odebrán z tohoto zařízení.');
+    expect(await listDevices(server, second.sub)).toMatchObject([{ name: 'Tomášův tablet', revoked_at: expect.any(Number) }]);
+    await context.close();
   });
 
   it('without a key, offline, and on reopening a decided login the app says what happened', async () => {

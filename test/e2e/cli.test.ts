@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,5 +192,38 @@ describe('admin and key CLIs against wrangler dev', () => {
     expect(noTty.stderr).toMatch(/pass --yes/);
     const still = (await (await fetch(`${server.url}/login/${third.id}/state`, { headers: { Cookie: third.cookie } })).json()) as { state: string };
     expect(still.state).toBe('pending');
+
+    // The holder revokes the key: a server it cannot reach revokes nothing and keeps the file.
+    const kept = join(dir, 'eva-copy.json');
+    copyFileSync(keyStore, kept);
+    const offline = await cli('key', ['revoke', '--store', keyStore, '--server', 'http://127.0.0.1:9', '--json']);
+    expect(offline.code).toBe(1);
+    expect(offline.json).toMatchObject({ error: 'unreachable' });
+    expect(existsSync(keyStore)).toBe(true);
+
+    const revoked = await cli('key', ['revoke', '--store', keyStore, '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.json).toEqual({ device_id: enrolled.json.device_id, revoked_at: expect.any(Number) });
+    expect(existsSync(keyStore)).toBe(false);
+    const listed = await admin(['devices', String(created.json.sub), '--json']);
+    expect(listed.json).toMatchObject({ devices: [{ device_id: enrolled.json.device_id, revoked_at: revoked.json.revoked_at }] });
+    const audit = await admin(['audit', String(created.json.sub), '--json']);
+    expect((audit.json.events as { type: string; detail: unknown }[]).find((e) => e.type === 'device.revoked')).toMatchObject({ detail: { by: 'device' } });
+
+    // A copy of the revoked key can no longer approve a login; the login stays open for another key.
+    const fourth = (await startLogin(String(client.json.client_id), 'http://127.0.0.1:9/cb'))!;
+    const refused = await cli('key', ['approve', fourth.loginUrl, '--yes', '--json', '--store', kept]);
+    expect(refused.code).toBe(1);
+    expect(refused.json).toMatchObject({ error: 'device-revoked' });
+    const open = (await (await fetch(`${server.url}/login/${fourth.id}/state`, { headers: { Cookie: fourth.cookie } })).json()) as { state: string };
+    expect(open.state).toBe('pending');
+    // Revoking again is harmless: the first revocation time, and the copy is deleted too.
+    const again2 = await cli('key', ['revoke', '--store', kept]);
+    expect(again2.code, again2.stderr).toBe(0);
+    expect(again2.stdout).toContain(`Revoked ${'Reference mobile key (CLI)'} (${enrolled.json.device_id})`);
+    expect(again2.stdout).toContain(`Deleted ${kept}`);
+    expect(existsSync(kept)).toBe(false);
+    const missing = await cli('key', ['revoke', '--store', kept, '--json']);
+    expect(missing.json).toMatchObject({ error: 'not-enrolled' });
   });
 });

@@ -169,6 +169,13 @@ describe('problems → messages', () => {
     expect(problemMessage({ code: 'device-revoked', status: 403 })).toBe('problemDeviceRevoked');
   });
 
+  it('keeps the server clock of a refused revocation time and says to fix the clock', () => {
+    const problem = problemFromBody(400, { type: 'urn:mobile-key:problem:timestamp-out-of-window', status: 400, now: 1795941612000 });
+    expect(problem).toEqual({ code: 'timestamp-out-of-window', status: 400, now: 1795941612000 });
+    expect(problemFromBody(400, { type: 'urn:mobile-key:problem:timestamp-out-of-window', now: '1' }).now).toBeUndefined();
+    expect(t('cs', problemMessage(problem))).toBe('Čas v tomto zařízení se příliš liší od času služby. Nastavte správný čas a zkuste to znovu.');
+  });
+
   it('gives a generic message for unknown problems and non-problem bodies', () => {
     expect(problemFromBody(502, '<html>')).toEqual({ code: 'http-502', status: 502 });
     expect(problemMessage({ code: 'http-502', status: 502 })).toBe('problemGeneric');

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import doc from '../../docs/mobile-protocol.md?raw';
-import { signDeviceMessage, signedMessage, verifyDeviceSignature, type SignedAction } from '../../src/mobile/protocol.ts';
+import { revocationMessage, signDeviceMessage, signedMessage, verifyDeviceSignature, type SignedAction } from '../../src/mobile/protocol.ts';
 
 interface Vectors {
   private_jwk: JsonWebKey;
   login_id: string;
   device_id: string;
   nonce: string;
-  messages: { action: SignedAction; text: string; hex: string; signature: string }[];
+  messages: ({ action: SignedAction; text: string; hex: string; signature: string } | { action: 'revoke'; timestamp: number; text: string; hex: string; signature: string })[];
 }
 
 /** The JSON block between the test-vector markers of docs/mobile-protocol.md. */
@@ -23,18 +23,21 @@ describe('docs/mobile-protocol.md test vectors', () => {
   const v = vectors();
   const { d: _d, ...publicJwk } = v.private_jwk;
 
-  it('covers scan and approve', () => {
-    expect(v.messages.map((m) => m.action)).toEqual(['scan', 'approve']);
+  it('covers scan, approve and revoke', () => {
+    expect(v.messages.map((m) => m.action)).toEqual(['scan', 'approve', 'revoke']);
   });
 
   for (const message of v.messages) {
-    it(`signedMessage reproduces the ${message.action} bytes and the signature verifies`, async () => {
-      const bytes = signedMessage({
-        action: message.action,
-        loginId: v.login_id,
-        deviceId: v.device_id,
-        ...(message.action === 'scan' ? {} : { nonce: v.nonce }),
-      });
+    it(`the protocol reproduces the ${message.action} bytes and the signature verifies`, async () => {
+      const bytes =
+        message.action === 'revoke'
+          ? revocationMessage({ deviceId: v.device_id, timestamp: message.timestamp })
+          : signedMessage({
+              action: message.action,
+              loginId: v.login_id,
+              deviceId: v.device_id,
+              ...(message.action === 'scan' ? {} : { nonce: v.nonce }),
+            });
       expect(new TextDecoder().decode(bytes)).toBe(message.text);
       expect(hex(bytes)).toBe(message.hex);
       expect(await verifyDeviceSignature(publicJwk, bytes, message.signature)).toBe(true);
@@ -42,11 +45,15 @@ describe('docs/mobile-protocol.md test vectors', () => {
   }
 
   it('the vector signatures do not verify for another message, action or key', async () => {
-    const [scan, approve] = v.messages;
+    const [scan, approve, revoke] = v.messages;
     const approveBytes = signedMessage({ action: 'approve', loginId: v.login_id, deviceId: v.device_id, nonce: v.nonce });
     const denyBytes = signedMessage({ action: 'deny', loginId: v.login_id, deviceId: v.device_id, nonce: v.nonce });
     expect(await verifyDeviceSignature(publicJwk, denyBytes, approve!.signature)).toBe(false);
     expect(await verifyDeviceSignature(publicJwk, approveBytes, scan!.signature)).toBe(false);
+    // A revocation is bound to its timestamp and is no login signature.
+    const later = revocationMessage({ deviceId: v.device_id, timestamp: (revoke as { timestamp: number }).timestamp + 1 });
+    expect(await verifyDeviceSignature(publicJwk, later, revoke!.signature)).toBe(false);
+    expect(await verifyDeviceSignature(publicJwk, approveBytes, revoke!.signature)).toBe(false);
     const other = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair;
     const otherPublic = await crypto.subtle.exportKey('jwk', other.publicKey);
     expect(await verifyDeviceSignature(otherPublic as JsonWebKey, approveBytes, approve!.signature)).toBe(false);

@@ -6,9 +6,9 @@ import { problemFromBody, type ApiProblem } from './problems.ts';
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: ApiProblem };
 
-import type { AnswerResponse, EnrolResponse, ScanResponse } from '../../../src/mobile/wire.ts';
+import type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse } from '../../../src/mobile/wire.ts';
 
-export type { AnswerResponse, EnrolResponse, ScanResponse };
+export type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse };
 
 /**
  * POSTs JSON and reads the JSON answer; never throws: a network failure is the problem
@@ -46,6 +46,8 @@ export const api = {
     loginId: string,
     body: { secret: string; device_id: string; decision: 'approve' | 'deny'; nonce: string; signature: string },
   ) => postJson<AnswerResponse>(`/api/mobile/logins/${loginId}/answer`, body),
+  revoke: (deviceId: string, body: { timestamp: number; signature: string }) =>
+    postJson<RevokeResponse>(`/api/mobile/devices/${encodeURIComponent(deviceId)}/revoke`, body),
 };
 
 /**

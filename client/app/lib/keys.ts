@@ -2,7 +2,8 @@
  * The device key: created with WebCrypto as a non-extractable ECDSA P-256 pair, used only to
  * sign the protocol's canonical messages (src/mobile/protocol.ts).
  */
-import { signDeviceMessage, signedMessage, type SignedAction } from '../../../src/mobile/protocol.ts';
+import { revocationMessage, signDeviceMessage, signedMessage, type SignedAction } from '../../../src/mobile/protocol.ts';
+import { api, type ApiResult, type RevokeResponse } from './api.ts';
 
 /**
  * Creates a new device key pair. The private key is non-extractable (only `sign`); the public
@@ -29,4 +30,33 @@ export function signAction(
   input: { action: SignedAction; loginId: string; deviceId: string; nonce?: string },
 ): Promise<string> {
   return signDeviceMessage(privateKey, signedMessage(input));
+}
+
+/**
+ * Revokes a key on the server (`POST /api/mobile/devices/:id/revoke`), signed with the key itself
+ * over `revocationMessage` and this device's clock. When the server refuses the time
+ * (`timestamp-out-of-window`: this device's clock is off), signs once more with the server's
+ * clock from the problem. Never throws: a network failure is the problem `network`, a key that
+ * cannot sign is `signing-failed`.
+ * @param clock epoch milliseconds (default `Date.now`).
+ * @returns `{device_id, revoked_at}` (the first revocation's time if it was revoked before).
+ */
+export async function revokeOnServer(
+  key: { deviceId: string; keyPair: CryptoKeyPair },
+  clock: () => number = Date.now,
+): Promise<ApiResult<RevokeResponse>> {
+  const send = async (timestamp: number): Promise<ApiResult<RevokeResponse>> => {
+    let signature: string;
+    try {
+      signature = await signDeviceMessage(key.keyPair.privateKey, revocationMessage({ deviceId: key.deviceId, timestamp }));
+    } catch {
+      // An unusable stored key: nothing can be revoked with it, only removed here.
+      return { ok: false, problem: { code: 'signing-failed', status: 0 } };
+    }
+    return api.revoke(key.deviceId, { timestamp, signature });
+  };
+  const started = clock();
+  const first = await send(started);
+  if (first.ok || first.problem.code !== 'timestamp-out-of-window' || first.problem.now === undefined) return first;
+  return send(first.problem.now + Math.max(0, clock() - started));
 }

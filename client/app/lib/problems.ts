@@ -13,6 +13,8 @@ export interface ApiProblem {
   status: number;
   title?: string;
   detail?: string;
+  /** The server's clock (epoch milliseconds), sent with `timestamp-out-of-window`. */
+  now?: number;
 }
 
 /**
@@ -22,13 +24,14 @@ export interface ApiProblem {
  */
 export function problemFromBody(status: number, body: unknown): ApiProblem {
   if (body && typeof body === 'object' && typeof (body as { type?: unknown }).type === 'string') {
-    const { type, title, detail } = body as { type: string; title?: unknown; detail?: unknown };
+    const { type, title, detail, now } = body as { type: string; title?: unknown; detail?: unknown; now?: unknown };
     const code = type.startsWith(TYPE_PREFIX) ? type.slice(TYPE_PREFIX.length) : type;
     return {
       code,
       status,
       ...(typeof title === 'string' ? { title } : {}),
       ...(typeof detail === 'string' ? { detail } : {}),
+      ...(typeof now === 'number' && Number.isSafeInteger(now) ? { now } : {}),
     };
   }
   return { code: status === 429 ? 'too-many-requests' : `http-${status}`, status };
@@ -81,6 +84,8 @@ export function problemMessage(problem: ApiProblem): MessageKey {
     case 'payload-too-large':
     case 'unsupported-media-type':
       return 'problemInvalidInput';
+    case 'timestamp-out-of-window':
+      return 'problemClock';
     case 'network':
       return 'problemNetwork';
     default:

@@ -1,15 +1,25 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useApp, useHeadingFocus } from '../context.ts';
+import { revokeOnServer } from '../lib/keys.ts';
+import { problemMessage, type ApiProblem } from '../lib/problems.ts';
 import { deleteKey, listKeys, type StoredKey } from '../lib/store.ts';
 
 type KeysState = { status: 'loading' } | { status: 'ready'; keys: StoredKey[] } | { status: 'unavailable' };
+
+/**
+ * Removing one key: asking, revoking it on the server, or — the server refused or could not be
+ * reached — offering to remove it from this device only.
+ */
+type Removal =
+  | { deviceId: string; step: 'ask' | 'revoking' }
+  | { deviceId: string; step: 'failed'; problem: ApiProblem };
 
 /** Home: the keys on this device (remove one) and the next steps (scan, enrol). */
 export function Home() {
   const { t, locale, navigate, announce } = useApp();
   const heading = useHeadingFocus<HTMLHeadingElement>('home');
   const [state, setState] = useState<KeysState>({ status: 'loading' });
-  const [confirming, setConfirming] = useState<string | null>(null);
+  const [removal, setRemoval] = useState<Removal | null>(null);
 
   const reload = () =>
     listKeys().then(
@@ -18,12 +28,21 @@ export function Home() {
     );
   useEffect(() => void reload(), []);
 
-  const remove = async (key: StoredKey) => {
+  const deleteLocally = async (key: StoredKey, message: 'keyRevoked' | 'keyRemoved') => {
     await deleteKey(key.deviceId);
-    setConfirming(null);
-    announce(t('keyRemoved', { name: key.name }));
+    setRemoval(null);
+    announce(t(message, { name: key.name }));
     await reload();
     heading.current?.focus();
+  };
+
+  // Revoke first: a key deleted only here would still approve logins if a copy of it existed
+  // (or if the device was lost before). Deleting locally without revoking is the person's choice.
+  const remove = async (key: StoredKey) => {
+    setRemoval({ deviceId: key.deviceId, step: 'revoking' });
+    const result = await revokeOnServer(key);
+    if (result.ok) await deleteLocally(key, 'keyRevoked');
+    else setRemoval({ deviceId: key.deviceId, step: 'failed', problem: result.problem });
   };
 
   const dateFormat = new Intl.DateTimeFormat(locale === 'cs' ? 'cs-CZ' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
@@ -79,14 +98,52 @@ export function Home() {
                     </dd>
                   </div>
                 </dl>
-                {confirming === key.deviceId ? (
-                  <div class="confirm" role="group" aria-label={t('removeKey', { name: key.name })}>
-                    <p>{t('removeConfirm', { name: key.name })}</p>
-                    <div class="actions row">
-                      <button type="button" class="danger" data-action="confirm-remove" onClick={() => void remove(key)}>
-                        {t('removeYes')}
-                      </button>
-                      <button type="button" class="secondary" data-action="cancel-remove" onClick={() => setConfirming(null)}>
+                {removal?.deviceId === key.deviceId ? (
+                  <div
+                    class="confirm"
+                    role="group"
+                    aria-label={t('removeKey', { name: key.name })}
+                    data-remove={removal.step}
+                    aria-busy={removal.step === 'revoking'}
+                  >
+                    {removal.step === 'failed' ? (
+                      <p class="notice error" role="alert" data-error={removal.problem.code}>
+                        {removal.problem.code === 'unknown-device'
+                          ? t('revokeUnknown')
+                          : `${t(problemMessage(removal.problem))} ${t('revokeNotDone')}`}
+                      </p>
+                    ) : (
+                      <p>{t('removeConfirm', { name: key.name })}</p>
+                    )}
+                    <div class={removal.step === 'failed' ? 'actions' : 'actions row'}>
+                      {removal.step === 'failed' && removal.problem.code !== 'unknown-device' ? (
+                        <button type="button" class="secondary" data-action="confirm-remove" onClick={() => void remove(key)}>
+                          {t('tryAgain')}
+                        </button>
+                      ) : null}
+                      {removal.step === 'failed' ? (
+                        <button type="button" class="danger" data-action="remove-locally" onClick={() => void deleteLocally(key, 'keyRemoved')}>
+                          {t('removeLocally')}
+                        </button>
+                      ) : null}
+                      {removal.step !== 'failed' ? (
+                        <button
+                          type="button"
+                          class="danger"
+                          data-action="confirm-remove"
+                          disabled={removal.step === 'revoking'}
+                          onClick={() => void remove(key)}
+                        >
+                          {removal.step === 'revoking' ? t('removeBusy') : t('removeYes')}
+                        </button>
+                      ) : null}
+                      <button
+                        type="button"
+                        class="secondary"
+                        data-action="cancel-remove"
+                        disabled={removal.step === 'revoking'}
+                        onClick={() => setRemoval(null)}
+                      >
                         {t('removeNo')}
                       </button>
                     </div>
@@ -97,7 +154,7 @@ export function Home() {
                     class="secondary small"
                     aria-label={t('removeKey', { name: key.name })}
                     data-action="remove-key"
-                    onClick={() => setConfirming(key.deviceId)}
+                    onClick={() => setRemoval({ deviceId: key.deviceId, step: 'ask' })}
                   >
                     {t('removeKeyShort')}
                   </button>
