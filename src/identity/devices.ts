@@ -59,22 +59,31 @@ export async function listDevices(db: D1Database, sub: string): Promise<Device[]
 }
 
 /**
- * Revokes a device; a revoked device can no longer scan or answer. Idempotent: revoking again
- * keeps the first revocation time.
+ * Revokes a device and records the `device.revoked` audit event in the same D1 batch, so the
+ * revocation is never without its event. Idempotent: revoking a revoked device changes nothing
+ * and records nothing.
+ * @param detail audit detail, e.g. `{by: 'device'}` for a self-revocation.
  * @param now epoch milliseconds.
- * @returns the device after revocation and whether this call revoked it, or null if unknown.
+ * @returns the device (with its first `revokedAt`) and whether this call revoked it; null if unknown.
  */
 export async function revokeDevice(
   db: D1Database,
   id: string,
+  detail?: Record<string, unknown>,
   now = Date.now(),
 ): Promise<{ device: Device; changed: boolean } | null> {
-  const updated = await db
-    .prepare('UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL')
-    .bind(id, now)
-    .run();
+  const [updated] = await db.batch([
+    db.prepare('UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL').bind(id, now),
+    // changes() is the UPDATE's row count: the event is written only when this call revoked.
+    db
+      .prepare(
+        `INSERT INTO audit_events (at, type, sub, device_id, client_id, detail)
+         SELECT ?2, 'device.revoked', sub, id, NULL, ?3 FROM devices WHERE id = ?1 AND changes() = 1`,
+      )
+      .bind(id, now, detail ? JSON.stringify(detail) : null),
+  ]);
   const device = await getDevice(db, id);
-  return device ? { device, changed: updated.meta.changes > 0 } : null;
+  return device ? { device, changed: (updated?.meta.changes ?? 0) > 0 } : null;
 }
 
 /** Records that a device was used (scan or answer). @param now epoch milliseconds. */

@@ -177,12 +177,9 @@ mobileRoutes.post('/devices/:id/revoke', async (c) => {
       extensions: { now },
     });
   }
-  const result = await revokeDevice(c.env.DB, device.id, now);
-  if (!result) throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device is enrolled with this id.' });
   // A repeat (a retry, or a replay within the window) answers with the first revocation, audited once.
-  if (result.changed) {
-    await recordAudit(c.env.DB, { type: 'device.revoked', sub: device.sub, deviceId: device.id, detail: { by: 'device' } }, now);
-  }
+  const result = await revokeDevice(c.env.DB, device.id, { by: 'device' }, now);
+  if (!result) throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device is enrolled with this id.' });
   return c.json({ device_id: device.id, revoked_at: result.device.revokedAt! } satisfies RevokeResponse, 200, NO_STORE);
 });
 
