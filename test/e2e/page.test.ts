@@ -137,7 +137,14 @@ describe('hosted login page in Chromium', () => {
       expect(await page.locator('[role="timer"]').count()).toBe(0);
       await saveScreenshot(page, `page-denied-${name}`);
 
-      await startAgain.click();
+      if (name === 'desktop') {
+        // By keyboard: focus is on the new heading, so the next Tab reaches "Start again".
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Začít znovu');
+        await page.keyboard.press('Enter');
+      } else {
+        await startAgain.tap();
+      }
       await page.waitForURL((url) => LOGIN_PATH.test(url.pathname) && !url.pathname.includes(id));
       await page.waitForSelector('[data-login][data-state="pending"][data-hydrated]');
       const fresh = await readQrFromScreen(page);
@@ -153,12 +160,15 @@ describe('hosted login page in Chromium', () => {
     const [id] = await Promise.all([startAtDemo(desktop, short), startAtDemo(phone, short)]);
     const first = await readQrFromScreen(desktop);
     expect(await text(desktop, 'time[data-remaining]')).toMatch(/^0:0[0-6]$/);
+    // The live region says once that little time is left (never the ticks).
+    expect(await text(desktop, '[role="status"][data-status]')).toBe('Čekáme na naskenování QR kódu. Platnost vyprší za méně než 30 sekund.');
 
     // The server's alarm ends the login; bounded waits, no fixed sleeps.
     await Promise.all([waitForState(desktop, 'expired'), waitForState(phone, 'expired')]);
     for (const page of [desktop, phone]) {
       expect(await text(page, '#panel-heading')).toBe('Platnost vypršela');
       expect(await text(page, '[data-panel] p')).toBe('QR kód už neplatí. Začněte znovu a naskenujte nový kód.');
+      expect(await text(page, '[role="status"][data-status]')).toBe('Platnost přihlášení vypršela.');
       expect(await page.locator('svg[data-qr]').count()).toBe(0);
     }
     await saveScreenshot(desktop, 'page-expired-desktop');
@@ -248,7 +258,7 @@ describe('hosted login page in Chromium', () => {
     expect(problems.filter((p) => !p.includes('net::ERR_INTERNET_DISCONNECTED'))).toEqual([]);
   });
 
-  it('without JavaScript the page still shows the QR, and it encodes the launch link', async () => {
+  it('without JavaScript the page still shows the QR (it encodes the launch link) and still reaches the RP after approval', async () => {
     const page = await open(DESKTOP, { javaScriptEnabled: false });
     const id = await startAtDemo(page, server, { scripts: false });
     expect(await page.locator('[data-login]').getAttribute('data-hydrated')).toBeNull();
@@ -257,6 +267,11 @@ describe('hosted login page in Chromium', () => {
     expect(qr).toBe(await page.locator('a[data-launch]').getAttribute('href'));
     expect(await text(page, 'time[data-remaining]')).toMatch(/^(3:00|2:[0-5]\d)$/);
     await saveScreenshot(page, 'page-noscript-desktop');
+
+    // It follows the login by reloading itself (every 10 s): once approved, on to the RP.
+    await decideLogin({ loginUrl: qr, store: person.store, decision: 'approve' });
+    await page.waitForURL(afterDemoCallback, { timeout: 20_000 });
+    expect(await greeting(page)).toBe('Alžběta Krátká');
   });
 
   it('phone: two steps, the launch button first and the QR below it', async () => {
