@@ -318,6 +318,18 @@ describe('hosted login page in Chromium', () => {
     }
   });
 
+  it("a browser whose clock is an hour wrong still counts down from the server's time", async () => {
+    const page = await open(DESKTOP);
+    const problems = await watchProblems(page);
+    await page.clock.setSystemTime(new Date(Date.now() + 3600_000));
+    await startAtDemo(page, server);
+    expect((await page.evaluate(() => Date.now())) - Date.now()).toBeGreaterThan(3500_000); // the page's clock is off
+    // Let the countdown tick a few times in the page's (wrong) time.
+    await page.waitForFunction(() => document.querySelector('time[data-remaining]')?.textContent !== '3:00');
+    expect(await text(page, 'time[data-remaining]')).toMatch(/^2:[45]\d$/);
+    expect(problems).toEqual([]);
+  });
+
   it('Czech by default, English through the switch on the page', async () => {
     // A browser asking for a language we do not have gets Czech.
     const page = await open(DESKTOP, { locale: 'de-DE' });
