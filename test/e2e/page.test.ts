@@ -232,6 +232,27 @@ describe('hosted login page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('a short outage: the notice goes away when the socket is back, and live updates resume over it', async () => {
+    const page = await open(DESKTOP);
+    const problems = await watchProblems(page);
+    const socket = await controlSocket(page);
+    await startAtDemo(page, server);
+    await page.waitForSelector('[data-login][data-connection="live"]');
+    const loginUrl = await readQrFromScreen(page);
+
+    await socket.cut();
+    await page.waitForSelector('[data-connection-notice] .notice');
+    socket.control.refuse = false;
+    await page.waitForSelector('[data-login][data-connection="live"]');
+    expect(await page.locator('[data-connection-notice] .notice').count()).toBe(0);
+    expect(socket.control.opened).toHaveLength(2);
+
+    await scanLogin({ loginUrl, store: person.store });
+    await waitForState(page, 'scanned');
+    expect(await text(page, '[data-panel] p')).toContain(DEVICE);
+    expect(problems).toEqual([]);
+  });
+
   it('phone: the decision made while both the socket and polling were down arrives when the socket reconnects', async () => {
     const page = await open(PHONE);
     const problems = await watchProblems(page);
@@ -375,20 +396,24 @@ describe('hosted login page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('dark colour scheme: the page turns dark, the QR stays black on white with a white quiet zone', async () => {
-    const page = await open(PHONE, { colorScheme: 'dark' });
-    const problems = await watchProblems(page);
-    await startAtDemo(page, server);
-    const [r, g, b] = await pixelAt(page, 2, 2);
-    expect(Math.max(r, g, b)).toBeLessThan(64); // the page itself is dark
+  it('dark colour scheme (and forced colours): the page turns dark, the QR stays black on white with a white quiet zone', async () => {
+    for (const scheme of [{ colorScheme: 'dark' }, { colorScheme: 'dark', forcedColors: 'active' }] as const) {
+      const page = await open(PHONE, scheme);
+      const problems = await watchProblems(page);
+      await startAtDemo(page, server);
+      const forced = await page.evaluate(() => matchMedia('(forced-colors: active)').matches);
+      expect(forced).toBe('forcedColors' in scheme);
+      const [r, g, b] = await pixelAt(page, 2, 2);
+      expect(Math.max(r, g, b)).toBeLessThan(64); // the page itself is dark
 
-    const census = await qrPixelCensus(page, 4);
-    expect(census.black).toBeGreaterThan(0);
-    expect(census.white).toBeGreaterThan(0);
-    expect(census).toMatchObject({ other: 0, quietZoneNotWhite: 0 });
-    expect(await readQrFromScreen(page)).toBe(await page.locator('a[data-launch]').getAttribute('href'));
-    await saveScreenshot(page, 'page-pending-phone-dark');
-    expect(problems).toEqual([]);
+      const census = await qrPixelCensus(page, 4);
+      expect(census.black).toBeGreaterThan(0);
+      expect(census.white).toBeGreaterThan(0);
+      expect(census).toMatchObject({ other: 0, quietZoneNotWhite: 0 });
+      expect(await readQrFromScreen(page)).toBe(await page.locator('a[data-launch]').getAttribute('href'));
+      if (!('forcedColors' in scheme)) await saveScreenshot(page, 'page-pending-phone-dark');
+      expect(problems).toEqual([]);
+    }
   });
 
   it('security headers on the page; the CSP is enforced and nothing on the page violates it', async () => {
