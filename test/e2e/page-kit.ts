@@ -7,18 +7,67 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page, WebSocketRoute } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { enrol, type KeyStore } from '../../cli/lib/mobile-client.ts';
 import { writeStore } from '../../cli/lib/store.ts';
+import { newContext } from './browser.ts';
 import type { RunningServer } from './server.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 /** Node 22 from the project (type stripping), as `npm run -s key` uses. */
 const NODE = join(ROOT, 'node_modules/.bin/node');
 
-/** A login id: 64 lowercase hex. */
+/** A login page's path; group 1 is the login id (64 lowercase hex). */
 export const LOGIN_PATH = /\/login\/([0-9a-f]{64})$/;
+/** The login page's own WebSocket (`/login/:id/ws`). */
+export const PAGE_SOCKET = /\/login\/[0-9a-f]{64}\/ws$/;
+/** Where the demo relying service lands after a login. */
+export const DEMO_CALLBACK = /\/demo\/callback\?/;
+
+/** Opens pages, each in its own browser context (own cookies); `closeAll()` in `afterAll`. */
+export function pageOpener(browser: () => Browser) {
+  const contexts: BrowserContext[] = [];
+  return {
+    /** A fresh page with a device profile (DESKTOP, PHONE) and extra options; 15 s default waits. */
+    async open(profile: BrowserContextOptions, extra: BrowserContextOptions = {}): Promise<Page> {
+      const context = await newContext(browser(), { ...profile, ...extra });
+      context.setDefaultTimeout(15_000);
+      contexts.push(context);
+      return context.newPage();
+    },
+    async closeAll(): Promise<void> {
+      await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    },
+  };
+}
+
+/** The trimmed text of the first element matching `selector`. */
+export async function textOf(page: Page, selector: string): Promise<string | undefined> {
+  return (await page.locator(selector).first().textContent())?.trim();
+}
+
+/**
+ * Routes the page's WebSocket through to the server, so a test can cut it (`cut()`: closes the
+ * open ones and refuses new ones, which the page sees as a close without an open) and bring
+ * it back (`control.refuse = false`). `control.opened` lists every socket that got through.
+ * Call before the first navigation.
+ */
+export async function controlSocket(page: Page) {
+  const control = { refuse: false, opened: [] as WebSocketRoute[] };
+  await page.routeWebSocket(PAGE_SOCKET, async (ws) => {
+    if (control.refuse) return ws.close();
+    control.opened.push(ws);
+    ws.connectToServer();
+  });
+  return {
+    control,
+    cut: async () => {
+      control.refuse = true;
+      await Promise.all(control.opened.map((ws) => ws.close()));
+    },
+  };
+}
 
 /** A person created through the operator API, holding a mobile key enrolled for them. */
 export interface KeyHolder {
