@@ -1,0 +1,294 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerLogin, decideLogin, scanLogin } from '../../cli/lib/mobile-client.ts';
+import { seedDemoClient } from '../../scripts/lib/seed.ts';
+import { DESKTOP, launchBrowser, PHONE, readQrFromScreen, saveScreenshot } from './browser.ts';
+import {
+  controlSocket,
+  DEMO_CALLBACK,
+  enrolPerson,
+  keyCli,
+  LOGIN_PATH,
+  pageOpener,
+  startAtDemo,
+  stopContinue,
+  textOf as text,
+  waitForState,
+  watchProblems,
+  type KeyHolder,
+} from './page-kit.ts';
+import { startTestServer, type RunningServer } from './server.ts';
+
+const SERVICE = 'Demo relying service';
+const PERSON = { given_name: 'Alžběta', family_name: 'Krátká' };
+const DEVICE = 'Pixel Alžběty';
+/** Login validity on the second server, in seconds: long enough to use, short enough to watch expire. */
+const SHORT_VALIDITY_SECONDS = 6;
+
+/**
+ * The hosted login page in Debian's Chromium against `wrangler dev`, started by the demo
+ * relying service, answered by the reference mobile key: every state of a login, the
+ * connection, and the page without scripts. Screenshots go to docs/screenshots/page-*.png.
+ * (Layout, languages, colours and headers: page-look.test.ts.)
+ */
+describe('hosted login page in Chromium: a login from start to finish', () => {
+  let server: RunningServer;
+  /** Logins here expire after SHORT_VALIDITY_SECONDS. */
+  let short: RunningServer;
+  let browser: Browser;
+  let person: KeyHolder;
+  let shortPerson: KeyHolder;
+  const pages = pageOpener(() => browser);
+  const open = pages.open;
+
+  beforeAll(async () => {
+    await Promise.all([
+      startTestServer().then((s) => (server = s)),
+      startTestServer({ vars: { LOGIN_VALIDITY_SECONDS: String(SHORT_VALIDITY_SECONDS) } }).then((s) => (short = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ]);
+    await Promise.all([seedDemoClient(server.url, server.persistTo), seedDemoClient(short.url, short.persistTo)]);
+    [person, shortPerson] = await Promise.all([enrolPerson(server, PERSON, DEVICE), enrolPerson(short, PERSON, DEVICE)]);
+  });
+  afterAll(async () => {
+    await pages.closeAll();
+    await browser?.close();
+    await Promise.all([server?.stop(), short?.stop()]);
+  });
+
+  const greeting = (page: Page) => text(page, '#name');
+
+  it('desktop: the demo starts a login, the key CLI approves the QR read off the screen, the demo greets the person', async () => {
+    const page = await open(DESKTOP);
+    const problems = await watchProblems(page);
+    const id = await startAtDemo(page, server);
+
+    expect(await text(page, 'h1')).toBe('Přihlášení mobilním klíčem');
+    expect(await text(page, '[data-service]')).toBe(SERVICE);
+    expect(await page.locator('[data-steps="desktop"] li').allTextContents()).toEqual([
+      'Spusťte aplikaci Mobilní klíč v telefonu.',
+      'Naskenujte QR kód.',
+      'Potvrďte přihlášení v telefonu.',
+    ]);
+    expect(await page.locator('[data-steps="phone"]').isVisible()).toBe(false);
+    expect(await text(page, 'time[data-remaining]')).toMatch(/^(3:00|2:[0-5]\d)$/);
+    expect(await text(page, '[role="status"][data-status]')).toBe('Čekáme na naskenování QR kódu.');
+    await page.waitForSelector('[data-login][data-connection="live"]');
+    await saveScreenshot(page, 'page-pending-desktop');
+
+    // What a phone camera would read, not the DOM.
+    const loginUrl = await readQrFromScreen(page);
+    expect(loginUrl).toMatch(new RegExp(`^${server.url}/key/login#${id}\\.[A-Za-z0-9_-]+$`));
+
+    // The real CLI, with nothing but the text of the QR (it talks to the QR's origin).
+    const approved = await keyCli(['approve', loginUrl, '--yes', '--json', '--store', person.storePath]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.json).toMatchObject({ status: 'approved', client_name: SERVICE, sub: person.sub, login_id: id });
+
+    // The page goes on to the relying service by itself.
+    await page.waitForURL(DEMO_CALLBACK);
+    expect(await greeting(page)).toBe('Alžběta Krátká');
+    expect(problems).toEqual([]);
+  });
+
+  it('scanned shows the device name; denied says so and "Start again" begins a fresh login (desktop and phone)', async () => {
+    for (const [profile, name] of [[DESKTOP, 'desktop'], [PHONE, 'phone']] as const) {
+      const page = await open(profile);
+      const problems = await watchProblems(page);
+      const id = await startAtDemo(page, server);
+      const loginUrl = await readQrFromScreen(page);
+
+      // The key reads the login but the person has not answered yet.
+      const scan = await scanLogin({ loginUrl, store: person.store });
+      expect(scan.context.client.name).toBe(SERVICE);
+      await waitForState(page, 'scanned');
+      expect(await text(page, '#panel-heading')).toBe('Potvrďte přihlášení v telefonu');
+      expect(await text(page, '[data-panel] p')).toBe(
+        `Kód jste naskenovali zařízením „${DEVICE}“. Zkontrolujte údaje v telefonu a přihlášení potvrďte.`,
+      );
+      expect(await text(page, '[role="status"][data-status]')).toBe(
+        `QR kód naskenován zařízením ${DEVICE}. Potvrďte přihlášení v telefonu.`,
+      );
+      expect(await page.locator('svg[data-qr]').count()).toBe(0); // a scanned code is spent
+      // Focus moves to the new heading for screen readers, with no ring drawn round it (not a control).
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement;
+        return { id: el?.id, outline: el ? getComputedStyle(el).outlineStyle : '' };
+      });
+      expect(focused).toEqual({ id: 'panel-heading', outline: 'none' });
+      expect(await page.locator('[role="timer"]').isVisible()).toBe(true);
+      await saveScreenshot(page, `page-scanned-${name}`);
+
+      const denied = await answerLogin({ server: scan.server, loginId: scan.loginId, secret: scan.secret, nonce: scan.context.nonce, decision: 'deny', store: person.store });
+      expect(denied.status).toBe('denied');
+      await waitForState(page, 'denied');
+      expect(await text(page, '#panel-heading')).toBe('Přihlášení zamítnuto');
+      expect(await text(page, '[role="status"][data-status]')).toBe('Přihlášení bylo v telefonu zamítnuto.');
+      const startAgain = page.getByRole('button', { name: 'Začít znovu' });
+      expect(await startAgain.isVisible()).toBe(true);
+      expect(await page.locator('[role="timer"]').count()).toBe(0);
+      await saveScreenshot(page, `page-denied-${name}`);
+
+      if (name === 'desktop') {
+        // By keyboard: focus is on the new heading, so the next Tab reaches "Start again".
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Začít znovu');
+        await page.keyboard.press('Enter');
+      } else {
+        await startAgain.tap();
+      }
+      await page.waitForURL((url) => LOGIN_PATH.test(url.pathname) && !url.pathname.includes(id));
+      await page.waitForSelector('[data-login][data-state="pending"][data-hydrated]');
+      const fresh = await readQrFromScreen(page);
+      expect(fresh).not.toBe(loginUrl);
+      expect(fresh).toBe(await page.locator('a[data-launch]').getAttribute('href'));
+      expect(problems).toEqual([]);
+    }
+  });
+
+  it('expired: the page says so when the time runs out; "Start again" gives a fresh QR that still logs the person in', async () => {
+    const [desktop, phone] = await Promise.all([open(DESKTOP), open(PHONE)]);
+    const problems = await watchProblems(desktop);
+    const [id] = await Promise.all([startAtDemo(desktop, short), startAtDemo(phone, short)]);
+    const first = await readQrFromScreen(desktop);
+    expect(await text(desktop, 'time[data-remaining]')).toMatch(/^0:0[0-6]$/);
+    // The live region says once that little time is left (never the ticks).
+    expect(await text(desktop, '[role="status"][data-status]')).toBe('Čekáme na naskenování QR kódu. Platnost vyprší za méně než 30 sekund.');
+
+    // The server's alarm ends the login; bounded waits, no fixed sleeps.
+    await Promise.all([waitForState(desktop, 'expired'), waitForState(phone, 'expired')]);
+    for (const page of [desktop, phone]) {
+      expect(await text(page, '#panel-heading')).toBe('Platnost vypršela');
+      expect(await text(page, '[data-panel] p')).toBe('QR kód už neplatí. Začněte znovu a naskenujte nový kód.');
+      expect(await text(page, '[role="status"][data-status]')).toBe('Platnost přihlášení vypršela.');
+      expect(await page.locator('svg[data-qr]').count()).toBe(0);
+    }
+    await saveScreenshot(desktop, 'page-expired-desktop');
+    await saveScreenshot(phone, 'page-expired-phone');
+
+    await desktop.getByRole('button', { name: 'Začít znovu' }).click();
+    await desktop.waitForURL((url) => LOGIN_PATH.test(url.pathname) && !url.pathname.includes(id));
+    const freshId = LOGIN_PATH.exec(new URL(desktop.url()).pathname)![1]!;
+    await desktop.waitForSelector('[data-login][data-state="pending"][data-hydrated]');
+    const fresh = await readQrFromScreen(desktop);
+    expect(fresh).not.toBe(first);
+    expect(fresh).toMatch(new RegExp(`^${short.url}/key/login#${freshId}\\.`));
+
+    // The fresh login belongs to the same authorization request: approving it completes at the RP.
+    const approved = await decideLogin({ loginUrl: fresh, store: shortPerson.store, decision: 'approve' });
+    expect(approved.status).toBe('approved');
+    await desktop.waitForURL(DEMO_CALLBACK);
+    expect(await greeting(desktop)).toBe('Alžběta Krátká');
+    expect(problems).toEqual([]);
+  });
+
+  it('WebSocket cut mid-login, approved while disconnected: the page shows the lost connection, polls, and completes at the RP', async () => {
+    const page = await open(DESKTOP);
+    const problems = await watchProblems(page);
+    const socket = await controlSocket(page);
+    const id = await startAtDemo(page, server);
+    await page.waitForSelector('[data-login][data-connection="live"]');
+    const loginUrl = await readQrFromScreen(page);
+
+    await socket.cut();
+    await page.waitForSelector('[data-login][data-connection="lost"]');
+    await page.waitForSelector('[data-connection-notice] .notice');
+    expect(await text(page, '[data-connection-notice] .notice')).toBe('Spojení se serverem bylo přerušeno. Obnovujeme je…');
+    expect(await page.locator('[data-login]').getAttribute('data-state')).toBe('pending');
+    await saveScreenshot(page, 'page-connection-lost-desktop');
+
+    const approved = await keyCli(['approve', loginUrl, '--yes', '--json', '--store', person.storePath]);
+    expect(approved.json).toMatchObject({ status: 'approved', login_id: id });
+    await page.waitForURL(DEMO_CALLBACK);
+    expect(await greeting(page)).toBe('Alžběta Krátká');
+    // Only the first socket ever opened: the decision came by polling the snapshot.
+    expect(socket.control.opened).toHaveLength(1);
+    expect(problems).toEqual([]);
+  });
+
+  it('a short outage: the notice goes away when the socket is back, and live updates resume over it', async () => {
+    const page = await open(DESKTOP);
+    const problems = await watchProblems(page);
+    const socket = await controlSocket(page);
+    await startAtDemo(page, server);
+    await page.waitForSelector('[data-login][data-connection="live"]');
+    const loginUrl = await readQrFromScreen(page);
+
+    await socket.cut();
+    await page.waitForSelector('[data-connection-notice] .notice');
+    socket.control.refuse = false;
+    await page.waitForSelector('[data-login][data-connection="live"]');
+    expect(await page.locator('[data-connection-notice] .notice').count()).toBe(0);
+    expect(socket.control.opened).toHaveLength(2);
+
+    await scanLogin({ loginUrl, store: person.store });
+    await waitForState(page, 'scanned');
+    expect(await text(page, '[data-panel] p')).toContain(DEVICE);
+    expect(problems).toEqual([]);
+  });
+
+  it('phone: the decision made while both the socket and polling were down arrives when the socket reconnects', async () => {
+    const page = await open(PHONE);
+    const problems = await watchProblems(page);
+    const socket = await controlSocket(page);
+    const id = await startAtDemo(page, server);
+    await page.waitForSelector('[data-login][data-connection="live"]');
+    const loginUrl = await readQrFromScreen(page);
+
+    await page.route(`**/login/${id}/state`, (route) => route.abort('internetdisconnected'));
+    await socket.cut();
+    await page.waitForSelector('[data-connection-notice] .notice');
+    await saveScreenshot(page, 'page-connection-lost-phone');
+
+    const approved = await decideLogin({ loginUrl, store: person.store, decision: 'approve' });
+    expect(approved.status).toBe('approved');
+    // Nothing can reach the page yet: it still waits.
+    expect(await page.locator('[data-login]').getAttribute('data-state')).toBe('pending');
+
+    socket.control.refuse = false; // the network is back (polling stays down)
+    await page.waitForURL(DEMO_CALLBACK, { timeout: 25_000 });
+    expect(await greeting(page)).toBe('Alžběta Krátká');
+    expect(socket.control.opened).toHaveLength(2);
+    // The only complaints are the refused polls.
+    expect(problems.filter((p) => !p.includes('net::ERR_INTERNET_DISCONNECTED'))).toEqual([]);
+  });
+
+  it('without JavaScript the page still shows the QR (it encodes the launch link) and still reaches the RP after approval', async () => {
+    const page = await open(DESKTOP, { javaScriptEnabled: false });
+    const id = await startAtDemo(page, server, { scripts: false });
+    expect(await page.locator('[data-login]').getAttribute('data-hydrated')).toBeNull();
+    const qr = await readQrFromScreen(page);
+    expect(qr).toMatch(new RegExp(`^${server.url}/key/login#${id}\\.[A-Za-z0-9_-]+$`));
+    expect(qr).toBe(await page.locator('a[data-launch]').getAttribute('href'));
+    expect(await text(page, 'time[data-remaining]')).toMatch(/^(3:00|2:[0-5]\d)$/);
+    await saveScreenshot(page, 'page-noscript-desktop');
+
+    // It follows the login by reloading itself (every 10 s): once approved, on to the RP.
+    await decideLogin({ loginUrl: qr, store: person.store, decision: 'approve' });
+    await page.waitForURL(DEMO_CALLBACK, { timeout: 20_000 });
+    expect(await greeting(page)).toBe('Alžběta Krátká');
+  });
+
+  it('approved: the page says so and goes on by itself; its "Continue" link works too (desktop and phone)', async () => {
+    for (const [profile, name] of [[DESKTOP, 'desktop'], [PHONE, 'phone']] as const) {
+      const page = await open(profile);
+      const problems = await watchProblems(page);
+      const id = await startAtDemo(page, server);
+      const stop = await stopContinue(page, id);
+      await decideLogin({ loginUrl: await readQrFromScreen(page), store: person.store, decision: 'approve' });
+      await waitForState(page, 'approved');
+      await stop.reached; // the page tried to continue on its own
+      expect(await text(page, '#panel-heading')).toBe('Přihlášení potvrzeno');
+      expect(await text(page, '[data-panel] p')).toBe(`Za okamžik vás přesměrujeme zpět do služby ${SERVICE}.`);
+      expect(await text(page, '[role="status"][data-status]')).toBe(`Přihlášení potvrzeno. Pokračujeme do služby ${SERVICE}.`);
+      expect(await page.locator('form[data-restart]').count()).toBe(0);
+      await saveScreenshot(page, `page-approved-${name}`);
+
+      await stop.release();
+      await page.getByRole('link', { name: 'Pokračovat' }).click();
+      await page.waitForURL(DEMO_CALLBACK);
+      expect(await greeting(page)).toBe('Alžběta Krátká');
+      expect(problems).toEqual([]);
+    }
+  });
+});
