@@ -15,6 +15,8 @@ export { LoginSession } from './session/LoginSession.ts';
 const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
+// Browsers ask for /favicon.ico on pages that name no icon (the demo relying service).
+app.get('/favicon.ico', (c) => c.redirect('/static/favicon.svg', 301));
 app.route('/', homePage);
 app.route('/', loginPages);
 app.route('/login', sessionRoutes);

@@ -21,3 +21,11 @@ describe('front page', () => {
     expect(await (await call('/?lang=en')).text()).toContain('Log in with a mobile key');
   });
 });
+
+describe('favicon', () => {
+  it('/favicon.ico leads to the SVG icon', async () => {
+    const res = await call('/favicon.ico', { redirect: 'manual' });
+    expect(res.status).toBe(301);
+    expect(res.headers.get('Location')).toBe('/static/favicon.svg');
+  });
+});
