@@ -4,10 +4,12 @@
  */
 import { startServer, type RunningServer } from '../scripts/lib/server.ts';
 
-export function startEcho(): Promise<RunningServer> {
+/** Starts the echo worker (bench/echo/) under `wrangler dev` on a free loopback port. */
+export function startEcho(options: { maxOpenFiles?: number } = {}): Promise<RunningServer> {
   return startServer({
     secrets: { ADMIN_TOKEN: 'unused', SIGNING_KEYS: '[]' },
     configPath: 'bench/echo/wrangler.toml',
+    ...options,
   });
 }
 

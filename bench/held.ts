@@ -12,6 +12,13 @@ export interface HeldResult {
   before: number;
   after: number;
   perLogin: number;
+  /** Set when the target could not be reached: how many were held, and why it stopped. */
+  failed?: { reached: number; error: string };
+}
+
+/** Why a target failed, in one line. */
+function reason(error: unknown): string {
+  return error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ''}` : String(error);
 }
 
 /**
@@ -24,13 +31,20 @@ export async function heldLogins(server: FlowServer & { pgid: number }, rp: RpCl
   const results: HeldResult[] = [];
   try {
     for (const target of targets) {
-      const more = Array.from({ length: target - pages.length }, (_, i) => i);
-      pages.push(
-        ...(await inPool(more, 100, async () => {
-          const login = await startLogin(server, rp);
-          return openPage(server, login.loginId, login.cookie, 60_000);
-        })),
-      );
+      try {
+        while (pages.length < target) {
+          const batch = Array.from({ length: Math.min(100, target - pages.length) }, (_, i) => i);
+          pages.push(
+            ...(await inPool(batch, 50, async () => {
+              const login = await startLogin(server, rp);
+              return openPage(server, login.loginId, login.cookie, 60_000);
+            })),
+          );
+        }
+      } catch (error) {
+        results.push({ logins: target, before, after: 0, perLogin: Number.NaN, failed: { reached: pages.length, error: reason(error) } });
+        break;
+      }
       const after = await groupRssOf(server.pgid, 'workerd');
       results.push({ logins: target, before, after, perLogin: (after - before) / target });
     }
@@ -48,8 +62,15 @@ export async function heldEchoSockets(echo: { url: string; pgid: number }, targe
   const base = echo.url.replace(/^http/, 'ws');
   try {
     for (const target of targets) {
-      const more = Array.from({ length: target - sockets.length }, (_, i) => sockets.length + i);
-      sockets.push(...(await inPool(more, 100, (i) => openSocket(`${base}/ws/held-${i}`, {}, 60_000))));
+      try {
+        while (sockets.length < target) {
+          const batch = Array.from({ length: Math.min(100, target - sockets.length) }, (_, i) => sockets.length + i);
+          sockets.push(...(await inPool(batch, 50, (i) => openSocket(`${base}/ws/held-${i}`, {}, 60_000))));
+        }
+      } catch (error) {
+        results.push({ logins: target, before, after: 0, perLogin: Number.NaN, failed: { reached: sockets.length, error: reason(error) } });
+        break;
+      }
       const after = await groupRssOf(echo.pgid, 'workerd');
       results.push({ logins: target, before, after, perLogin: (after - before) / target });
     }
