@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,29 +14,16 @@ import {
   storedKeysExtractable,
   writeQrVideo,
 } from './app-helpers.ts';
+import { runCli } from './cli-run.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE } from './browser.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** Runs the operator CLI (`npm run -s admin -- …`) with `--json` and returns its one JSON object. */
-function adminCli(server: RunningServer, args: string[]): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/node'), ['cli/admin.ts', ...args, '--server', server.url, '--json'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ADMIN_TOKEN: server.secrets.ADMIN_TOKEN } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(stdout) as Record<string, unknown>);
-      else reject(new Error(`admin ${args.join(' ')} exited ${code}: ${stdout}${stderr}`));
-    });
-  });
+async function adminCli(server: RunningServer, args: string[]): Promise<Record<string, unknown>> {
+  const run = await runCli('admin', [...args, '--server', server.url, '--json'], { ADMIN_TOKEN: server.secrets.ADMIN_TOKEN });
+  if (run.code !== 0) throw new Error(`admin ${args.join(' ')} exited ${run.code}: ${run.stdout}${run.stderr}`);
+  return run.json;
 }
 
 /**

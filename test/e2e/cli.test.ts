@@ -1,47 +1,13 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliRun } from './cli-run.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-/** Node 22 from the project (type stripping), as `npm run` would use. */
-const NODE = join(ROOT, 'node_modules/.bin/node');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as exactly one JSON object. */
-  json: Record<string, unknown>;
-}
-
-/** Runs a CLI (`admin` or `key`) to completion. */
-function cli(name: 'admin' | 'key', args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [`cli/${name}.ts`, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(stdout) as Record<string, unknown>;
-      } catch {
-        // not JSON output
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-  });
-}
+const cli = runCli;
+type Run = CliRun;
 
 describe('admin and key CLIs against wrangler dev', () => {
   let server: RunningServer;

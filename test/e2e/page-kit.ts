@@ -3,7 +3,6 @@
  * enrolled mobile key, the real key CLI as a child process, a login started at the demo relying
  * service, and what a browser reports as going wrong (console errors, CSP violations).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,9 @@ import { PNG } from 'pngjs';
 import { enrol, type KeyStore } from '../../cli/lib/mobile-client.ts';
 import { writeStore } from '../../cli/lib/store.ts';
 import { newContext } from './browser.ts';
+import { runCli, type CliRun } from './cli-run.ts';
 import type { RunningServer } from './server.ts';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-/** Node 22 from the project (type stripping), as `npm run -s key` uses. */
-const NODE = join(ROOT, 'node_modules/.bin/node');
 
 /** A login page's path; group 1 is the login id (64 lowercase hex). */
 export const LOGIN_PATH = /\/login\/([0-9a-f]{64})$/;
@@ -101,38 +98,9 @@ export async function enrolPerson(
   return { sub: body.sub, store, storePath };
 }
 
-/** What a run of the key CLI printed. */
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON (`{}` when it is not JSON). */
-  json: Record<string, unknown>;
-}
-
 /** Runs the reference key CLI (`node cli/key.ts …`, as `npm run -s key -- …`) to completion. */
 export function keyCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, ['cli/key.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(stdout) as Record<string, unknown>;
-      } catch {
-        // not JSON
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-  });
+  return runCli('key', args);
 }
 
 /**
