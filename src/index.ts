@@ -4,7 +4,7 @@ import { appRoutes } from './app/routes.ts';
 import { ProblemError, problemResponse } from './http/problem.ts';
 import { adminRoutes } from './identity/admin.ts';
 import { mobileRoutes } from './mobile/routes.ts';
-import { homePage } from './login/home.tsx';
+import { homePage, notFoundPage, wantsHtml } from './login/home.tsx';
 import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
@@ -27,7 +27,11 @@ app.route('/login', continueRoutes);
 app.route('/', oidcRoutes);
 app.route('/demo', demoRoutes);
 
-app.notFound(() => problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })));
+app.notFound((c) =>
+  wantsHtml(c)
+    ? notFoundPage(c)
+    : problemResponse(new ProblemError('not-found', 404, 'Not found', { detail: 'No such endpoint.' })),
+);
 
 app.onError((error, c) => {
   if (error instanceof ProblemError) return problemResponse(error);

@@ -3,7 +3,7 @@
  * stopping it also stops workerd), loopback only, a chosen port and persistence folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'mobile-key-'));
+  // `npm start` on a fresh clone names .wrangler/state before anything has created it.
+  mkdirSync(persistTo, { recursive: true });
   const url = `http://localhost:${port}`;
   const envFile = join(persistTo, 'secrets.env');
   writeFileSync(envFile, formatDotenv({ ...options.secrets }), { mode: 0o600 });

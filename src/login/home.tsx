@@ -2,11 +2,11 @@
  * The service's front page (`GET /`): what this is and where to go — the demo relying service,
  * the mobile key web app, how to create a mobile key, and the OpenID Provider metadata.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { chooseLocale, isLocale, type Locale } from '../../client/shared/i18n.ts';
 import { sendHtml } from './html.tsx';
-import { HELP_PATH, Shell } from './pages.tsx';
+import { ErrorBody, HELP_PATH, Shell } from './pages.tsx';
 
 const TEXT = {
   cs: {
@@ -31,16 +31,57 @@ const TEXT = {
   },
 } as const satisfies Record<Locale, unknown>;
 
-/** `GET /`: the front page, in Czech unless `?lang=en`, the `lang` cookie or the browser says otherwise. */
-export const homePage = new Hono<{ Bindings: Env }>();
+const NOT_FOUND = {
+  cs: { title: 'Stránka nenalezena', body: 'Tato stránka neexistuje.', home: 'Na úvodní stránku' },
+  en: { title: 'Page not found', body: 'This page does not exist.', home: 'To the front page' },
+} as const satisfies Record<Locale, unknown>;
 
-homePage.get('/', (c) => {
+function localeOf(c: Context): Locale {
   const query = c.req.query('lang');
-  const locale = chooseLocale({
+  return chooseLocale({
     query: isLocale(query) ? query : undefined,
     cookie: getCookie(c, 'lang'),
     acceptLanguage: c.req.header('Accept-Language'),
   });
+}
+
+/**
+ * True for a browser navigating to a page (it asks for HTML), as opposed to an API client:
+ * unknown paths answer browsers with a page and everyone else with problem+json.
+ */
+export function wantsHtml(c: Context): boolean {
+  return c.req.method === 'GET' && (c.req.header('Accept') ?? '').includes('text/html');
+}
+
+/** The 404 page for a browser, in the visitor's language, with a way to the front page. */
+export function notFoundPage(c: Context): Response {
+  const locale = localeOf(c);
+  const t = NOT_FOUND[locale];
+  const path = new URL(c.req.url).pathname;
+  return sendHtml(
+    c,
+    {
+      lang: locale,
+      title: t.title,
+      body: (
+        <ErrorBody
+          locale={locale}
+          title={t.title}
+          body={t.body}
+          back={{ href: '/', label: t.home }}
+          switchHref={(l) => `${encodeURI(path)}?lang=${l}`}
+        />
+      ),
+    },
+    404,
+  );
+}
+
+/** `GET /`: the front page, in Czech unless `?lang=en`, the `lang` cookie or the browser says otherwise. */
+export const homePage = new Hono<{ Bindings: Env }>();
+
+homePage.get('/', (c) => {
+  const locale = localeOf(c);
   const t = TEXT[locale];
   return sendHtml(c, {
     lang: locale,

@@ -136,7 +136,7 @@ describe('mobile key web app in Chromium', () => {
     await page.getByRole('button', { name: 'Schválit' }).click();
     await page.locator('main[data-screen=login][data-state=approved]').waitFor();
     expect(await main.locator('h1').innerText()).toBe('Přihlášení schváleno');
-    expect(await main.innerText()).toContain('Přihlašovací stránka je v tomto prohlížeči. Pokračujte na ni.');
+    expect(await main.innerText()).toContain('Přihlášení dokončíte tlačítkem „Zpět na přihlašovací stránku“.');
     await saveScreen(page, 'app-approved');
 
     // Back in the same tab: the login page continues to the relying service by itself.

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type RunningServer } from './server.ts';
 
@@ -17,8 +20,10 @@ describe('local server (wrangler dev)', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
   });
 
-  it('is stopped with its whole process group', async () => {
-    const again = await startTestServer();
+  it('is stopped with its whole process group, and creates a persistence folder that does not exist yet', async () => {
+    const fresh = join(mkdtempSync(join(tmpdir(), 'mobile-key-fresh-')), 'not', 'yet', 'there');
+    const again = await startTestServer({ persistTo: fresh });
+    expect(existsSync(join(fresh, 'v3'))).toBe(true);
     await again.stop();
     await expect(fetch(`${again.url}/healthz`)).rejects.toThrow();
   });

@@ -29,3 +29,17 @@ describe('favicon', () => {
     expect(res.headers.get('Location')).toBe('/static/favicon.svg');
   });
 });
+
+describe('unknown paths', () => {
+  it('show a browser a page in its language and give API clients problem+json', async () => {
+    const page = await call('/no/such/page', { headers: { Accept: 'text/html,application/xhtml+xml', 'Accept-Language': 'en' } });
+    expect(page.status).toBe(404);
+    expect(page.headers.get('Content-Type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('Page not found');
+    expect(html).toContain('href="/"');
+    const api = await call('/no/such/page', { headers: { Accept: 'application/json' } });
+    expect(api.status).toBe(404);
+    expect(api.headers.get('Content-Type')).toBe('application/problem+json');
+  });
+});

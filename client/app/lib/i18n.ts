@@ -81,7 +81,7 @@ const cs = {
 
   approvedTitle: 'Přihlášení schváleno',
   approvedText: 'Vraťte se na přihlašovací stránku ({client}), přihlášení tam bude pokračovat samo.',
-  approvedSameDevice: 'Přihlašovací stránka je v tomto prohlížeči. Pokračujte na ni.',
+  approvedSameDevice: 'Přihlášení dokončíte tlačítkem „Zpět na přihlašovací stránku“.',
   backToLogin: 'Zpět na přihlašovací stránku',
   deniedTitle: 'Přihlášení odmítnuto',
   deniedText: 'Přihlášení do služby {client} jste odmítli. Služba nezíská žádné údaje.',
@@ -188,7 +188,7 @@ const en: Record<MessageKey, string> = {
 
   approvedTitle: 'Sign-in approved',
   approvedText: 'Return to the login page ({client}); the sign-in continues there by itself.',
-  approvedSameDevice: 'The login page is open in this browser. Continue there.',
+  approvedSameDevice: 'Press “Back to the login page” to finish signing in.',
   backToLogin: 'Back to the login page',
   deniedTitle: 'Sign-in denied',
   deniedText: 'You denied the sign-in to {client}. The service receives no data.',
