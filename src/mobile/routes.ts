@@ -20,6 +20,8 @@ import { recordAudit } from '../identity/audit.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
+import { getIdentity } from '../identity/identities.ts';
+import { heldClaimNames } from '../oidc/claims.ts';
 import { parsePublicJwk } from './keys.ts';
 import { isRevocationTimely, REVOCATION_WINDOW_MS, revocationMessage, verifyDeviceSignature } from './protocol.ts';
 import type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse } from './wire.ts';
@@ -98,13 +100,16 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
   const body = await readJson(c.req.raw, ScanBody);
   const device = await usableDevice(c.env.DB, body.device_id);
   const context = unwrap(await stub.scan({ secret: body.secret, device: deviceKeyOf(device), signature: body.signature }));
+  // The phone lists what will really be released: the requested claims this person has a value for.
+  const identity = await getIdentity(c.env.DB, device.sub);
+  const claims = identity ? heldClaimNames(context.claims, identity.claims) : context.claims;
   await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
   return c.json(
     {
       login_id: context.loginId,
       state: context.state,
       client: { id: context.client.id, name: context.client.name },
-      claims: context.claims,
+      claims,
       requester: context.requester,
       created_at: context.createdAt,
       expires_at: context.expiresAt,

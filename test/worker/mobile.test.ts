@@ -43,6 +43,18 @@ async function expireNow(login: TestLogin) {
   });
 }
 
+describe('what the phone is told will be released', () => {
+  it('lists only the requested claims this person has a value for (name derived from given and family name)', async () => {
+    const phone = await enrolTestDevice('Pixel');
+    const login = await startTestLogin({
+      claims: ['name', 'given_name', 'family_name', 'middle_name', 'birthdate', 'gender', 'email', 'email_verified'],
+    });
+    const context = (await (await scan(login, phone)).json()) as { claims: string[] };
+    // The test identity holds only given_name and family_name.
+    expect(context.claims).toEqual(['name', 'given_name', 'family_name']);
+  });
+});
+
 describe('scan → approve over HTTP with a real signature', () => {
   it('shows the context, approves, tells the page, audits once and records use', async () => {
     const phone = await enrolTestDevice('Jana’s Pixel');
