@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CliError, DEFAULT_SERVER, formatDuration, formatTime, runCli, serverUrl, usage } from './lib/common.ts';
+import { sanitizeForTerminal } from '../src/http/names.ts';
 import { decideLogin, enrol, revokeOwnDevice, type LoginContext } from './lib/mobile-client.ts';
 import { checkWritable, defaultStorePath, deleteStore, readStore, writeStore } from './lib/store.ts';
 
@@ -128,7 +129,11 @@ function str(name: string): string | undefined {
 }
 
 /** The context a person must see before approving: who asks, what is released, from where, how long. */
-function describe(context: LoginContext): string {
+function describe(raw: LoginContext): string {
+  // Whatever the server sent, nothing in it may move the cursor or fake a line in this terminal.
+  const context = JSON.parse(JSON.stringify(raw), (_key, value: unknown) =>
+    typeof value === 'string' ? sanitizeForTerminal(value) : value,
+  ) as LoginContext;
   const r = context.requester;
   const where = [r.city, r.country].filter(Boolean).join(', ') || 'unknown location';
   const what = [r.browser, r.os && `on ${r.os}`].filter(Boolean).join(' ') || 'unknown browser';

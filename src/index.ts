@@ -4,7 +4,7 @@ import { appRoutes } from './app/routes.ts';
 import { ProblemError, problemResponse } from './http/problem.ts';
 import { adminRoutes } from './identity/admin.ts';
 import { mobileRoutes } from './mobile/routes.ts';
-import { homePage, notFoundPage, wantsHtml } from './login/home.tsx';
+import { homePage, notFoundPage, problemPage, wantsHtml } from './login/home.tsx';
 import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
@@ -34,7 +34,12 @@ app.notFound((c) =>
 );
 
 app.onError((error, c) => {
-  if (error instanceof ProblemError) return problemResponse(error);
+  if (error instanceof ProblemError) {
+    if (!wantsHtml(c)) return problemResponse(error);
+    const page = problemPage(c, error);
+    for (const [name, value] of Object.entries(error.headers)) page.headers.set(name, value);
+    return page;
+  }
   if (error instanceof HTTPException) {
     const status = error.status;
     return problemResponse(

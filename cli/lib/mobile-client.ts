@@ -91,7 +91,16 @@ export async function scanLogin(options: { loginUrl: string; store: KeyStore; se
 }> {
   const parsed = parseLoginUrl(options.loginUrl.trim());
   if (!parsed) throw new MobileKeyError('invalid-login-url', 'This is not a login URL (expected <origin>/key/login#<login id>.<secret>).');
-  const server = stripSlash(options.server ?? parsed.origin);
+  // A key answers only logins of the service it is enrolled with: a QR naming another origin could
+  // be a relay that forwards the signatures and rewrites who asks (the signed bytes do not name
+  // the server), so it is refused before anything is signed or sent.
+  const server = stripSlash(options.server ?? options.store.server);
+  if (parsed.origin !== new URL(server).origin) {
+    throw new MobileKeyError(
+      'other-server',
+      `This login belongs to ${parsed.origin}, but this key is enrolled with ${server}. A mobile key only answers logins of its own service.`,
+    );
+  }
   const signature = await sign(options.store, 'scan', parsed.loginId);
   const context = await postJson<LoginContext>(options.fetch, `${server}/api/mobile/logins/${parsed.loginId}/scan`, {
     secret: parsed.secret,

@@ -107,6 +107,7 @@ export function problemResponse(error: ProblemError): Response {
     headers: {
       'Content-Type': 'application/problem+json',
       'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
       ...error.headers,
     },
   });

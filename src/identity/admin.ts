@@ -14,6 +14,7 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
+import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { registerClient } from '../oidc/clients.ts';
@@ -48,7 +49,7 @@ const IdentityBody = v.strictObject({
 });
 
 const ClientBody = v.strictObject({
-  name: text(100),
+  name: displayName('name', 100),
   redirect_uris: v.pipe(
     v.array(
       v.pipe(

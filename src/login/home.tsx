@@ -3,6 +3,7 @@
  * the mobile key web app, how to create a mobile key, and the OpenID Provider metadata.
  */
 import { Hono, type Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { getCookie } from 'hono/cookie';
 import { chooseLocale, isLocale, type Locale } from '../../client/shared/i18n.ts';
 import { sendHtml } from './html.tsx';
@@ -51,6 +52,31 @@ function localeOf(c: Context): Locale {
  */
 export function wantsHtml(c: Context): boolean {
   return c.req.method === 'GET' && (c.req.header('Accept') ?? '').includes('text/html');
+}
+
+/**
+ * A refusal shown to a browser that navigated to an endpoint (e.g. `/login/:id/continue`):
+ * the problem's title and public detail as a page, with its status.
+ */
+export function problemPage(c: Context, problem: { status: number; message: string; detail?: string | undefined }): Response {
+  const locale = localeOf(c);
+  return sendHtml(
+    c,
+    {
+      lang: locale,
+      title: problem.message,
+      body: (
+        <ErrorBody
+          locale={locale}
+          title={problem.message}
+          body={problem.detail ?? problem.message}
+          back={{ href: '/', label: NOT_FOUND[locale].home }}
+          switchHref={(l) => `${encodeURI(new URL(c.req.url).pathname)}?lang=${l}`}
+        />
+      ),
+    },
+    problem.status as ContentfulStatusCode,
+  );
 }
 
 /** The 404 page for a browser, in the visitor's language, with a way to the front page. */

@@ -13,6 +13,7 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
+import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { enrolDevice } from '../identity/activation.ts';
@@ -33,14 +34,8 @@ const token = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(ma
 const EnrolBody = v.object({
   activation_code: token(64),
   public_jwk: v.unknown(),
-  name: v.pipe(
-    v.string(),
-    v.trim(),
-    v.minLength(1, 'name must not be empty'),
-    v.maxLength(64, 'name must be at most 64 characters'),
-    // Shown on login pages and in operator listings: no control or bidi-override characters.
-    v.regex(/^[^\p{Cc}\u202A-\u202E\u2066-\u2069]*$/u, 'name must not contain control characters'),
-  ),
+  // Shown on login pages, in the web app and in operator listings.
+  name: displayName('name', 64),
 });
 
 const ScanBody = v.object({ secret: token(256), device_id: token(128), signature: token(256) });

@@ -3,6 +3,8 @@
  * hand-back after approval (`GET /login/:id/continue`, RFC 6749 §4.1.2).
  */
 import { Hono, type Context } from 'hono';
+import { ProblemError } from '../http/problem.ts';
+import { getDevice } from '../identity/devices.ts';
 import { startLogin } from '../session/start.ts';
 import { bindingHashFrom } from '../session/binding.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
@@ -80,11 +82,21 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
 export const continueRoutes = new Hono<{ Bindings: Env }>();
 
 continueRoutes.get('/:id/continue', async (c) => {
+  // Issuing a code replaces the previous one: a HEAD (link prefetch, checkers) must not.
+  if (c.req.method === 'HEAD') return new Response(null, { status: 405, headers: { Allow: 'GET' } });
   const id = c.req.param('id');
   const stub = loginStub(c.env, id);
   const binding = await bindingHashFrom(c, id);
   const snapshot = unwrap(await stub.read(binding));
   if (snapshot.state === 'approved') {
+    // The approving key must still be valid when its approval is turned into a code.
+    const approval = unwrap((await stub.approval(binding)) as Result<{ deviceId: string }>);
+    const device = await getDevice(c.env.DB, approval.deviceId);
+    if (device?.revokedAt) {
+      throw new ProblemError('device-revoked', 403, 'Mobile key revoked', {
+        detail: 'The mobile key that approved this login has since been revoked. Log in again.',
+      });
+    }
     // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
     const issued = (await stub.issueCode(binding)) as Result<{ code: string; authorization: Record<string, unknown> }>;
     const { code, authorization } = unwrap(issued);

@@ -5,6 +5,7 @@ import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
 import {
   ACCESS_TOKEN_TTL_MS,
+  CODE_ISSUE_WINDOW_MS,
   CODE_TTL_MS,
   checkAccessToken,
   checkCode,
@@ -260,6 +261,14 @@ export class LoginSession extends DurableObject<Env> {
     const record = (await this.#record())!;
     if (record.state !== 'approved') return { ok: false, problem: refusalProblem['not-approved']().toJSON() };
     if (record.redeemedAt !== undefined) return { ok: false, problem: refusalProblem['already-redeemed']().toJSON() };
+    if (Date.now() > (record.endedAt ?? 0) + CODE_ISSUE_WINDOW_MS) {
+      return {
+        ok: false,
+        problem: new ProblemError('login-expired', 410, 'Approval too old', {
+          detail: 'This approval is too old to continue with. Go back to the service and log in again.',
+        }).toJSON(),
+      };
+    }
     const authorization = (await this.ctx.storage.get<Stored>(KEY.start))!.authorization;
     if (typeof authorization.client_id !== 'string' || typeof authorization.redirect_uri !== 'string') {
       return {
@@ -369,7 +378,8 @@ export class LoginSession extends DurableObject<Env> {
   /** Page messages: `{"type":"refresh"}` re-sends the snapshot, `{"type":"cancel"}` cancels. */
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      const size = typeof message === 'string' ? message.length : message.byteLength;
+      // Bytes, not UTF-16 units: the limit is on what crosses the wire.
+      const size = typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
       if (typeof message !== 'string' || size > MAX_MESSAGE_BYTES) {
         ws.send(JSON.stringify(this.#wsProblem('Send text messages of at most 1 KiB.')));
         return;

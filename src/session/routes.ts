@@ -32,7 +32,7 @@ sessionRoutes.get('/:id/state', async (c) => {
   const id = c.req.param('id');
   const stub = loginStub(c.env, id);
   const snapshot = unwrap(await stub.read(await bindingHashFrom(c, id)));
-  return c.json(snapshot, 200, { 'Cache-Control': 'no-store' });
+  return c.json(snapshot, 200, { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
 });
 
 sessionRoutes.get('/:id/ws', async (c) => {

@@ -10,6 +10,12 @@ import { LOGIN_ID } from './stub.ts';
 
 /** An authorization code lives 60 s (RFC 6749 §4.1.2 recommends at most 10 minutes). */
 export const CODE_TTL_MS = 60_000;
+/**
+ * How long after the approval the browser may still turn it into an authorization code, in
+ * milliseconds (5 min). Past that the approval is stale (`auth_time` would be old, and the device
+ * may since have been revoked): the person starts again.
+ */
+export const CODE_ISSUE_WINDOW_MS = 5 * 60_000;
 /** An access token lives 10 minutes. */
 export const ACCESS_TOKEN_TTL_MS = 10 * 60_000;
 

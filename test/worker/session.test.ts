@@ -124,7 +124,8 @@ describe('page WebSocket', () => {
     await page.next();
     page.send('{"type":"refresh"}');
     expect(await page.next()).toMatchObject({ type: 'snapshot', state: 'pending' });
-    for (const bad of ['not json', '{"type":"approve"}', '[]', 'x'.repeat(2000), new ArrayBuffer(8)]) {
+    // The last one is 1,015 characters but 2,005 bytes: the 1 KiB limit counts bytes.
+    for (const bad of ['not json', '{"type":"approve"}', '[]', 'x'.repeat(2000), new ArrayBuffer(8), `{"type":"refresh","pad":"${'é'.repeat(990)}"}`]) {
       page.send(bad);
       const reply = await page.next();
       expect(reply).toMatchObject({ status: 400 });

@@ -1,0 +1,35 @@
+/**
+ * Names people read when deciding whether to approve a login — a relying service's name, a
+ * device's name — shown on the hosted page, in the web app and in a terminal. They must not be
+ * able to fake other text: no control characters (terminal escapes, newlines), no invisible
+ * format characters (bidi overrides and marks, zero-width characters, BOM, tag characters), no
+ * line or paragraph separators and no lone surrogates.
+ */
+import * as v from 'valibot';
+
+/** Characters a display name may not contain (Unicode general categories Cc, Cf, Cs, Zl, Zp). */
+export const UNSAFE_NAME_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** True when `text` is well-formed UTF-16 and free of {@link UNSAFE_NAME_CHARACTERS}. */
+export function isSafeDisplayName(text: string): boolean {
+  return text.isWellFormed() && !UNSAFE_NAME_CHARACTERS.test(text);
+}
+
+/**
+ * A valibot schema for a display name: trimmed, 1..`max` characters, {@link isSafeDisplayName}.
+ * @param what the field's name in error messages.
+ */
+export function displayName(what: string, max: number) {
+  return v.pipe(
+    v.string(),
+    v.trim(),
+    v.minLength(1, `${what} must not be empty`),
+    v.maxLength(max, `${what} must be at most ${max} characters`),
+    v.check(isSafeDisplayName, `${what} must not contain control or invisible formatting characters`),
+  );
+}
+
+/** Replaces unsafe characters with U+FFFD for display in a terminal (the CLI's defence in depth). */
+export function sanitizeForTerminal(text: string): string {
+  return text.toWellFormed().replace(new RegExp(UNSAFE_NAME_CHARACTERS.source, 'gu'), '\uFFFD');
+}
