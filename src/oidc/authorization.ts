@@ -13,6 +13,7 @@ import {
   checkClient,
   checkClientId,
   checkRedirectUri,
+  MAX_PARAM_LENGTH,
   pickLocale,
   redirectTo,
   validateAuthorization,
@@ -55,7 +56,9 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
     throw error;
   }
   const states = params.getAll('state');
-  const state = states.length === 1 ? states[0] : undefined;
+  // Echo `state` only when it is one value we accept, so an error redirect never carries an
+  // oversized or repeated parameter back (RFC 6749 §4.1.2.1 echoes "if present" in the request).
+  const state = states.length === 1 && states[0]!.length <= MAX_PARAM_LENGTH ? states[0] : undefined;
   let request: AuthorizationRequest;
   try {
     request = validateAuthorization(params, client, redirectUri);

@@ -188,7 +188,11 @@ describe('fuzzing the OpenID Provider changes nothing and never fails with a 5xx
         expect(location.searchParams.get('iss'), what).toBe(ISSUER);
         expect(location.searchParams.has('code'), what).toBe(false);
         const states = pairs.filter(([k]) => k === 'state');
-        if (states.length === 1) expect(location.searchParams.get('state'), what).toBe(states[0]![1] || null);
+        // One state of an acceptable length is echoed; an oversized one is not carried back.
+        if (states.length === 1) {
+          const sent = states[0]![1];
+          expect(location.searchParams.get('state'), what).toBe(sent && sent.length <= 512 ? sent : null);
+        }
       }),
       { numRuns: 100 },
     );
