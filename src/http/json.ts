@@ -49,7 +49,23 @@ export function parseInput<const S extends v.GenericSchema>(schema: S, value: un
 
 /** Reads at most `maxBytes` of a body as UTF-8, without trusting `Content-Length`. */
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return '';
+  const bytes = await readBytesLimited(request, maxBytes);
+  if (!bytes) throw problems.tooLarge(maxBytes);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw problems.malformedJson();
+  }
+}
+
+/**
+ * Reads a request body, stopping (and cancelling the stream) as soon as it exceeds `maxBytes`,
+ * so a huge or chunked body without `Content-Length` is never buffered whole.
+ * @param maxBytes the largest accepted body, in bytes.
+ * @returns the body's bytes, or null when it is larger than `maxBytes`.
+ */
+export async function readBytesLimited(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | null> {
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -59,7 +75,7 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      throw problems.tooLarge(maxBytes);
+      return null;
     }
     chunks.push(value);
   }
@@ -69,11 +85,7 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw problems.malformedJson();
-  }
+  return bytes;
 }
 
 export { ProblemError };

@@ -1,6 +1,7 @@
 /**
  * Reading `application/x-www-form-urlencoded` bodies at OAuth endpoints (RFC 6749 §3.2, §4.1.3).
  */
+import { readBytesLimited } from '../http/json.ts';
 import { OAuthError } from './errors.ts';
 
 /** Largest form body an OAuth endpoint accepts, in bytes. */
@@ -20,8 +21,8 @@ export async function readForm(request: Request): Promise<URLSearchParams> {
   if (Number(request.headers.get('Content-Length') ?? '0') > MAX_FORM_BYTES) {
     throw new OAuthError('invalid_request', `the body exceeds ${MAX_FORM_BYTES} bytes`, { status: 413 });
   }
-  const buffer = new Uint8Array(await request.arrayBuffer());
-  if (buffer.byteLength > MAX_FORM_BYTES) throw new OAuthError('invalid_request', `the body exceeds ${MAX_FORM_BYTES} bytes`, { status: 413 });
+  const buffer = await readBytesLimited(request, MAX_FORM_BYTES);
+  if (!buffer) throw new OAuthError('invalid_request', `the body exceeds ${MAX_FORM_BYTES} bytes`, { status: 413 });
   try {
     return new URLSearchParams(new TextDecoder('utf-8', { fatal: true }).decode(buffer));
   } catch {

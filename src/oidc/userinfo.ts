@@ -21,7 +21,11 @@ async function presentedToken(request: Request): Promise<string | undefined> {
     fromHeader = match[1];
   }
   let fromBody: string | undefined;
-  if (request.method === 'POST' && isForm(request)) fromBody = (await readForm(request)).get('access_token') ?? undefined;
+  if (request.method === 'POST' && isForm(request)) {
+    const tokens = (await readForm(request)).getAll('access_token');
+    if (tokens.length > 1) throw new OAuthError('invalid_request', 'access_token is repeated');
+    fromBody = tokens[0];
+  }
   if (fromHeader !== undefined && fromBody !== undefined) throw new OAuthError('invalid_request', 'send the access token one way only');
   return fromHeader ?? fromBody;
 }
