@@ -88,7 +88,12 @@ export async function revokeDevice(
 
 /** Records that a device was used (scan or answer). @param now epoch milliseconds. */
 export async function touchDevice(db: D1Database, id: string, now = Date.now()): Promise<void> {
-  await db.prepare('UPDATE devices SET last_used_at = ?2 WHERE id = ?1').bind(id, now).run();
+  await touchStatement(db, id, now).run();
+}
+
+/** The statement behind {@link touchDevice}, for use inside a `db.batch`. @param now epoch milliseconds. */
+export function touchStatement(db: D1Database, id: string, now = Date.now()): D1PreparedStatement {
+  return db.prepare('UPDATE devices SET last_used_at = ?2 WHERE id = ?1').bind(id, now);
 }
 
 /** The device as the LoginSession object needs it. */

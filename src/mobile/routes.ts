@@ -17,8 +17,8 @@ import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { enrolDevice } from '../identity/activation.ts';
-import { recordAudit } from '../identity/audit.ts';
-import { deviceKeyOf, getDevice, revokeDevice, touchDevice, type Device } from '../identity/devices.ts';
+import { auditStatement } from '../identity/audit.ts';
+import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import { getIdentity } from '../identity/identities.ts';
@@ -94,9 +94,13 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
   const stub = loginStub(c.env, c.req.param('id'));
   const body = await readJson(c.req.raw, ScanBody);
   const device = await usableDevice(c.env.DB, body.device_id);
-  const context = unwrap(await stub.scan({ secret: body.secret, device: deviceKeyOf(device), signature: body.signature }));
+  // The identity's claims are read while the object checks the scan (independent reads).
+  const [scanned, identity] = await Promise.all([
+    stub.scan({ secret: body.secret, device: deviceKeyOf(device), signature: body.signature }),
+    getIdentity(c.env.DB, device.sub),
+  ]);
+  const context = unwrap(scanned);
   // The phone lists what will really be released: the requested claims this person has a value for.
-  const identity = await getIdentity(c.env.DB, device.sub);
   const claims = identity ? heldClaimNames(context.claims, identity.claims) : context.claims;
   await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
   return c.json(
@@ -130,19 +134,28 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
       signature: body.signature,
     }),
   );
-  await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
   // A repeated answer (a retry after a lost response) is answered again but audited once.
-  if (result.changed) {
-    await afterDecision('audit', () =>
-      recordAudit(c.env.DB, {
-        type: result.state === 'approved' ? 'login.approved' : 'login.denied',
-        sub: device.sub,
-        deviceId: device.id,
-        clientId: result.client.id,
-        detail: { login_id: loginId },
-      }),
-    );
-  }
+  // Last use and the audit event are one D1 round trip.
+  await afterDecision('bookkeeping', async () => {
+    const now = Date.now();
+    const statements = [touchStatement(c.env.DB, device.id, now)];
+    if (result.changed) {
+      statements.push(
+        auditStatement(
+          c.env.DB,
+          {
+            type: result.state === 'approved' ? 'login.approved' : 'login.denied',
+            sub: device.sub,
+            deviceId: device.id,
+            clientId: result.client.id,
+            detail: { login_id: loginId },
+          },
+          now,
+        ),
+      );
+    }
+    await c.env.DB.batch(statements);
+  });
   const response: AnswerResponse = {
     status: result.state === 'approved' ? 'approved' : 'denied',
     client_id: result.client.id,
