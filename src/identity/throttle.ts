@@ -1,6 +1,8 @@
 /**
  * Fixed-window throttling of guessable inputs (activation codes) in D1, keyed by client address.
- * Only failures are counted, so a person who types their code right is never slowed down.
+ * Only failures are counted, so a person who types their code right is never slowed down: each
+ * attempt is counted before its guess is checked (so parallel guesses cannot all slip past the
+ * check) and given back when it succeeds.
  */
 
 export interface ThrottleRule {
@@ -50,6 +52,15 @@ export async function recordFailure(db: D1Database, key: string, rule: ThrottleR
     .bind(key, now, rule.windowMs)
     .first<{ count: number }>();
   return row?.count ?? 1;
+}
+
+/**
+ * Gives back one counted attempt (a reservation that turned out to be a success), never below 0.
+ * With {@link recordFailure} called *before* the guess is checked, parallel guesses each take a
+ * place atomically, so no more than `limit` of them are ever checked in a window.
+ */
+export async function releaseAttempt(db: D1Database, key: string): Promise<void> {
+  await db.prepare('UPDATE throttle SET count = MAX(count - 1, 0) WHERE key = ?1').bind(key).run();
 }
 
 /**

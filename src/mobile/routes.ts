@@ -19,7 +19,7 @@ import { readJson } from '../http/json.ts';
 import { enrolDevice } from '../identity/activation.ts';
 import { auditStatement } from '../identity/audit.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
-import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure } from '../identity/throttle.ts';
+import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure, releaseAttempt } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import { getIdentity } from '../identity/identities.ts';
 import { heldClaimNames } from '../oidc/claims.ts';
@@ -67,11 +67,18 @@ mobileRoutes.post('/enrol', async (c) => {
   }
   const body = await readJson(c.req.raw, EnrolBody);
   const publicJwk = await parsePublicJwk(body.public_jwk);
-  const result = await enrolDevice(c.env.DB, { code: body.activation_code, publicJwk, name: body.name });
-  if (!result.ok) {
-    await recordFailure(c.env.DB, throttleKey, ENROL_THROTTLE);
-    throw activationProblem[result.reason]();
+  // Take a place before the code is checked (one atomic upsert), so parallel guesses cannot all
+  // pass the check above; a success gives its place back.
+  if ((await recordFailure(c.env.DB, throttleKey, ENROL_THROTTLE)) > ENROL_THROTTLE.limit) {
+    const now = await checkThrottle(c.env.DB, throttleKey, ENROL_THROTTLE);
+    throw new ProblemError('too-many-requests', 429, 'Too many attempts', {
+      detail: 'Too many wrong activation codes from this address. Try again later.',
+      headers: { 'Retry-After': String(now.allowed ? 1 : now.retryAfterSeconds) },
+    });
   }
+  const result = await enrolDevice(c.env.DB, { code: body.activation_code, publicJwk, name: body.name });
+  if (!result.ok) throw activationProblem[result.reason]();
+  await releaseAttempt(c.env.DB, throttleKey);
   return c.json({ device_id: result.deviceId, sub: result.sub } satisfies EnrolResponse, 201, NO_STORE);
 });
 

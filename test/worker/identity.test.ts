@@ -194,6 +194,26 @@ describe('enrolment', () => {
     // The code was not consumed, and another address is not affected.
     expect((await enrol(identity.activation_code, publicJwk, address())).status).toBe(201);
   });
+
+  it('parallel guesses from one address: exactly the limit are checked, the rest get 429', async () => {
+    const { publicJwk } = await newKeyPair();
+    const guesser = address();
+    const statuses = await Promise.all(
+      Array.from({ length: ENROL_THROTTLE.limit * 3 }, () => enrol(generateActivationCode(), publicJwk, guesser).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 400)).toHaveLength(ENROL_THROTTLE.limit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(ENROL_THROTTLE.limit * 2);
+  });
+
+  it('successful enrolments do not use up the allowance', async () => {
+    const { publicJwk } = await newKeyPair();
+    const office = address();
+    for (let i = 0; i < ENROL_THROTTLE.limit + 2; i++) {
+      const identity = await createTestIdentity();
+      expect((await enrol(identity.activation_code, publicJwk, office)).status).toBe(201);
+    }
+    expect((await enrol(generateActivationCode(), publicJwk, office)).status).toBe(400);
+  });
 });
 
 describe('operator API', () => {
