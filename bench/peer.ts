@@ -12,18 +12,23 @@ import { CookieJar } from './lib/http.ts';
 const ROOT = new URL('..', import.meta.url).pathname;
 const REDIRECT_URI = 'http://localhost/bench/callback';
 
-export interface Peer {
+export interface Peer extends PeerProcess {
+  config: oidc.Configuration;
+}
+
+/** The peer's process: where it listens, its process group, and how to stop it. */
+export interface PeerProcess {
   url: string;
   pgid: number;
-  config: oidc.Configuration;
   stop(): Promise<void>;
 }
 
 /**
- * Starts node-oidc-provider (bench/peer-server.ts) in its own process group on `port`.
- * @returns once it prints "ready", with openid-client's configuration from its discovery.
+ * Starts node-oidc-provider (bench/peer-server.ts) in its own process group on `port`, sending
+ * it no request (so the caller's first request is its first).
+ * @returns once it prints "ready"; rejects after 30 s or if it exits first.
  */
-export async function startPeer(port: number): Promise<Peer> {
+export async function spawnPeer(port: number): Promise<PeerProcess> {
   const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bench/peer-server.ts`, String(port)], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,14 +47,9 @@ export async function startPeer(port: number): Promise<Peer> {
     child.on('exit', () => reject(new Error(`peer exited:\n${output}`)));
   });
   const exited = new Promise((r) => child.on('exit', r));
-  const url = `http://localhost:${port}`;
-  const config = await oidc.discovery(new URL(url), 'bench', undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
   return {
-    url,
+    url: `http://localhost:${port}`,
     pgid: child.pid!,
-    config,
     async stop() {
       try {
         process.kill(-child.pid!, 'SIGTERM');
@@ -59,6 +59,18 @@ export async function startPeer(port: number): Promise<Peer> {
       await exited;
     },
   };
+}
+
+/**
+ * Starts the peer ({@link spawnPeer}) and discovers it with openid-client.
+ * @returns the process with openid-client's configuration for the `bench` client.
+ */
+export async function startPeer(port: number): Promise<Peer> {
+  const peer = await spawnPeer(port);
+  const config = await oidc.discovery(new URL(peer.url), 'bench', undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
+  return { ...peer, config };
 }
 
 function location(response: Response, base: string): string {

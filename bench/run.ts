@@ -18,7 +18,7 @@ import { echoRoundTrips, startEcho } from './echo.ts';
 import { heldEchoSockets, heldLogins } from './held.ts';
 import { decisionToPage } from './latency.ts';
 import { pageCost } from './page.ts';
-import { peerLogin, startPeer } from './peer.ts';
+import { peerLogin, spawnPeer, startPeer } from './peer.ts';
 import { percentile, round, table } from './lib/stats.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -81,87 +81,53 @@ function authorizationUrl(config: oidc.Configuration, redirectUri: string): stri
     .toString();
 }
 
-async function cold(): Promise<void> {
-  // Ours: the runtime's first request, sent as soon as wrangler says it is ready.
-  const secrets = await generateSecrets();
-  const server = await startServer({ secrets, readiness: 'log' });
-  let first: number;
-  let second: number;
-  let warm: number;
-  try {
-    const url = `${server.url}/.well-known/openid-configuration`;
+/** First-request TTFB, a second request, and the warm median of 50 GETs of `url`, in milliseconds. */
+async function requestTimes(url: string): Promise<{ first: number; second: number; warm: number }> {
+  const timed = async () => {
     const t0 = performance.now();
     const res = await fetch(url);
-    first = performance.now() - t0;
+    const ttfb = performance.now() - t0;
     await res.arrayBuffer();
-    const t1 = performance.now();
-    await (await fetch(url)).arrayBuffer();
-    second = performance.now() - t1;
-    warm = await warmMedian(url);
+    return ttfb;
+  };
+  const first = await timed();
+  const second = await timed();
+  const samples: number[] = [];
+  for (let i = 0; i < 50; i++) samples.push(await timed());
+  return { first, second, warm: percentile(samples, 50) };
+}
+
+async function cold(): Promise<void> {
+  // Ours: the runtime's first request, sent as soon as wrangler says it is ready.
+  const server = await startServer({ secrets: await generateSecrets(), readiness: 'log' });
+  let ours;
+  try {
+    ours = await requestTimes(`${server.url}/.well-known/openid-configuration`);
   } finally {
     await server.stop();
   }
   // Peer: the first request after its process prints "ready" (listening).
-  const port = await freePort();
-  const peer = await startPeerRaw(port);
-  let peerFirst: number;
-  let peerWarm: number;
+  const peer = await spawnPeer(await freePort());
+  let theirs;
   try {
-    const t0 = performance.now();
-    const res = await fetch(`http://localhost:${port}/.well-known/openid-configuration`);
-    peerFirst = performance.now() - t0;
-    await res.arrayBuffer();
-    peerWarm = await warmMedian(`http://localhost:${port}/.well-known/openid-configuration`);
+    theirs = await requestTimes(`${peer.url}/.well-known/openid-configuration`);
   } finally {
     await peer.stop();
   }
   figures.coldPath = {
-    firstRequestMs: ms(first),
-    secondRequestMs: ms(second),
-    peerFirstRequestMs: ms(peerFirst),
-    warmMedianMs: ms(warm),
-    peerWarmMedianMs: ms(peerWarm),
+    firstRequestMs: ms(ours.first),
+    secondRequestMs: ms(ours.second),
+    peerFirstRequestMs: ms(theirs.first),
+    warmMedianMs: ms(ours.warm),
+    peerWarmMedianMs: ms(theirs.warm),
   };
-  rows.push(['5 cold path: first request (discovery)', `${ms(first)} ms`, `peer ${ms(peerFirst)} ms`, `second ${ms(second)} ms`]);
+  rows.push(['5 cold path: first request (discovery)', `${ms(ours.first)} ms`, `peer ${ms(theirs.first)} ms`, `second ${ms(ours.second)} ms`]);
   rows.push([
     '  per-request floor: warm discovery, median of 50',
-    `${ms(warm)} ms`,
-    `peer ${ms(peerWarm)} ms`,
-    `×${round(warm / peerWarm, 1)}`,
+    `${ms(ours.warm)} ms`,
+    `peer ${ms(theirs.warm)} ms`,
+    `×${round(ours.warm / theirs.warm, 1)}`,
   ]);
-}
-
-/** Median time of 50 sequential GETs of `url` (a warm, trivial request), in milliseconds. */
-async function warmMedian(url: string): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 50; i++) {
-    const t0 = performance.now();
-    await (await fetch(url)).arrayBuffer();
-    samples.push(performance.now() - t0);
-  }
-  return percentile(samples, 50);
-}
-
-/** The peer process alone, without the discovery request that startPeer makes (for the cold path). */
-async function startPeerRaw(port: number) {
-  const { spawn } = await import('node:child_process');
-  const root = new URL('..', import.meta.url).pathname;
-  const child = spawn(`${root}node_modules/.bin/node`, [`${root}bench/peer-server.ts`, String(port)], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('peer did not start')), 30_000);
-    child.stdout.on('data', (d) => String(d).includes('ready') && (clearTimeout(timer), resolve()));
-  });
-  const exited = new Promise((r) => child.on('exit', r));
-  return {
-    stop: async () => {
-      process.kill(-child.pid!, 'SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function latency(flow: FlowServer, rp: RpClient, key: Awaited<ReturnType<typeof enrolPhone>>): Promise<void> {

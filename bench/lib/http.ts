@@ -28,13 +28,3 @@ export class CookieJar {
     return response;
   }
 }
-
-/** base64url SHA-256 of a string (PKCE S256, RFC 7636 §4.2). */
-export async function s256(verifier: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-  return Buffer.from(digest).toString('base64url');
-}
-
-export function randomString(bytes = 32): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('base64url');
-}

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ProblemError, problems } from './problem.ts';
+import { problems } from './problem.ts';
 
 /** Largest JSON body any endpoint accepts, in bytes. */
 export const MAX_JSON_BYTES = 16 * 1024;
@@ -88,4 +88,3 @@ export async function readBytesLimited(request: Request, maxBytes: number): Prom
   return bytes;
 }
 
-export { ProblemError };

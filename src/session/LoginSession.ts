@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { ProblemError, type ProblemData } from '../http/problem.ts';
+import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
@@ -81,7 +81,7 @@ const refusalProblem: Record<Refusal, () => ProblemError> = {
   'already-redeemed': () => new ProblemError('conflict', 409, 'Already redeemed'),
 };
 
-const notFound = (): ProblemData => new ProblemError('not-found', 404, 'Not found', { detail: 'No such login.' }).toJSON();
+const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
 /**
  * One login attempt: its state machine, its expiry alarm and the page's hibernatable WebSockets.
@@ -475,9 +475,7 @@ export class LoginSession extends DurableObject<Env> {
     const stored = await this.ctx.storage.get<string>(KEY.binding);
     if (!stored) return notFound();
     if (!bindingHash || !timingSafeEqual(stored, bindingHash)) {
-      return new ProblemError('login-binding', 403, 'Not the browser that started this login', {
-        detail: 'This login can only be watched from the browser that started it.',
-      }).toJSON();
+      return problems.loginBinding().toJSON();
     }
     return null;
   }

@@ -8,13 +8,12 @@
  * or revoked, no D1 row written. At the end the real code still redeems and the real access
  * token still works: the strongest evidence that the fuzzing changed nothing.
  */
-import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bindingCookieName } from '../../src/session/binding.ts';
 import type { TestLogin } from './helpers.ts';
-import { call } from './helpers.ts';
+import { call, world } from './helpers.ts';
 import {
   authorize,
   basic,
@@ -42,17 +41,6 @@ const junk = fc.oneof(
 const nonEmptyJunk = junk.filter((s) => s !== '');
 const headerValue = junk.filter((s) => /^[\x20-\x7e]*$/.test(s));
 const verifierShaped = fc.stringMatching(/^[A-Za-z0-9._~-]{43,128}$/);
-
-/** Everything that must not change: D1 rows (throttle aside), login objects, watched logins' storage. */
-async function world(logins: TestLogin[]): Promise<string> {
-  const tables = ['identities', 'devices', 'activation_codes', 'clients', 'audit_events'];
-  const rows = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()));
-  const ids = (await listDurableObjectIds(env.LOGIN_SESSION)).map((id) => id.toString()).sort();
-  const storage = await Promise.all(
-    logins.map((l) => runInDurableObject(l.stub, async (_i, state) => [...(await state.storage.list()).entries()])),
-  );
-  return JSON.stringify({ rows: rows.map((r) => r.results), ids, storage });
-}
 
 /** An OAuth error response (RFC 6749 §5.2): JSON `{error, error_description}`, never cached. */
 async function expectOAuthError(res: Response, codes: string[], what: string): Promise<void> {

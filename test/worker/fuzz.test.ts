@@ -9,14 +9,13 @@
  * (Wrong activation codes do count towards the enrolment throttle: that is their purpose.)
  * The OAuth endpoints are fuzzed in fuzz-oidc.test.ts.
  */
-import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bindingCookieName } from '../../src/session/binding.ts';
 import { base64urlEncode } from '../../src/mobile/protocol.ts';
 import { ADMIN, enrolTestDevice } from './identity-helpers.ts';
-import { call, openPage, scanAs, startTestLogin, type TestDevice, type TestLogin } from './helpers.ts';
+import { call, openPage, scanAs, startTestLogin, world, type TestDevice, type TestLogin } from './helpers.ts';
 
 const RUNS = { numRuns: 80 };
 
@@ -74,17 +73,6 @@ async function expectProblemOrOk(res: Response, what: string): Promise<void> {
 async function expectProblem(res: Response, what: string): Promise<void> {
   expect(res.status, what).toBeGreaterThanOrEqual(400);
   await expectProblemOrOk(res, what);
-}
-
-/** Everything that must not change: D1 rows (throttle counters aside), login objects, watched logins' storage. */
-async function world(logins: TestLogin[]): Promise<string> {
-  const tables = ['identities', 'devices', 'activation_codes', 'clients', 'audit_events'];
-  const rows = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()));
-  const ids = (await listDurableObjectIds(env.LOGIN_SESSION)).map((id) => id.toString()).sort();
-  const storage = await Promise.all(
-    logins.map((l) => runInDurableObject(l.stub, async (_i, state) => [...(await state.storage.list()).entries()])),
-  );
-  return JSON.stringify({ rows: rows.map((r) => r.results), ids, storage });
 }
 
 function send(method: string, path: string, options: { body?: string | Uint8Array; type?: string | undefined; headers?: Record<string, string> } = {}) {

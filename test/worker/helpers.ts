@@ -1,5 +1,5 @@
-import { exports } from 'cloudflare:workers';
-import { env } from 'cloudflare:workers';
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { bindingCookieName } from '../../src/session/binding.ts';
 import { randomToken, sha256Hex } from '../../src/session/crypto.ts';
@@ -126,4 +126,26 @@ export async function openPage(id: string, cookie: string): Promise<PageSocket> 
     send: (data) => ws.send(data),
     close: () => ws.close(1000, 'done'),
   };
+}
+
+/** Moves a login's deadline into the past by rewriting its stored record (the alarm then expires it). */
+export async function expireNow(login: TestLogin): Promise<void> {
+  await runInDurableObject(login.stub, async (_instance, state) => {
+    const record = (await state.storage.get<{ expiresAt: number }>('login'))!;
+    await state.storage.put('login', { ...record, expiresAt: Date.now() - 1 });
+  });
+}
+
+/**
+ * Everything bad input must not change, as one comparable string: D1 rows (throttle counters
+ * aside), the list of login objects, and the storage of the given logins.
+ */
+export async function world(logins: TestLogin[]): Promise<string> {
+  const tables = ['identities', 'devices', 'activation_codes', 'clients', 'audit_events'];
+  const rows = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()));
+  const ids = (await listDurableObjectIds(env.LOGIN_SESSION)).map((id) => id.toString()).sort();
+  const storage = await Promise.all(
+    logins.map((l) => runInDurableObject(l.stub, async (_i, state) => [...(await state.storage.list()).entries()])),
+  );
+  return JSON.stringify({ rows: rows.map((r) => r.results), ids, storage });
 }

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import type { KeyStore } from '../../cli/lib/mobile-client.ts';
 import { randomToken } from '../../src/session/crypto.ts';
 import { call, type TestDevice } from './helpers.ts';
 
@@ -64,3 +65,20 @@ export async function auditTypes(sub: string): Promise<string[]> {
 }
 
 export { randomToken };
+
+/**
+ * The reference client's key store for an enrolled test device (its key exported), so the CLI's
+ * protocol core can run against the worker. The server is the worker's issuer.
+ */
+export async function keyStoreOf(device: TestDevice): Promise<KeyStore> {
+  return {
+    version: 1,
+    server: 'http://localhost:8787',
+    device_id: device.id,
+    sub: device.sub,
+    name: device.name,
+    private_jwk: (await crypto.subtle.exportKey('jwk', device.privateKey)) as JsonWebKey,
+    public_jwk: device.publicJwk,
+    enrolled_at: Date.now(),
+  };
+}

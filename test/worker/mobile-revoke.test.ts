@@ -8,8 +8,8 @@ import {
   signDeviceMessage,
   signedMessage,
 } from '../../src/mobile/protocol.ts';
-import { revokeOwnDevice, MobileKeyError, type KeyStore } from '../../cli/lib/mobile-client.ts';
-import { ADMIN, auditTypes, enrolTestDevice, post, problemCode } from './identity-helpers.ts';
+import { revokeOwnDevice, MobileKeyError } from '../../cli/lib/mobile-client.ts';
+import { ADMIN, auditTypes, enrolTestDevice, keyStoreOf, post, problemCode } from './identity-helpers.ts';
 import { call, sign, startTestLogin, testDevice, type TestDevice } from './helpers.ts';
 
 /** A device's signed revocation body, at `timestamp` (its clock, epoch milliseconds). */
@@ -202,23 +202,14 @@ describe('POST /api/mobile/devices/:id/revoke', () => {
 
   it('the reference client core (used by the key CLI) revokes its key, and refuses with the server’s code', async () => {
     const phone = await enrolTestDevice();
-    const store: KeyStore = {
-      version: 1,
-      server: 'http://localhost:8787',
-      device_id: phone.id,
-      sub: phone.sub,
-      name: phone.name,
-      private_jwk: (await crypto.subtle.exportKey('jwk', phone.privateKey)) as JsonWebKey,
-      public_jwk: phone.publicJwk,
-      enrolled_at: Date.now(),
-    };
+    const store = await keyStoreOf(phone);
     const fetch = (input: string, init?: RequestInit) => call(input, init);
     const result = await revokeOwnDevice({ server: store.server, store, fetch });
     expect(result).toEqual({ device_id: phone.id, revoked_at: await revokedAt(phone.id) });
 
     // A phone whose clock is an hour off signs again with the server's clock from the problem.
     const late = await enrolTestDevice();
-    const lateStore: KeyStore = { ...store, device_id: late.id, sub: late.sub, private_jwk: (await crypto.subtle.exportKey('jwk', late.privateKey)) as JsonWebKey };
+    const lateStore = await keyStoreOf(late);
     const skewed = await revokeOwnDevice({ server: store.server, store: lateStore, fetch, clock: () => Date.now() - 3_600_000 });
     expect(skewed.revoked_at).toBe(await revokedAt(late.id));
 

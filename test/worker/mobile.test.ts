@@ -1,12 +1,12 @@
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { getDevice } from '../../src/identity/devices.ts';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import { unwrap } from '../../src/session/stub.ts';
-import { decideLogin, MobileKeyError, type KeyStore } from '../../cli/lib/mobile-client.ts';
-import { call, sign, startTestLogin, testDevice, type TestDevice, type TestLogin } from './helpers.ts';
-import { auditTypes, enrolTestDevice, post, problemCode, revoke } from './identity-helpers.ts';
+import { decideLogin, MobileKeyError } from '../../cli/lib/mobile-client.ts';
+import { call, expireNow, sign, startTestLogin, testDevice, type TestDevice, type TestLogin } from './helpers.ts';
+import { auditTypes, enrolTestDevice, keyStoreOf, post, problemCode, revoke } from './identity-helpers.ts';
 
 async function scan(login: TestLogin, device: TestDevice, overrides: Record<string, unknown> = {}) {
   return post(`/api/mobile/logins/${login.id}/scan`, {
@@ -34,13 +34,6 @@ function answer(login: TestLogin, body: Record<string, unknown>) {
 async function stateOf(login: TestLogin): Promise<string> {
   const value = login.cookie.slice(login.cookie.indexOf('=') + 1);
   return unwrap(await login.stub.read(await sha256Hex(value))).state;
-}
-
-async function expireNow(login: TestLogin) {
-  await runInDurableObject(login.stub, async (_instance, state) => {
-    const record = (await state.storage.get<{ expiresAt: number }>('login'))!;
-    await state.storage.put('login', { ...record, expiresAt: Date.now() - 1 });
-  });
 }
 
 describe('what the phone is told will be released', () => {
@@ -101,16 +94,7 @@ describe('scan → approve over HTTP with a real signature', () => {
 
   it('the reference client core (used by the key CLI) approves through the worker', async () => {
     const phone = await enrolTestDevice();
-    const store: KeyStore = {
-      version: 1,
-      server: 'http://localhost:8787',
-      device_id: phone.id,
-      sub: phone.sub,
-      name: phone.name,
-      private_jwk: (await crypto.subtle.exportKey('jwk', phone.privateKey)) as JsonWebKey,
-      public_jwk: phone.publicJwk,
-      enrolled_at: Date.now(),
-    };
+    const store = await keyStoreOf(phone);
     const fetch = (input: string, init?: RequestInit) => call(input, init);
     const login = await startTestLogin();
     const shown: string[] = [];

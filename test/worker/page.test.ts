@@ -1,16 +1,13 @@
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import jsQR from 'jsqr';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import { unwrap } from '../../src/session/stub.ts';
-import { answerAs, BASE, call, scanAs, startTestLogin, testDevice, type TestLogin } from './helpers.ts';
+import { answerAs, BASE, call, expireNow, scanAs, startTestLogin, testDevice, type TestLogin } from './helpers.ts';
 
-/** Moves the object's clock past its deadline (as session.test.ts does), then runs the alarm. */
+/** Moves the object's deadline into the past, then runs the alarm. */
 async function expire(login: TestLogin) {
-  await runInDurableObject(login.stub, async (_instance, state) => {
-    const record = (await state.storage.get<{ expiresAt: number }>('login'))!;
-    await state.storage.put('login', { ...record, expiresAt: Date.now() - 1 });
-  });
+  await expireNow(login);
   expect(await runDurableObjectAlarm(login.stub)).toBe(true);
 }
 

@@ -2,15 +2,7 @@ import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/session/stub.ts';
-import { answerAs, call, deviceKey, openPage, scanAs, sign, startTestLogin, testDevice } from './helpers.ts';
-
-/** Moves the object's clock past its deadline by rewriting the stored record's expiry. */
-async function expireNow(login: Awaited<ReturnType<typeof startTestLogin>>) {
-  await runInDurableObject(login.stub, async (_instance, state) => {
-    const record = (await state.storage.get<{ expiresAt: number }>('login'))!;
-    await state.storage.put('login', { ...record, expiresAt: Date.now() - 1 });
-  });
-}
+import { answerAs, call, deviceKey, expireNow, openPage, scanAs, sign, startTestLogin, testDevice } from './helpers.ts';
 
 describe('snapshot over HTTP', () => {
   it('returns the whole snapshot with the server clock and no-store', async () => {
