@@ -124,7 +124,7 @@ export async function expectLoggedInAtDemo(page: Page, name: string): Promise<vo
 }
 
 /**
- * Saves docs/screenshots/<name>.png of the whole screen as a person sees it when scrolled
+ * Saves a screenshot (see saveScreenshot) of the whole screen as a person sees it when scrolled
  * through: the viewport is made as tall as the page for the shot (a plain full-page screenshot
  * leaves the sticky Approve/Deny bar at the first viewport's bottom, over the content).
  */

@@ -29,7 +29,7 @@ async function adminCli(server: RunningServer, args: string[]): Promise<Record<s
 /**
  * The mobile key web app in Debian's Chromium against `wrangler dev`: enrolment, the
  * same-device flow, the camera flow, deny and key removal, with screenshots of each screen
- * saved as docs/screenshots/app-*.png. (Expiry needs a short login validity: app-expiry.test.ts.)
+ * saved as app-*.png (see saveScreenshot). (Expiry needs a short login validity: app-expiry.test.ts.)
  */
 describe('mobile key web app in Chromium', () => {
   let server: RunningServer;

@@ -1,16 +1,20 @@
 /**
  * Browser helpers for end-to-end tests: Debian's Chromium driven by playwright-core, QR codes
  * read back from screenshots (as a phone camera would, not from the DOM), and screenshots saved
- * under docs/screenshots/ for people to look at.
+ * under test-results/screenshots/ on every run — and under docs/screenshots/ only when
+ * `UPDATE_SCREENSHOTS=1` asks for the published ones to be refreshed on purpose.
  */
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
+/** Where every run's screenshots go (ignored by git). */
+export const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
+/** The published screenshots (README links them), written only with `UPDATE_SCREENSHOTS=1`. */
+export const PUBLISHED_SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
 
 /** Flags for headless Chromium on a machine with no network and no GPU. */
 export const CHROMIUM_ARGS = [
@@ -56,10 +60,18 @@ export async function readQrFromScreen(page: Page): Promise<string> {
   return code.data;
 }
 
-/** Saves a screenshot as docs/screenshots/<name>.png (overwritten on every run). */
+/**
+ * Saves a screenshot as test-results/screenshots/<name>.png, and copies it to
+ * docs/screenshots/ when `UPDATE_SCREENSHOTS=1`.
+ * @returns the path under test-results/.
+ */
 export async function saveScreenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(PUBLISHED_SCREENSHOTS, { recursive: true });
+    copyFileSync(path, join(PUBLISHED_SCREENSHOTS, `${name}.png`));
+  }
   return path;
 }

@@ -28,7 +28,7 @@ const SHORT_VALIDITY_SECONDS = 6;
 /**
  * The hosted login page in Debian's Chromium against `wrangler dev`, started by the demo
  * relying service, answered by the reference mobile key: every state of a login, the
- * connection, and the page without scripts. Screenshots go to docs/screenshots/page-*.png.
+ * connection, and the page without scripts. Screenshots: page-*.png (see saveScreenshot).
  * (Layout, languages, colours and headers: page-look.test.ts.)
  */
 describe('hosted login page in Chromium: a login from start to finish', () => {
