@@ -24,6 +24,7 @@ import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
 import { errorPage } from './html.ts';
+import { DESCRIPTIONS as D } from './descriptions.ts';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -111,7 +112,7 @@ continueRoutes.get('/:id/continue', async (c) => {
     const request = unwrap(stored).authorization as unknown as AuthorizationRequest;
     return backToClient(c, request.redirect_uri, {
       error: 'access_denied',
-      error_description: 'the person declined the login',
+      error_description: D.denied,
       state: request.state,
     });
   }

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import { DESCRIPTIONS, type Description } from '../oidc/descriptions.ts';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
@@ -51,7 +52,7 @@ const OIDC_KEY = {
 } as const;
 
 /** A refusal at an OAuth endpoint, as plain data across RPC (the Worker maps it to the response). */
-export type GrantResult<T> = { ok: true; value: T } | { ok: false; error: 'invalid_grant' | 'invalid_token'; description: string };
+export type GrantResult<T> = { ok: true; value: T } | { ok: false; error: 'invalid_grant' | 'invalid_token'; description: Description };
 
 /** What a successful code redemption gives the token endpoint. */
 export interface Grant {
@@ -313,7 +314,7 @@ export class LoginSession extends DurableObject<Env> {
       return { ok: false, error: 'invalid_grant', description: checked.description };
     }
     const redeemed = await this.#apply({ type: 'redeem', at: now });
-    if (!redeemed.ok) return { ok: false, error: 'invalid_grant', description: 'the login cannot be redeemed' };
+    if (!redeemed.ok) return { ok: false, error: 'invalid_grant', description: DESCRIPTIONS.codeNotRedeemable };
     const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
     const device = (await this.ctx.storage.get<DeviceKey>(KEY.device))!;
     const record = (await this.#record())!;
