@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { sha256Hex } from '../session/crypto.ts';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
-import type { Grant, GrantResult } from '../session/LoginSession.ts';
+import type { Grant, GrantResult } from '../session/grants.ts';
 import { getClient, verifyClientSecret, type Client } from './clients.ts';
 import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
 import { readForm } from './form.ts';
