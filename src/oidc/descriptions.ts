@@ -53,7 +53,6 @@ export const DESCRIPTIONS = {
   codeInvalid: 'the code is invalid',
   codeUsed: 'the code has already been used',
   codeExpired: 'the code has expired',
-  codeOtherClient: 'the code was issued to another client',
   codeRedirectUri: 'redirect_uri does not match the authorization request',
   codeNotRedeemable: 'the login cannot be redeemed',
   verifierUnexpected: 'code_verifier sent for a code issued without code_challenge',

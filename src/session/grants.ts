@@ -111,7 +111,8 @@ export async function issueCode(host: GrantHost, bindingHash: string): Promise<R
  * Redeems the authorization code (RFC 6749 §4.1.3): checks it with `checkCode`, records the
  * machine's `redeem` event and issues an access token valid {@link ACCESS_TOKEN_TTL_MS}.
  * A second redemption is refused and revokes the token the first one issued (RFC 6749 §4.1.2,
- * RFC 9700 §4.2.4). The client is authenticated by the Worker before this is called.
+ * RFC 9700 §4.2.4) — but only when the code's own client presents it again: `checkCode` decides
+ * the client first. The client is authenticated by the Worker before this is called.
  * @returns `invalid_grant` with a public description on any refusal.
  */
 export async function redeemCode(host: GrantHost, input: Redemption): Promise<GrantResult<Grant>> {

@@ -70,17 +70,19 @@ export function loginIdOf(secret: string): string | null {
 
 /**
  * Checks a redemption against the stored code (RFC 6749 §4.1.3, RFC 7636 §4.6), in order:
- * the code exists, has not been redeemed (a replay: the caller revokes what the first
- * redemption issued), has not expired, and is bound to this client, this redirect_uri and
- * this code_verifier. Every refusal is `invalid_grant`.
+ * the code exists and was issued to this (already authenticated) client — a code presented by
+ * any other client is simply unknown to it, so a stranger's replay decides nothing and revokes
+ * nothing —, has not been redeemed (a replay by its own client: the caller revokes what the
+ * first redemption issued, RFC 6749 §4.1.2), has not expired, and is bound to this redirect_uri
+ * and this code_verifier. Every refusal is `invalid_grant`.
  * @param now epoch milliseconds.
  */
 export function checkCode(code: CodeRecord | undefined, input: Redemption, now: number): CodeCheck {
   const refuse = (description: Description, replay = false): CodeCheck => ({ ok: false, description, replay });
   if (!code || !timingSafeEqual(code.hash, input.codeHash)) return refuse(D.codeInvalid);
+  if (code.clientId !== input.clientId) return refuse(D.codeInvalid);
   if (code.redeemedAt !== undefined) return refuse(D.codeUsed, true);
   if (now >= code.expiresAt) return refuse(D.codeExpired);
-  if (code.clientId !== input.clientId) return refuse(D.codeOtherClient);
   if (code.redirectUri !== input.redirectUri) return refuse(D.codeRedirectUri);
   const pkce = pkceMismatch(code.codeChallenge, input.verifierS256);
   return pkce ? refuse(pkce) : { ok: true };
