@@ -18,6 +18,8 @@ export interface AuthorizationRequest {
   client_id: string;
   redirect_uri: string;
   response_type: 'code';
+  /** Absent means `query` (the default for `code`, OAuth 2.0 Multiple Response Types §5). */
+  response_mode?: 'form_post';
   /** The known scopes granted, space separated; always includes `openid`. */
   scope: string;
   state?: string;
@@ -93,13 +95,23 @@ export function checkNoRepeats(params: Params): void {
   }
 }
 
-/** response_type is `code` (the only flow offered) and response_mode, if sent, is `query`. */
+/**
+ * The response mode the errors and the code are sent with, read before anything else is checked
+ * so even the first error goes back the way the client asked: `form_post` (OAuth 2.0 Form Post
+ * Response Mode) when it is the one value sent, else `query`.
+ */
+export function responseModeOf(params: Params): 'query' | 'form_post' {
+  const modes = params.getAll('response_mode');
+  return modes.length === 1 && modes[0] === 'form_post' ? 'form_post' : 'query';
+}
+
+/** response_type is `code` (the only flow offered) and response_mode, if sent, is `query` or `form_post`. */
 export function checkResponseType(params: Params): 'code' {
   const type = one(params, 'response_type');
   if (!type) throw new OAuthError('invalid_request', D.responseTypeMissing);
   if (type !== 'code') throw new OAuthError('unsupported_response_type', D.responseTypeUnsupported);
   const mode = one(params, 'response_mode');
-  if (mode !== undefined && mode !== 'query') throw new OAuthError('invalid_request', D.responseModeUnsupported);
+  if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw new OAuthError('invalid_request', D.responseModeUnsupported);
   return type;
 }
 
@@ -176,6 +188,7 @@ export function validateAuthorization(params: Params, client: Client, redirectUr
   const maxAge = checkMaxAge(params);
   checkDisplayAndLengths(params);
   const request: AuthorizationRequest = { client_id: client.clientId, redirect_uri: redirectUri, response_type: responseType, scope, ...pkce };
+  if (responseModeOf(params) === 'form_post') request.response_mode = 'form_post';
   const optional = { state: one(params, 'state'), nonce: one(params, 'nonce'), acr_values: one(params, 'acr_values'),
     login_hint: one(params, 'login_hint'), display: one(params, 'display'), ui_locales: one(params, 'ui_locales'), prompt };
   for (const [name, value] of Object.entries(optional)) if (value !== undefined) (request as unknown as Record<string, unknown>)[name] = value;

@@ -35,6 +35,7 @@ const KEY = {
   device: 'device', // DeviceKey of the device that scanned
   nonce: 'nonce', // server nonce issued at scan time, bound into the answer's signature
   retainUntil: 'retainUntil', // epoch ms after which the alarm deletes everything
+  successor: 'successor', // id of the login "Start again" last started from this one
 } as const;
 
 type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
@@ -53,6 +54,11 @@ const refusalProblem: Record<Refusal, () => ProblemError> = {
   'not-approved': () => new ProblemError('conflict', 409, 'Login not approved'),
   'already-redeemed': () => new ProblemError('conflict', 409, 'Already redeemed'),
 };
+
+const cancelledProblem = () =>
+  new ProblemError('login-cancelled', 409, 'Login cancelled in the browser', {
+    detail: 'The login was cancelled in the browser that started it.',
+  });
 
 const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
@@ -213,6 +219,28 @@ export class LoginSession extends DurableObject<Env> {
     const record = (await this.#record())!;
     if (record.state === 'approved') return { ok: false, problem: refusalProblem.ended().toJSON() };
     return { ok: true, value: (await this.ctx.storage.get<Stored>(KEY.start))! };
+  }
+
+  /**
+   * Records the login "Start again" just started from this one (for the browser holding the
+   * binding cookie) and returns the one recorded before, if any, so the caller can end it: one
+   * authorization request has at most one live login.
+   */
+  async recordSuccessor(bindingHash: string, successorId: string): Promise<Result<string | null>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return { ok: false, problem };
+    const previous = (await this.ctx.storage.get<string>(KEY.successor)) ?? null;
+    await this.ctx.storage.put(KEY.successor, successorId);
+    return { ok: true, value: previous };
+  }
+
+  /**
+   * Ends this login because "Start again" on its predecessor replaced it (the Worker calls this
+   * only with an id its predecessor recorded). Cancels a pending or scanned login; else nothing.
+   */
+  async supersede(): Promise<void> {
+    const record = await this.#record();
+    if (record && !isTerminal(record.state)) await this.#apply({ type: 'cancel', at: Date.now() });
   }
 
   // ── OIDC: authorization code and access token (issue 4), in ./grants.ts ───────────────
@@ -404,7 +432,11 @@ export class LoginSession extends DurableObject<Env> {
     const snapshot = await this.#snapshot(result.record);
     // Pages see the state; a change they cannot see (the code's redemption) is no news to them.
     if (result.changed && result.record.state !== record.state) this.#broadcast(snapshot);
-    if (!result.ok) return { ok: false, problem: refusalProblem[result.refusal]().toJSON() };
+    if (!result.ok) {
+      // A phone answering a login the browser cancelled is told so, not just "ended".
+      const cancelled = result.refusal === 'ended' && result.record.state === 'cancelled';
+      return { ok: false, problem: (cancelled ? cancelledProblem() : refusalProblem[result.refusal]()).toJSON() };
+    }
     return { ok: true, value: snapshot, changed: result.changed };
   }
 
@@ -442,6 +474,10 @@ export class LoginSession extends DurableObject<Env> {
     if (record.state === 'approved') snapshot.continueUrl = `/login/${this.#id}/continue`;
     if (record.state === 'denied' || record.state === 'expired' || record.state === 'cancelled') {
       snapshot.restartUrl = `/login/${this.#id}/restart`;
+    }
+    // The session only knows whether it was handed somewhere to return to; src/oidc/return.ts answers.
+    if (record.state !== 'approved' && typeof stored.authorization.redirect_uri === 'string') {
+      snapshot.returnUrl = `/login/${this.#id}/return`;
     }
     return snapshot;
   }
