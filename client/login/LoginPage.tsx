@@ -31,7 +31,7 @@ const EXPIRY_RECHECK_MS = 2000;
  * DOM hooks for tests: `[data-login]` carries `data-state` (the login state),
  * `data-connection` (connecting | live | lost | idle) and, once the script runs, `data-hydrated`; `[data-qr]` is the QR `<svg>`; `[data-launch]`
  * the same-device link; `[data-remaining]` the countdown; `[data-restart]` the "Start again"
- * form; `[data-continue]` the link onwards after approval; `[data-steps=desktop|phone]` the steps.
+ * form; `[data-return]` the form back to the service (cancel while open, back once ended); `[data-continue]` the link onwards after approval; `[data-steps=desktop|phone]` the steps.
  */
 export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   const t = messages(props.locale);
@@ -157,6 +157,9 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
       ) : (
         <Panel t={t} view={view} headingRef={headingRef} />
       )}
+      {view.returnUrl && (view.state === 'pending' || view.state === 'scanned') ? (
+        <ReturnForm action={view.returnUrl} label={t.cancelAndReturn(view.serviceName)} secondary />
+      ) : null}
     </div>
   );
 }
@@ -232,14 +235,30 @@ function Panel(props: { t: Messages; view: LoginView; headingRef: { current: HTM
           {t.continue}
         </a>
       ) : null}
-      {view.restartUrl ? (
-        <form method="post" action={view.restartUrl} data-restart="">
-          <button class="button" type="submit">
-            {t.startAgain}
-          </button>
-        </form>
+      {view.restartUrl || view.returnUrl ? (
+        <div class="panel-actions">
+          {view.restartUrl ? (
+            <form method="post" action={view.restartUrl} data-restart="">
+              <button class="button" type="submit">
+                {t.startAgain}
+              </button>
+            </form>
+          ) : null}
+          {view.returnUrl ? <ReturnForm action={view.returnUrl} label={t.backTo(view.serviceName)} secondary /> : null}
+        </div>
       ) : null}
     </section>
+  );
+}
+
+/** A plain form back to the service (no script needed): the server answers it with an OAuth error. */
+function ReturnForm(props: { action: string; label: string; secondary?: boolean }) {
+  return (
+    <form method="post" action={props.action} data-return="">
+      <button class={props.secondary ? 'button button-secondary' : 'button'} type="submit">
+        {props.label}
+      </button>
+    </form>
   );
 }
 

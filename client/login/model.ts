@@ -117,6 +117,8 @@ export interface LoginView {
   continueUrl?: string;
   /** Ended without approval: where the "Start again" form posts. */
   restartUrl?: string;
+  /** Where "Cancel and return" (pending, scanned) or "Back to the service" (ended) posts. */
+  returnUrl?: string;
   /** Whether the countdown is shown (pending and scanned). */
   showCountdown: boolean;
 }
@@ -134,6 +136,7 @@ export function viewOf(snapshot: LoginSnapshot): LoginView {
   if (snapshot.restartUrl && (snapshot.state === 'denied' || snapshot.state === 'expired' || snapshot.state === 'cancelled')) {
     view.restartUrl = snapshot.restartUrl;
   }
+  if (snapshot.returnUrl && snapshot.state !== 'approved') view.returnUrl = snapshot.returnUrl;
   return view;
 }
 

@@ -100,6 +100,10 @@ export interface Messages {
   cancelledBody: string;
   continue: string;
   startAgain: string;
+  /** While pending or scanned: ends the login and goes back to the service. */
+  cancelAndReturn: (service: string) => string;
+  /** After a denial, a cancellation or an expiry: back to the service (it learns why). */
+  backTo: (service: string) => string;
   connection: {
     lost: string;
     reconnecting: string;
@@ -178,6 +182,8 @@ const cs: Messages = {
   cancelledBody: 'Toto přihlášení bylo zrušeno. Můžete začít znovu.',
   continue: 'Pokračovat',
   startAgain: 'Začít znovu',
+  cancelAndReturn: (service) => `Zrušit a vrátit se do služby ${service}`,
+  backTo: (service) => `Zpět do služby ${service}`,
   connection: {
     lost: 'Spojení se serverem bylo přerušeno. Obnovujeme je…',
     reconnecting: 'Obnovujeme spojení…',
@@ -269,6 +275,8 @@ const en: Messages = {
   cancelledBody: 'This login was cancelled. You can start again.',
   continue: 'Continue',
   startAgain: 'Start again',
+  cancelAndReturn: (service) => `Cancel and return to ${service}`,
+  backTo: (service) => `Back to ${service}`,
   connection: {
     lost: 'The connection to the server was lost. Reconnecting…',
     reconnecting: 'Reconnecting…',

@@ -18,6 +18,7 @@ export type ProblemCode =
   | 'conflict'
   | 'login-expired'
   | 'login-decided'
+  | 'login-cancelled'
   | 'login-claimed'
   | 'login-not-scanned'
   | 'wrong-device'

@@ -71,6 +71,9 @@ loginPages.post('/login/:id/restart', async (c) => {
     }
     const { client, claims, locale: loginLocale, authorization } = unwrap<RestartRequest>(request);
     const next = await startLogin(c, { client, claims, locale: loginLocale, authorization });
+    // "Start again" pressed twice on this page (two tabs, the back button): end the earlier successor.
+    const previous = await stub.recordSuccessor(bindingHash, next.id);
+    if (previous.ok && previous.value && previous.value !== next.id) await loginStub(c.env, previous.value).supersede();
     c.header('Cache-Control', 'no-store');
     c.header('Referrer-Policy', 'no-referrer');
     return c.redirect(`/login/${next.id}`, 303);

@@ -15,7 +15,7 @@ import {
   checkRedirectUri,
   MAX_PARAM_LENGTH,
   pickLocale,
-  redirectTo,
+  responseModeOf,
   validateAuthorization,
   type AuthorizationRequest,
 } from './authorize.ts';
@@ -24,6 +24,8 @@ import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
 import { errorPage } from './html.ts';
+import { authorizationResponse, type ResponseTarget } from './respond.ts';
+import { DESCRIPTIONS as D } from './descriptions.ts';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -34,10 +36,9 @@ function localError(c: Ctx, error: OAuthError, params?: URLSearchParams): Respon
   return c.html(errorPage(error.code, error.description, locale), 400, { 'Cache-Control': 'no-store' });
 }
 
-/** 303 to the client's redirect_uri with the response parameters and `iss` (RFC 9207). */
-function backToClient(c: Ctx, redirectUri: string, params: Record<string, string | undefined>): Response {
-  c.header('Cache-Control', 'no-store');
-  return c.redirect(redirectTo(redirectUri, { ...params, iss: c.env.ISSUER }), 303);
+/** The response to the client's redirect_uri in its response mode, with `state` and `iss` (RFC 9207). */
+function backToClient(c: Ctx, target: ResponseTarget, params: Record<string, string | undefined>): Response | Promise<Response> {
+  return authorizationResponse(c, c.env.ISSUER, target, params);
 }
 
 /** Authorization endpoint: `GET /authorize` (query) and `POST /authorize` (form). */
@@ -64,7 +65,8 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
     request = validateAuthorization(params, client, redirectUri);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
-    return backToClient(c, redirectUri, { error: error.code, error_description: error.description, state });
+    const target = { redirect_uri: redirectUri, state, response_mode: responseModeOf(params) };
+    return backToClient(c, target, { error: error.code, error_description: error.description });
   }
   const snapshot = await startLogin(c, {
     client: { id: client.clientId, name: client.name },
@@ -104,16 +106,12 @@ continueRoutes.get('/:id/continue', async (c) => {
     const issued = (await stub.issueCode(binding)) as Result<{ code: string; authorization: Record<string, unknown> }>;
     const { code, authorization } = unwrap(issued);
     const request = authorization as unknown as AuthorizationRequest;
-    return backToClient(c, request.redirect_uri, { code, state: request.state });
+    return backToClient(c, request, { code });
   }
   if (snapshot.state === 'denied') {
     const stored = (await stub.restartRequest(binding)) as Result<{ authorization: Record<string, unknown> }>;
     const request = unwrap(stored).authorization as unknown as AuthorizationRequest;
-    return backToClient(c, request.redirect_uri, {
-      error: 'access_denied',
-      error_description: 'the person declined the login',
-      state: request.state,
-    });
+    return backToClient(c, request, { error: 'access_denied', error_description: D.denied });
   }
   c.header('Cache-Control', 'no-store');
   return c.redirect(`/login/${id}`, 303);

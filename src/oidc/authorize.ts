@@ -11,12 +11,15 @@ import type { Client } from './clients.ts';
 import { knownScopes, parseScope } from './claims.ts';
 import { OAuthError } from './errors.ts';
 import { S256_CHALLENGE } from './pkce.ts';
+import { DESCRIPTIONS as D } from './descriptions.ts';
 
 /** The validated authorization request, as the LoginSession keeps it (opaque to the session). */
 export interface AuthorizationRequest {
   client_id: string;
   redirect_uri: string;
   response_type: 'code';
+  /** Absent means `query` (the default for `code`, OAuth 2.0 Multiple Response Types §5). */
+  response_mode?: 'form_post';
   /** The known scopes granted, space separated; always includes `openid`. */
   scope: string;
   state?: string;
@@ -47,9 +50,9 @@ function one(params: Params, name: string): string | undefined {
   const values = params.getAll(name);
   if (values.length > 1) {
     // A repeated client_id or redirect_uri cannot be trusted to redirect to.
-    if (name === 'client_id') throw new OAuthError('invalid_client', 'client_id is repeated', { local: true });
-    if (name === 'redirect_uri') throw new OAuthError('invalid_redirect_uri', 'redirect_uri is repeated', { local: true });
-    throw new OAuthError('invalid_request', `${name} is repeated`);
+    if (name === 'client_id') throw new OAuthError('invalid_client', D.clientIdRepeated, { local: true });
+    if (name === 'redirect_uri') throw new OAuthError('invalid_redirect_uri', D.redirectUriRepeated, { local: true });
+    throw new OAuthError('invalid_request', D.parameterRepeated);
   }
   return values[0] === '' ? undefined : values[0];
 }
@@ -57,55 +60,65 @@ function one(params: Params, name: string): string | undefined {
 /** Step 1: a client_id is present (the caller then looks the client up). */
 export function checkClientId(params: Params): string {
   const clientId = one(params, 'client_id');
-  if (!clientId) throw new OAuthError('invalid_client', 'client_id is missing', { local: true });
+  if (!clientId) throw new OAuthError('invalid_client', D.clientIdMissing, { local: true });
   return clientId;
 }
 
 /** Step 2: the client is registered. */
 export function checkClient(client: Client | null): Client {
-  if (!client) throw new OAuthError('invalid_client', 'This service is not registered.', { local: true });
+  if (!client) throw new OAuthError('invalid_client', D.clientUnknown, { local: true });
   return client;
 }
 
 /** Step 3: redirect_uri is present and one of the client's, by exact string match (RFC 9700 §4.1.3). */
 export function checkRedirectUri(params: Params, client: Client): string {
   const redirectUri = one(params, 'redirect_uri');
-  if (!redirectUri) throw new OAuthError('invalid_redirect_uri', 'redirect_uri is missing', { local: true });
+  if (!redirectUri) throw new OAuthError('invalid_redirect_uri', D.redirectUriMissing, { local: true });
   if (!client.redirectUris.includes(redirectUri)) {
-    throw new OAuthError('invalid_redirect_uri', 'redirect_uri is not registered for this service', { local: true });
+    throw new OAuthError('invalid_redirect_uri', D.redirectUriUnregistered, { local: true });
   }
   return redirectUri;
 }
 
 /** Request objects are not supported (OIDC Core §6). */
 export function checkRequestObject(params: Params): void {
-  if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects are not supported');
-  if (params.has('request_uri')) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported');
+  if (params.has('request')) throw new OAuthError('request_not_supported', D.requestObject);
+  if (params.has('request_uri')) throw new OAuthError('request_uri_not_supported', D.requestUri);
 }
 
 /** No parameter may appear twice (RFC 6749 §3.1). */
 export function checkNoRepeats(params: Params): void {
   const seen = new Set<string>();
   for (const name of params.keys()) {
-    if (seen.has(name)) throw new OAuthError('invalid_request', `${name} is repeated`);
+    if (seen.has(name)) throw new OAuthError('invalid_request', D.parameterRepeated);
     seen.add(name);
   }
 }
 
-/** response_type is `code` (the only flow offered) and response_mode, if sent, is `query`. */
+/**
+ * The response mode the errors and the code are sent with, read before anything else is checked
+ * so even the first error goes back the way the client asked: `form_post` (OAuth 2.0 Form Post
+ * Response Mode) when it is the one value sent, else `query`.
+ */
+export function responseModeOf(params: Params): 'query' | 'form_post' {
+  const modes = params.getAll('response_mode');
+  return modes.length === 1 && modes[0] === 'form_post' ? 'form_post' : 'query';
+}
+
+/** response_type is `code` (the only flow offered) and response_mode, if sent, is `query` or `form_post`. */
 export function checkResponseType(params: Params): 'code' {
   const type = one(params, 'response_type');
-  if (!type) throw new OAuthError('invalid_request', 'response_type is missing');
-  if (type !== 'code') throw new OAuthError('unsupported_response_type', 'only response_type=code is supported');
+  if (!type) throw new OAuthError('invalid_request', D.responseTypeMissing);
+  if (type !== 'code') throw new OAuthError('unsupported_response_type', D.responseTypeUnsupported);
   const mode = one(params, 'response_mode');
-  if (mode !== undefined && mode !== 'query') throw new OAuthError('invalid_request', 'only response_mode=query is supported');
+  if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw new OAuthError('invalid_request', D.responseModeUnsupported);
   return type;
 }
 
 /** scope includes `openid` (OIDC Core §3.1.2.1); unknown scopes are ignored. @returns the known scopes. */
 export function checkScope(params: Params): string {
   const requested = parseScope(one(params, 'scope'));
-  if (!requested.includes('openid')) throw new OAuthError('invalid_scope', 'scope must include openid');
+  if (!requested.includes('openid')) throw new OAuthError('invalid_scope', D.scopeWithoutOpenid);
   return knownScopes(requested).join(' ');
 }
 
@@ -114,13 +127,13 @@ export function checkPkce(params: Params, client: Client): { code_challenge?: st
   const challenge = one(params, 'code_challenge');
   const method = one(params, 'code_challenge_method');
   if (challenge === undefined) {
-    if (method !== undefined) throw new OAuthError('invalid_request', 'code_challenge_method without code_challenge');
-    if (client.public) throw new OAuthError('invalid_request', 'PKCE (code_challenge with S256) is required for public clients');
+    if (method !== undefined) throw new OAuthError('invalid_request', D.pkceMethodAlone);
+    if (client.public) throw new OAuthError('invalid_request', D.pkceRequired);
     return {};
   }
   // An absent method means `plain` (RFC 7636 §4.3), which is not offered.
-  if (method !== 'S256') throw new OAuthError('invalid_request', 'code_challenge_method must be S256');
-  if (!S256_CHALLENGE.test(challenge)) throw new OAuthError('invalid_request', 'code_challenge is not a valid S256 challenge');
+  if (method !== 'S256') throw new OAuthError('invalid_request', D.pkceMethod);
+  if (!S256_CHALLENGE.test(challenge)) throw new OAuthError('invalid_request', D.pkceChallenge);
   return { code_challenge: challenge, code_challenge_method: 'S256' };
 }
 
@@ -133,10 +146,10 @@ export function checkPrompt(params: Params): string | undefined {
   const prompt = one(params, 'prompt');
   if (prompt === undefined) return undefined;
   const values = prompt.split(' ').filter(Boolean);
-  if (values.some((value) => !PROMPT_VALUES.has(value))) throw new OAuthError('invalid_request', 'unsupported prompt value');
+  if (values.some((value) => !PROMPT_VALUES.has(value))) throw new OAuthError('invalid_request', D.promptUnsupported);
   if (values.includes('none')) {
-    if (values.length > 1) throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values');
-    throw new OAuthError('login_required', 'the person must log in with the mobile key');
+    if (values.length > 1) throw new OAuthError('invalid_request', D.promptNoneCombined);
+    throw new OAuthError('login_required', D.loginRequired);
   }
   return values.join(' ');
 }
@@ -145,7 +158,7 @@ export function checkPrompt(params: Params): string | undefined {
 export function checkMaxAge(params: Params): number | undefined {
   const value = one(params, 'max_age');
   if (value === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(value)) throw new OAuthError('invalid_request', 'max_age must be a non-negative integer');
+  if (!/^\d{1,10}$/.test(value)) throw new OAuthError('invalid_request', D.maxAgeInvalid);
   return Number(value);
 }
 
@@ -154,11 +167,11 @@ export function checkDisplayAndLengths(params: Params): void {
   for (const name of FREE_TEXT) {
     const value = one(params, name);
     if (value !== undefined && value.length > MAX_PARAM_LENGTH) {
-      throw new OAuthError('invalid_request', `${name} is longer than ${MAX_PARAM_LENGTH} characters`);
+      throw new OAuthError('invalid_request', D.parameterTooLong);
     }
   }
   const display = one(params, 'display');
-  if (display !== undefined && !DISPLAY_VALUES.has(display)) throw new OAuthError('invalid_request', 'unsupported display value');
+  if (display !== undefined && !DISPLAY_VALUES.has(display)) throw new OAuthError('invalid_request', D.displayUnsupported);
 }
 
 /**
@@ -175,6 +188,7 @@ export function validateAuthorization(params: Params, client: Client, redirectUr
   const maxAge = checkMaxAge(params);
   checkDisplayAndLengths(params);
   const request: AuthorizationRequest = { client_id: client.clientId, redirect_uri: redirectUri, response_type: responseType, scope, ...pkce };
+  if (responseModeOf(params) === 'form_post') request.response_mode = 'form_post';
   const optional = { state: one(params, 'state'), nonce: one(params, 'nonce'), acr_values: one(params, 'acr_values'),
     login_hint: one(params, 'login_hint'), display: one(params, 'display'), ui_locales: one(params, 'ui_locales'), prompt };
   for (const [name, value] of Object.entries(optional)) if (value !== undefined) (request as unknown as Record<string, unknown>)[name] = value;

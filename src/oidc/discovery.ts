@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { ACR_MOBILE_KEY, SUPPORTED_SCOPES, claimsForScopes } from './claims.ts';
 import { publicJwks, signingAlgs } from './keys.ts';
+import { RESPONSE_MODES } from './respond.ts';
 
 /** The provider metadata for an issuer (e.g. `http://localhost:8787`). */
 export function providerMetadata(env: Env): Record<string, unknown> {
@@ -16,7 +17,7 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     jwks_uri: `${issuer}/jwks`,
     scopes_supported: SUPPORTED_SCOPES,
     response_types_supported: ['code'],
-    response_modes_supported: ['query'],
+    response_modes_supported: [...RESPONSE_MODES],
     grant_types_supported: ['authorization_code'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: signingAlgs(env),

@@ -5,6 +5,8 @@
  * {@link OAuthError.local}.
  */
 
+import type { Description } from './descriptions.ts';
+
 /** Every `error` value this provider returns. */
 export type OAuthErrorCode =
   // authorization endpoint, shown locally (the client or redirect_uri cannot be trusted)
@@ -26,12 +28,12 @@ export type OAuthErrorCode =
   | 'invalid_token';
 
 /**
- * An OAuth error. `description` is public and generic enough to show anyone; never put an
- * internal error message in it.
+ * An OAuth error. `description` is public, generic and fixed per cause: one of
+ * {@link Description} (src/oidc/descriptions.ts), never an internal message or request input.
  */
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;
-  readonly description: string;
+  readonly description: Description;
   readonly status: number;
   readonly headers: Record<string, string>;
   /** True when the error must be rendered to the person and never sent to the redirect_uri. */
@@ -39,7 +41,7 @@ export class OAuthError extends Error {
 
   constructor(
     code: OAuthErrorCode,
-    description: string,
+    description: Description,
     options: { status?: number; headers?: Record<string, string>; local?: boolean } = {},
   ) {
     super(`${code}: ${description}`);

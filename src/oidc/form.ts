@@ -3,6 +3,7 @@
  */
 import { readBytesLimited } from '../http/json.ts';
 import { OAuthError } from './errors.ts';
+import { DESCRIPTIONS as D } from './descriptions.ts';
 
 /** Largest form body an OAuth endpoint accepts, in bytes. */
 export const MAX_FORM_BYTES = 16 * 1024;
@@ -17,15 +18,15 @@ export function isForm(request: Request): boolean {
  * @throws {OAuthError} `invalid_request` when the body is not a form, too large or not UTF-8.
  */
 export async function readForm(request: Request): Promise<URLSearchParams> {
-  if (!isForm(request)) throw new OAuthError('invalid_request', 'send the parameters as application/x-www-form-urlencoded');
+  if (!isForm(request)) throw new OAuthError('invalid_request', D.formContentType);
   if (Number(request.headers.get('Content-Length') ?? '0') > MAX_FORM_BYTES) {
-    throw new OAuthError('invalid_request', `the body exceeds ${MAX_FORM_BYTES} bytes`, { status: 413 });
+    throw new OAuthError('invalid_request', D.formTooLarge, { status: 413 });
   }
   const buffer = await readBytesLimited(request, MAX_FORM_BYTES);
-  if (!buffer) throw new OAuthError('invalid_request', `the body exceeds ${MAX_FORM_BYTES} bytes`, { status: 413 });
+  if (!buffer) throw new OAuthError('invalid_request', D.formTooLarge, { status: 413 });
   try {
     return new URLSearchParams(new TextDecoder('utf-8', { fatal: true }).decode(buffer));
   } catch {
-    throw new OAuthError('invalid_request', 'the body is not valid UTF-8');
+    throw new OAuthError('invalid_request', D.formNotUtf8);
   }
 }

@@ -2,6 +2,7 @@
  * PKCE (RFC 7636), S256 only. Pure functions over Web Crypto.
  */
 import { base64urlEncode } from '../mobile/protocol.ts';
+import { DESCRIPTIONS as D, type Description } from './descriptions.ts';
 
 /** A code_verifier: 43–128 unreserved characters (RFC 7636 §4.1). */
 export const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -22,9 +23,9 @@ export async function s256(codeVerifier: string): Promise<string> {
  * @param verifierS256 `s256(code_verifier)` of the token request, if it sent one.
  * @returns null when they agree, else why not (for `invalid_grant`).
  */
-export function pkceMismatch(challenge: string | undefined, verifierS256: string | undefined): string | null {
+export function pkceMismatch(challenge: string | undefined, verifierS256: string | undefined): Description | null {
   if (challenge === undefined && verifierS256 === undefined) return null;
-  if (challenge === undefined) return 'code_verifier sent for a code issued without code_challenge';
-  if (verifierS256 === undefined) return 'code_verifier is required for this code';
-  return challenge === verifierS256 ? null : 'code_verifier does not match code_challenge';
+  if (challenge === undefined) return D.verifierUnexpected;
+  if (verifierS256 === undefined) return D.verifierRequired;
+  return challenge === verifierS256 ? null : D.verifierMismatch;
 }

@@ -1,7 +1,7 @@
 /**
  * The OpenID Provider's endpoints, mounted at the root:
  * `/.well-known/openid-configuration`, `/jwks`, `/authorize`, `/token`, `/userinfo`.
- * (`/login/:id/continue` is {@link continueRoutes}, mounted at `/login`.)
+ * (`/login/:id/continue` and `/login/:id/return` are {@link continueRoutes}, mounted at `/login`.)
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -10,7 +10,11 @@ import { discoveryRoutes } from './discovery.ts';
 import { tokenRoutes } from './token.ts';
 import { userinfoRoutes } from './userinfo.ts';
 
-export { continueRoutes } from './authorization.ts';
+import { continueRoutes as continueAfterLogin } from './authorization.ts';
+import { returnRoutes } from './return.ts';
+
+/** Mounted at `/login`: `GET /:id/continue` (after approval) and `POST /:id/return` (every way back without a code). */
+export const continueRoutes = new Hono<{ Bindings: Env }>().route('/', continueAfterLogin).route('/', returnRoutes);
 
 export const oidcRoutes = new Hono<{ Bindings: Env }>();
 

@@ -6,18 +6,19 @@ import { Hono } from 'hono';
 import { sha256Hex } from '../session/crypto.ts';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
-import type { Grant, GrantResult } from '../session/LoginSession.ts';
+import type { Grant, GrantResult } from '../session/grants.ts';
 import { getClient, verifyClientSecret, type Client } from './clients.ts';
 import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
 import { readForm } from './form.ts';
 import { signIdToken } from './idtoken.ts';
 import { CODE_VERIFIER, s256 } from './pkce.ts';
+import { DESCRIPTIONS as D } from './descriptions.ts';
 
 /** Credentials from `Authorization: Basic` (RFC 6749 §2.3.1: each part form-urlencoded). */
 function parseBasic(header: string | undefined, realm: string): { id: string; secret: string } | undefined {
   if (header === undefined) return undefined;
   const refuse = () =>
-    new OAuthError('invalid_client', 'client authentication failed', {
+    new OAuthError('invalid_client', D.clientAuthFailed, {
       status: 401,
       headers: { 'WWW-Authenticate': `Basic realm="${realm}"` },
     });
@@ -43,14 +44,14 @@ function parseBasic(header: string | undefined, realm: string): { id: string; se
 async function authenticateClient(db: D1Database, header: string | undefined, params: URLSearchParams, realm: string): Promise<Client> {
   const basic = parseBasic(header, realm);
   const failed = () =>
-    new OAuthError('invalid_client', 'client authentication failed', {
+    new OAuthError('invalid_client', D.clientAuthFailed, {
       status: 401,
       headers: basic ? { 'WWW-Authenticate': `Basic realm="${realm}"` } : {},
     });
   const postId = params.get('client_id') || undefined;
   const postSecret = params.get('client_secret') || undefined;
-  if (basic && postSecret !== undefined) throw new OAuthError('invalid_request', 'use only one client authentication method');
-  if (basic && postId !== undefined && postId !== basic.id) throw new OAuthError('invalid_request', 'client_id does not match the authenticated client');
+  if (basic && postSecret !== undefined) throw new OAuthError('invalid_request', D.clientAuthMixed);
+  if (basic && postId !== undefined && postId !== basic.id) throw new OAuthError('invalid_request', D.clientIdMismatch);
   const clientId = basic?.id ?? postId;
   if (!clientId) throw failed();
   const client = await getClient(db, clientId);
@@ -70,24 +71,24 @@ export const tokenRoutes = new Hono<{ Bindings: Env }>();
 tokenRoutes.all('/token', async (c) => {
   try {
     if (c.req.method !== 'POST') {
-      throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { Allow: 'POST' } });
+      throw new OAuthError('invalid_request', D.usePost, { status: 405, headers: { Allow: 'POST' } });
     }
     const params = await readForm(c.req.raw);
     const seen = new Set<string>();
     for (const name of params.keys()) {
-      if (seen.has(name)) throw new OAuthError('invalid_request', `${name} is repeated`);
+      if (seen.has(name)) throw new OAuthError('invalid_request', D.parameterRepeated);
       seen.add(name);
     }
     const client = await authenticateClient(c.env.DB, c.req.header('Authorization'), params, c.env.ISSUER);
     const grantType = params.get('grant_type');
-    if (!grantType) throw new OAuthError('invalid_request', 'grant_type is missing');
-    if (grantType !== 'authorization_code') throw new OAuthError('unsupported_grant_type', 'only authorization_code is supported');
+    if (!grantType) throw new OAuthError('invalid_request', D.grantTypeMissing);
+    if (grantType !== 'authorization_code') throw new OAuthError('unsupported_grant_type', D.grantTypeUnsupported);
     const code = params.get('code');
-    if (!code) throw new OAuthError('invalid_request', 'code is missing');
+    if (!code) throw new OAuthError('invalid_request', D.codeMissing);
     const redirectUri = params.get('redirect_uri');
-    if (!redirectUri) throw new OAuthError('invalid_request', 'redirect_uri is missing');
+    if (!redirectUri) throw new OAuthError('invalid_request', D.redirectUriMissing);
     const verifier = params.get('code_verifier') || undefined;
-    if (verifier !== undefined && !CODE_VERIFIER.test(verifier)) throw new OAuthError('invalid_request', 'code_verifier is malformed');
+    if (verifier !== undefined && !CODE_VERIFIER.test(verifier)) throw new OAuthError('invalid_request', D.codeVerifierMalformed);
 
     const loginId = loginIdOf(code);
     let stub;
@@ -95,7 +96,7 @@ tokenRoutes.all('/token', async (c) => {
       if (!loginId) throw new Error('malformed');
       stub = loginStub(c.env, loginId);
     } catch {
-      throw new OAuthError('invalid_grant', 'the code is invalid');
+      throw new OAuthError('invalid_grant', D.codeInvalid);
     }
     // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
     const result = (await stub.redeemCode({

@@ -10,6 +10,7 @@ import { loginIdOf } from '../session/tokens.ts';
 import { parseScope, releasedClaims } from './claims.ts';
 import { NO_STORE, OAuthError, bearerChallenge } from './errors.ts';
 import { isForm, readForm } from './form.ts';
+import { DESCRIPTIONS as D, type Description } from './descriptions.ts';
 
 /** The token from the header or the body; exactly one method (RFC 6750 §2). */
 async function presentedToken(request: Request): Promise<string | undefined> {
@@ -17,16 +18,16 @@ async function presentedToken(request: Request): Promise<string | undefined> {
   let fromHeader: string | undefined;
   if (header !== null) {
     const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
-    if (!match) throw new OAuthError('invalid_request', 'the Authorization header is not a Bearer token');
+    if (!match) throw new OAuthError('invalid_request', D.bearerMalformed);
     fromHeader = match[1];
   }
   let fromBody: string | undefined;
   if (request.method === 'POST' && isForm(request)) {
     const tokens = (await readForm(request)).getAll('access_token');
-    if (tokens.length > 1) throw new OAuthError('invalid_request', 'access_token is repeated');
+    if (tokens.length > 1) throw new OAuthError('invalid_request', D.accessTokenRepeated);
     fromBody = tokens[0];
   }
-  if (fromHeader !== undefined && fromBody !== undefined) throw new OAuthError('invalid_request', 'send the access token one way only');
+  if (fromHeader !== undefined && fromBody !== undefined) throw new OAuthError('invalid_request', D.accessTokenTwoWays);
   return fromHeader ?? fromBody;
 }
 
@@ -41,19 +42,19 @@ userinfoRoutes.on(['GET', 'POST'], '/userinfo', async (c) => {
       // RFC 6750 §3.1: no error code when the request carried no token at all.
       return new Response(null, { status: 401, headers: { 'WWW-Authenticate': bearerChallenge(realm), ...NO_STORE } });
     }
-    const invalid = (description: string) => new OAuthError('invalid_token', description, { status: 401 });
+    const invalid = (description: Description) => new OAuthError('invalid_token', description, { status: 401 });
     const loginId = loginIdOf(token);
-    if (!loginId) throw invalid('the access token is invalid');
+    if (!loginId) throw invalid(D.accessTokenInvalid);
     let stub;
     try {
       stub = loginStub(c.env, loginId);
     } catch {
-      throw invalid('the access token is invalid');
+      throw invalid(D.accessTokenInvalid);
     }
     const result = await stub.introspectAccessToken(token);
     if (!result.ok) throw invalid(result.description);
     const identity = await getIdentity(c.env.DB, result.value.sub);
-    if (!identity) throw invalid('the person behind this access token no longer exists');
+    if (!identity) throw invalid(D.personGone);
     return c.json(releasedClaims(identity.sub, identity.claims, parseScope(result.value.scope)), 200, NO_STORE);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;

@@ -1,18 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
-import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
+import { randomToken, timingSafeEqual } from './crypto.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
-import {
-  ACCESS_TOKEN_TTL_MS,
-  CODE_ISSUE_WINDOW_MS,
-  CODE_TTL_MS,
-  checkAccessToken,
-  checkCode,
-  type AccessTokenRecord,
-  type CodeRecord,
-  type Redemption,
-} from './tokens.ts';
+import { introspectAccessToken, issueCode, redeemCode, type Grant, type GrantHost, type GrantResult } from './grants.ts';
+import type { Redemption } from './tokens.ts';
+
+// Kept here for callers that import them from the object's module.
+export type { Grant, GrantResult } from './grants.ts';
 import type {
   AnswerInput,
   AnswerResult,
@@ -40,31 +35,10 @@ const KEY = {
   device: 'device', // DeviceKey of the device that scanned
   nonce: 'nonce', // server nonce issued at scan time, bound into the answer's signature
   retainUntil: 'retainUntil', // epoch ms after which the alarm deletes everything
+  successor: 'successor', // id of the login "Start again" last started from this one
 } as const;
 
 type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
-
-/** Storage keys of the OIDC section (issue 4; listed in docs/storage.md). */
-const OIDC_KEY = {
-  code: 'code', // CodeRecord: the login's one authorization code (hashed)
-  accessToken: 'accessToken', // AccessTokenRecord: the token its redemption issued (hashed)
-} as const;
-
-/** A refusal at an OAuth endpoint, as plain data across RPC (the Worker maps it to the response). */
-export type GrantResult<T> = { ok: true; value: T } | { ok: false; error: 'invalid_grant' | 'invalid_token'; description: string };
-
-/** What a successful code redemption gives the token endpoint. */
-export interface Grant {
-  /** The access token (`<login id>.<random>`), returned once; the object keeps only its hash. */
-  accessToken: string;
-  /** Epoch ms. */
-  accessTokenExpiresAt: number;
-  sub: string;
-  /** The validated authorization request (AuthorizationRequest in src/oidc/authorize.ts). */
-  authorization: Record<string, unknown>;
-  /** When the person approved, epoch ms (`auth_time`). */
-  approvedAt: number;
-}
 
 const refusalProblem: Record<Refusal, () => ProblemError> = {
   expired: () => new ProblemError('login-expired', 410, 'Login expired', { detail: 'This login is no longer valid.' }),
@@ -80,6 +54,11 @@ const refusalProblem: Record<Refusal, () => ProblemError> = {
   'not-approved': () => new ProblemError('conflict', 409, 'Login not approved'),
   'already-redeemed': () => new ProblemError('conflict', 409, 'Already redeemed'),
 };
+
+const cancelledProblem = () =>
+  new ProblemError('login-cancelled', 409, 'Login cancelled in the browser', {
+    detail: 'The login was cancelled in the browser that started it.',
+  });
 
 const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
@@ -242,116 +221,59 @@ export class LoginSession extends DurableObject<Env> {
     return { ok: true, value: (await this.ctx.storage.get<Stored>(KEY.start))! };
   }
 
-  // ── OIDC: authorization code and access token (issue 4) ────────────────────────────────
-  // The code and the token route back to this object by the login id they carry, so issuing,
-  // redeeming (once) and revoking are atomic. Hashes are computed before storage is read so the
-  // read-check-write runs under the input gate without interleaving.
-
   /**
-   * Issues the login's authorization code for the browser that started it, once approved
-   * (replacing an earlier unredeemed code, e.g. when "continue" is reloaded).
-   * @returns the code (`<login id>.<random>`, 256 bits, valid {@link CODE_TTL_MS}) and the
-   *   authorization request to answer; `conflict` unless approved and not yet redeemed.
+   * Records the login "Start again" just started from this one (for the browser holding the
+   * binding cookie) and returns the one recorded before, if any, so the caller can end it: one
+   * authorization request has at most one live login.
    */
-  async issueCode(bindingHash: string): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
-    const code = `${this.#id}.${randomToken(32)}`;
-    const hash = await sha256Hex(code);
+  async recordSuccessor(bindingHash: string, successorId: string): Promise<Result<string | null>> {
     const problem = await this.#checkBinding(bindingHash);
     if (problem) return { ok: false, problem };
-    const record = (await this.#record())!;
-    if (record.state !== 'approved') return { ok: false, problem: refusalProblem['not-approved']().toJSON() };
-    if (record.redeemedAt !== undefined) return { ok: false, problem: refusalProblem['already-redeemed']().toJSON() };
-    if (Date.now() > (record.endedAt ?? 0) + CODE_ISSUE_WINDOW_MS) {
-      return {
-        ok: false,
-        problem: new ProblemError('login-expired', 410, 'Approval too old', {
-          detail: 'This approval is too old to continue with. Go back to the service and log in again.',
-        }).toJSON(),
-      };
-    }
-    const authorization = (await this.ctx.storage.get<Stored>(KEY.start))!.authorization;
-    if (typeof authorization.client_id !== 'string' || typeof authorization.redirect_uri !== 'string') {
-      return {
-        ok: false,
-        problem: new ProblemError('conflict', 409, 'No authorization request', {
-          detail: 'This login was not started by an authorization request, so there is nowhere to return to.',
-        }).toJSON(),
-      };
-    }
-    const now = Date.now();
-    const stored: CodeRecord = {
-      hash,
-      clientId: authorization.client_id,
-      redirectUri: authorization.redirect_uri,
-      issuedAt: now,
-      expiresAt: now + CODE_TTL_MS,
-    };
-    if (typeof authorization.code_challenge === 'string') stored.codeChallenge = authorization.code_challenge;
-    await this.ctx.storage.put(OIDC_KEY.code, stored);
-    await this.retainUntil(stored.expiresAt);
-    return { ok: true, value: { code, authorization } };
+    const previous = (await this.ctx.storage.get<string>(KEY.successor)) ?? null;
+    await this.ctx.storage.put(KEY.successor, successorId);
+    return { ok: true, value: previous };
   }
 
   /**
-   * Redeems the authorization code (RFC 6749 §4.1.3): checks it with `checkCode`, records the
-   * machine's `redeem` event and issues an access token valid {@link ACCESS_TOKEN_TTL_MS}.
-   * A second redemption is refused and revokes the token the first one issued (RFC 6749 §4.1.2,
-   * RFC 9700 §4.2.4). The client is authenticated by the Worker before this is called.
-   * @returns `invalid_grant` with a public description on any refusal.
+   * Ends this login because "Start again" on its predecessor replaced it (the Worker calls this
+   * only with an id its predecessor recorded). Cancels a pending or scanned login; else nothing.
    */
+  async supersede(): Promise<void> {
+    const record = await this.#record();
+    if (record && !isTerminal(record.state)) await this.#apply({ type: 'cancel', at: Date.now() });
+  }
+
+  // ── OIDC: authorization code and access token (issue 4), in ./grants.ts ───────────────
+
+  /** See {@link issueCode} in ./grants.ts. */
+  async issueCode(bindingHash: string): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
+    return issueCode(this.#grantHost, bindingHash);
+  }
+
+  /** See {@link redeemCode} in ./grants.ts. */
   async redeemCode(input: Redemption): Promise<GrantResult<Grant>> {
-    const accessToken = `${this.#id}.${randomToken(32)}`;
-    const tokenHash = await sha256Hex(accessToken);
-    const now = Date.now();
-    const code = await this.ctx.storage.get<CodeRecord>(OIDC_KEY.code);
-    const checked = checkCode(code, input, now);
-    if (!checked.ok) {
-      if (checked.replay) {
-        const token = await this.ctx.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
-        if (token && token.revokedAt === undefined) await this.ctx.storage.put(OIDC_KEY.accessToken, { ...token, revokedAt: now });
-      }
-      return { ok: false, error: 'invalid_grant', description: checked.description };
-    }
-    const redeemed = await this.#apply({ type: 'redeem', at: now });
-    if (!redeemed.ok) return { ok: false, error: 'invalid_grant', description: 'the login cannot be redeemed' };
-    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
-    const device = (await this.ctx.storage.get<DeviceKey>(KEY.device))!;
-    const record = (await this.#record())!;
-    const token: AccessTokenRecord = {
-      hash: tokenHash,
-      clientId: input.clientId,
-      sub: device.sub,
-      scope: String(stored.authorization.scope ?? 'openid'),
-      issuedAt: now,
-      expiresAt: now + ACCESS_TOKEN_TTL_MS,
-    };
-    await this.ctx.storage.put({ [OIDC_KEY.code]: { ...code!, redeemedAt: now }, [OIDC_KEY.accessToken]: token });
-    await this.retainUntil(token.expiresAt);
-    return {
-      ok: true,
-      value: {
-        accessToken,
-        accessTokenExpiresAt: token.expiresAt,
-        sub: device.sub,
-        authorization: stored.authorization,
-        approvedAt: record.endedAt!,
-      },
-    };
+    return redeemCode(this.#grantHost, input);
   }
 
-  /**
-   * Validates an access token for a protected resource (UserInfo).
-   * @returns the subject, granted scope and client; `invalid_token` when unknown, expired or revoked.
-   */
+  /** See {@link introspectAccessToken} in ./grants.ts. */
   async introspectAccessToken(accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string }>> {
-    const hash = await sha256Hex(accessToken);
-    const token = await this.ctx.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
-    const refused = checkAccessToken(token, hash, Date.now());
-    if (refused) return { ok: false, error: 'invalid_token', description: refused };
-    return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId } };
+    return introspectAccessToken(this.#grantHost, accessToken);
   }
 
-  // ── end of the OIDC section ────────────────────────────────────────────────────────────
+  /** What ./grants.ts may use of this object: its storage and its transitions. */
+  get #grantHost(): GrantHost {
+    return {
+      id: this.#id,
+      storage: this.ctx.storage,
+      checkBinding: (bindingHash) => this.#checkBinding(bindingHash),
+      record: () => this.#record(),
+      authorization: async () => (await this.ctx.storage.get<Stored>(KEY.start))!.authorization,
+      device: async () => (await this.ctx.storage.get<DeviceKey>(KEY.device))!,
+      apply: (event) => this.#apply(event),
+      retainUntil: (until) => this.retainUntil(until),
+    };
+  }
+
 
   /** Page WebSocket upgrade (`GET /login/:id/ws`); the Worker has already checked the route. */
   override async fetch(request: Request): Promise<Response> {
@@ -510,7 +432,11 @@ export class LoginSession extends DurableObject<Env> {
     const snapshot = await this.#snapshot(result.record);
     // Pages see the state; a change they cannot see (the code's redemption) is no news to them.
     if (result.changed && result.record.state !== record.state) this.#broadcast(snapshot);
-    if (!result.ok) return { ok: false, problem: refusalProblem[result.refusal]().toJSON() };
+    if (!result.ok) {
+      // A phone answering a login the browser cancelled is told so, not just "ended".
+      const cancelled = result.refusal === 'ended' && result.record.state === 'cancelled';
+      return { ok: false, problem: (cancelled ? cancelledProblem() : refusalProblem[result.refusal]()).toJSON() };
+    }
     return { ok: true, value: snapshot, changed: result.changed };
   }
 
@@ -548,6 +474,10 @@ export class LoginSession extends DurableObject<Env> {
     if (record.state === 'approved') snapshot.continueUrl = `/login/${this.#id}/continue`;
     if (record.state === 'denied' || record.state === 'expired' || record.state === 'cancelled') {
       snapshot.restartUrl = `/login/${this.#id}/restart`;
+    }
+    // The session only knows whether it was handed somewhere to return to; src/oidc/return.ts answers.
+    if (record.state !== 'approved' && typeof stored.authorization.redirect_uri === 'string') {
+      snapshot.returnUrl = `/login/${this.#id}/return`;
     }
     return snapshot;
   }

@@ -7,6 +7,7 @@
 import { pkceMismatch } from '../oidc/pkce.ts';
 import { timingSafeEqual } from './crypto.ts';
 import { LOGIN_ID } from './stub.ts';
+import { DESCRIPTIONS as D, type Description } from '../oidc/descriptions.ts';
 
 /** An authorization code lives 60 s (RFC 6749 §4.1.2 recommends at most 10 minutes). */
 export const CODE_TTL_MS = 60_000;
@@ -56,7 +57,7 @@ export interface Redemption {
   verifierS256?: string;
 }
 
-export type CodeCheck = { ok: true } | { ok: false; description: string; replay: boolean };
+export type CodeCheck = { ok: true } | { ok: false; description: Description; replay: boolean };
 
 /**
  * Splits a code or access token into the login id that routes it and checks its shape.
@@ -69,18 +70,20 @@ export function loginIdOf(secret: string): string | null {
 
 /**
  * Checks a redemption against the stored code (RFC 6749 §4.1.3, RFC 7636 §4.6), in order:
- * the code exists, has not been redeemed (a replay: the caller revokes what the first
- * redemption issued), has not expired, and is bound to this client, this redirect_uri and
- * this code_verifier. Every refusal is `invalid_grant`.
+ * the code exists and was issued to this (already authenticated) client — a code presented by
+ * any other client is simply unknown to it, so a stranger's replay decides nothing and revokes
+ * nothing —, has not been redeemed (a replay by its own client: the caller revokes what the
+ * first redemption issued, RFC 6749 §4.1.2), has not expired, and is bound to this redirect_uri
+ * and this code_verifier. Every refusal is `invalid_grant`.
  * @param now epoch milliseconds.
  */
 export function checkCode(code: CodeRecord | undefined, input: Redemption, now: number): CodeCheck {
-  const refuse = (description: string, replay = false): CodeCheck => ({ ok: false, description, replay });
-  if (!code || !timingSafeEqual(code.hash, input.codeHash)) return refuse('the code is invalid');
-  if (code.redeemedAt !== undefined) return refuse('the code has already been used', true);
-  if (now >= code.expiresAt) return refuse('the code has expired');
-  if (code.clientId !== input.clientId) return refuse('the code was issued to another client');
-  if (code.redirectUri !== input.redirectUri) return refuse('redirect_uri does not match the authorization request');
+  const refuse = (description: Description, replay = false): CodeCheck => ({ ok: false, description, replay });
+  if (!code || !timingSafeEqual(code.hash, input.codeHash)) return refuse(D.codeInvalid);
+  if (code.clientId !== input.clientId) return refuse(D.codeInvalid);
+  if (code.redeemedAt !== undefined) return refuse(D.codeUsed, true);
+  if (now >= code.expiresAt) return refuse(D.codeExpired);
+  if (code.redirectUri !== input.redirectUri) return refuse(D.codeRedirectUri);
   const pkce = pkceMismatch(code.codeChallenge, input.verifierS256);
   return pkce ? refuse(pkce) : { ok: true };
 }
@@ -89,9 +92,9 @@ export function checkCode(code: CodeRecord | undefined, input: Redemption, now: 
  * Checks a presented access token (its SHA-256) against the stored one.
  * @returns null when usable, else why not (for `invalid_token`, RFC 6750 §3.1).
  */
-export function checkAccessToken(token: AccessTokenRecord | undefined, hash: string, now: number): string | null {
-  if (!token || !timingSafeEqual(token.hash, hash)) return 'the access token is invalid';
-  if (token.revokedAt !== undefined) return 'the access token has been revoked';
-  if (now >= token.expiresAt) return 'the access token has expired';
+export function checkAccessToken(token: AccessTokenRecord | undefined, hash: string, now: number): Description | null {
+  if (!token || !timingSafeEqual(token.hash, hash)) return D.accessTokenInvalid;
+  if (token.revokedAt !== undefined) return D.accessTokenRevoked;
+  if (now >= token.expiresAt) return D.accessTokenExpired;
   return null;
 }

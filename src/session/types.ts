@@ -59,6 +59,11 @@ export interface LoginSnapshot {
   continueUrl?: string;
   /** Where "Start again" leads once the login ended without approval (relative). */
   restartUrl?: string;
+  /**
+   * Where the "Cancel and return" / "Back to the service" form posts (`POST`): set unless approved,
+   * for a login started by an authorization request (one with a `redirect_uri` to return to).
+   */
+  returnUrl?: string;
 }
 
 /** A device as the LoginSession needs it: loaded from D1 by the Worker for each phone request. */

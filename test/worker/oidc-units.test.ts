@@ -28,16 +28,17 @@ describe('checkCode', () => {
     expect(checkCode(code, input, 59_999)).toEqual({ ok: true });
   });
 
-  it('flags a replay before anything else, so even a late or foreign replay revokes', () => {
+  it("flags a replay by the code's own client, even a late one; another client's is no replay", () => {
     const redeemed = { ...code, redeemedAt: 1 };
-    expect(checkCode(redeemed, { ...input, clientId: 'other' }, 120_000)).toMatchObject({ ok: false, replay: true });
+    expect(checkCode(redeemed, input, 120_000)).toMatchObject({ ok: false, replay: true });
+    expect(checkCode(redeemed, { ...input, clientId: 'other' }, 0)).toEqual({ ok: false, replay: false, description: 'the code is invalid' });
   });
 
   it('refuses an unknown code, an expired code, another client, another redirect_uri', () => {
     expect(checkCode(undefined, input, 0)).toMatchObject({ ok: false, replay: false, description: 'the code is invalid' });
     expect(checkCode(code, { ...input, codeHash: 'x' }, 0)).toMatchObject({ ok: false, replay: false });
     expect(checkCode(code, input, 60_000)).toMatchObject({ ok: false, description: 'the code has expired' });
-    expect(checkCode(code, { ...input, clientId: 'd' }, 0)).toMatchObject({ ok: false, description: 'the code was issued to another client' });
+    expect(checkCode(code, { ...input, clientId: 'd' }, 0)).toMatchObject({ ok: false, replay: false, description: 'the code is invalid' });
     expect(checkCode(code, { ...input, redirectUri: 'https://rp/cb/' }, 0)).toMatchObject({ ok: false, replay: false });
   });
 

@@ -65,6 +65,8 @@ export function problemMessage(problem: ApiProblem): MessageKey {
       return 'problemLoginExpired';
     case 'login-decided':
       return 'problemLoginDecided';
+    case 'login-cancelled':
+      return 'problemLoginCancelled';
     case 'login-claimed':
     case 'wrong-device':
       return 'problemLoginClaimed';

@@ -286,7 +286,7 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
     case 'error':
       return (
         <main class="screen" data-screen="login" data-state="error" data-problem={state.problem.code}>
-          <div class={`result ${state.problem.code === 'login-decided' ? 'neutral' : 'error'}`} data-result="error">
+          <div class={`result ${isEnded(state.problem) ? 'neutral' : 'error'}`} data-result="error">
             <h1 ref={heading} tabIndex={-1}>
               {t(errorTitle(state.problem))}
             </h1>
@@ -310,5 +310,10 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
  * very person a moment ago, or cancelled) did not fail, it is over.
  */
 function errorTitle(problem: ApiProblem): 'endedTitle' | 'errorTitle' {
-  return problem.code === 'login-decided' ? 'endedTitle' : 'errorTitle';
+  return isEnded(problem) ? 'endedTitle' : 'errorTitle';
+}
+
+/** The login ended without this phone (decided elsewhere, or cancelled by the browser): no fault of anyone's. */
+function isEnded(problem: ApiProblem): boolean {
+  return problem.code === 'login-decided' || problem.code === 'login-cancelled';
 }

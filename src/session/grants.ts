@@ -1,0 +1,168 @@
+/**
+ * The OIDC section of a login (issue 4): its one authorization code and the access token the
+ * code's redemption issues. The code and the token route back to the LoginSession by the login id
+ * they carry, so issuing, redeeming (once) and revoking are atomic; the object hands these
+ * functions its storage and its transitions ({@link GrantHost}) and knows nothing else of OAuth.
+ * Hashes are computed before storage is read so the read-check-write runs under the input gate
+ * without interleaving. Times are epoch milliseconds.
+ */
+import { ProblemError, type ProblemData } from '../http/problem.ts';
+import { DESCRIPTIONS, type Description } from '../oidc/descriptions.ts';
+import { randomToken, sha256Hex } from './crypto.ts';
+import type { LoginEvent, LoginRecord } from './machine.ts';
+import {
+  ACCESS_TOKEN_TTL_MS,
+  CODE_ISSUE_WINDOW_MS,
+  CODE_TTL_MS,
+  checkAccessToken,
+  checkCode,
+  type AccessTokenRecord,
+  type CodeRecord,
+  type Redemption,
+} from './tokens.ts';
+import type { DeviceKey, LoginSnapshot, Result } from './types.ts';
+
+/** What the LoginSession lends these functions. */
+export interface GrantHost {
+  /** The login id (the object's id, hex). */
+  id: string;
+  storage: DurableObjectStorage;
+  /** null when the binding cookie's hash matches, else the problem to return. */
+  checkBinding(bindingHash: string): Promise<ProblemData | null>;
+  record(): Promise<LoginRecord | undefined>;
+  /** The authorization request the login was started with. */
+  authorization(): Promise<Record<string, unknown>>;
+  /** The device that scanned (set once scanned). */
+  device(): Promise<DeviceKey>;
+  /** Applies a machine event (persisting and broadcasting as the object does). */
+  apply(event: LoginEvent): Promise<Result<LoginSnapshot>>;
+  /** Keeps the object's storage until at least `until` (epoch ms). */
+  retainUntil(until: number): Promise<void>;
+}
+
+/** Storage keys of the OIDC section (issue 4; listed in docs/storage.md). */
+export const OIDC_KEY = {
+  code: 'code', // CodeRecord: the login's one authorization code (hashed)
+  accessToken: 'accessToken', // AccessTokenRecord: the token its redemption issued (hashed)
+} as const;
+
+/** A refusal at an OAuth endpoint, as plain data across RPC (the Worker maps it to the response). */
+export type GrantResult<T> = { ok: true; value: T } | { ok: false; error: 'invalid_grant' | 'invalid_token'; description: Description };
+
+/** What a successful code redemption gives the token endpoint. */
+export interface Grant {
+  /** The access token (`<login id>.<random>`), returned once; the object keeps only its hash. */
+  accessToken: string;
+  /** Epoch ms. */
+  accessTokenExpiresAt: number;
+  sub: string;
+  /** The validated authorization request (AuthorizationRequest in src/oidc/authorize.ts). */
+  authorization: Record<string, unknown>;
+  /** When the person approved, epoch ms (`auth_time`). */
+  approvedAt: number;
+}
+
+/**
+ * Issues the login's authorization code for the browser that started it, once approved
+ * (replacing an earlier unredeemed code, e.g. when "continue" is reloaded).
+ * @returns the code (`<login id>.<random>`, 256 bits, valid {@link CODE_TTL_MS}) and the
+ *   authorization request to answer; `conflict` unless approved and not yet redeemed.
+ */
+export async function issueCode(host: GrantHost, bindingHash: string): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
+  const code = `${host.id}.${randomToken(32)}`;
+  const hash = await sha256Hex(code);
+  const problem = await host.checkBinding(bindingHash);
+  if (problem) return { ok: false, problem };
+  const record = (await host.record())!;
+  if (record.state !== 'approved') return { ok: false, problem: new ProblemError('conflict', 409, 'Login not approved').toJSON() };
+  if (record.redeemedAt !== undefined) return { ok: false, problem: new ProblemError('conflict', 409, 'Already redeemed').toJSON() };
+  if (Date.now() > (record.endedAt ?? 0) + CODE_ISSUE_WINDOW_MS) {
+    return {
+      ok: false,
+      problem: new ProblemError('login-expired', 410, 'Approval too old', {
+        detail: 'This approval is too old to continue with. Go back to the service and log in again.',
+      }).toJSON(),
+    };
+  }
+  const authorization = await host.authorization();
+  if (typeof authorization.client_id !== 'string' || typeof authorization.redirect_uri !== 'string') {
+    return {
+      ok: false,
+      problem: new ProblemError('conflict', 409, 'No authorization request', {
+        detail: 'This login was not started by an authorization request, so there is nowhere to return to.',
+      }).toJSON(),
+    };
+  }
+  const now = Date.now();
+  const stored: CodeRecord = {
+    hash,
+    clientId: authorization.client_id,
+    redirectUri: authorization.redirect_uri,
+    issuedAt: now,
+    expiresAt: now + CODE_TTL_MS,
+  };
+  if (typeof authorization.code_challenge === 'string') stored.codeChallenge = authorization.code_challenge;
+  await host.storage.put(OIDC_KEY.code, stored);
+  await host.retainUntil(stored.expiresAt);
+  return { ok: true, value: { code, authorization } };
+}
+
+/**
+ * Redeems the authorization code (RFC 6749 §4.1.3): checks it with `checkCode`, records the
+ * machine's `redeem` event and issues an access token valid {@link ACCESS_TOKEN_TTL_MS}.
+ * A second redemption is refused and revokes the token the first one issued (RFC 6749 §4.1.2,
+ * RFC 9700 §4.2.4) — but only when the code's own client presents it again: `checkCode` decides
+ * the client first. The client is authenticated by the Worker before this is called.
+ * @returns `invalid_grant` with a public description on any refusal.
+ */
+export async function redeemCode(host: GrantHost, input: Redemption): Promise<GrantResult<Grant>> {
+  const accessToken = `${host.id}.${randomToken(32)}`;
+  const tokenHash = await sha256Hex(accessToken);
+  const now = Date.now();
+  const code = await host.storage.get<CodeRecord>(OIDC_KEY.code);
+  const checked = checkCode(code, input, now);
+  if (!checked.ok) {
+    if (checked.replay) {
+      const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
+      if (token && token.revokedAt === undefined) await host.storage.put(OIDC_KEY.accessToken, { ...token, revokedAt: now });
+    }
+    return { ok: false, error: 'invalid_grant', description: checked.description };
+  }
+  const redeemed = await host.apply({ type: 'redeem', at: now });
+  if (!redeemed.ok) return { ok: false, error: 'invalid_grant', description: DESCRIPTIONS.codeNotRedeemable };
+  const authorization = await host.authorization();
+  const device = await host.device();
+  const record = (await host.record())!;
+  const token: AccessTokenRecord = {
+    hash: tokenHash,
+    clientId: input.clientId,
+    sub: device.sub,
+    scope: String(authorization.scope ?? 'openid'),
+    issuedAt: now,
+    expiresAt: now + ACCESS_TOKEN_TTL_MS,
+  };
+  await host.storage.put({ [OIDC_KEY.code]: { ...code!, redeemedAt: now }, [OIDC_KEY.accessToken]: token });
+  await host.retainUntil(token.expiresAt);
+  return {
+    ok: true,
+    value: {
+      accessToken,
+      accessTokenExpiresAt: token.expiresAt,
+      sub: device.sub,
+      authorization,
+      approvedAt: record.endedAt!,
+    },
+  };
+}
+
+/**
+ * Validates an access token for a protected resource (UserInfo).
+ * @returns the subject, granted scope and client; `invalid_token` when unknown, expired or revoked.
+ */
+export async function introspectAccessToken(host: GrantHost, accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string }>> {
+  const hash = await sha256Hex(accessToken);
+  const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
+  const refused = checkAccessToken(token, hash, Date.now());
+  if (refused) return { ok: false, error: 'invalid_token', description: refused };
+  return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId } };
+}
