@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { deliverBackchannelLogout, nextRetryDelayMs } from '../oidc/backchannel.ts';
+import { deliverBackchannelLogout, nextRetryDelayMs, type DeliveryOutcome, type LogoutDelivery } from '../oidc/backchannel.ts';
 import { randomToken, timingSafeEqual } from '../session/crypto.ts';
 import type { BrowserSessionView, EndReason } from './api.ts';
 import { forgetSession, indexSession } from './index-db.ts';
@@ -43,6 +43,12 @@ export interface StartBrowserSession {
  * RPC methods never throw for bad input: unknown or ended sessions are `null`.
  */
 export class BrowserSession extends DurableObject<Env> {
+  /**
+   * How a logout token is delivered (Back-Channel Logout 1.0, src/oidc/backchannel.ts). A static
+   * seam so tests can record deliveries and answer with failures; not reachable over RPC.
+   */
+  static deliver: (env: Env, delivery: LogoutDelivery) => Promise<DeliveryOutcome> = deliverBackchannelLogout;
+
   /**
    * Starts the session (idempotent for the same secret; a started object is never reused for
    * another). Schedules the alarm at the session's end and indexes it by device in D1.
@@ -175,7 +181,7 @@ export class BrowserSession extends DurableObject<Env> {
     const outcomes = await Promise.all(
       due.map(async (delivery) => {
         try {
-          return await deliverBackchannelLogout(this.env, { clientId: delivery.clientId, sub: delivery.sub, sid: delivery.sid });
+          return await BrowserSession.deliver(this.env, { clientId: delivery.clientId, sub: delivery.sub, sid: delivery.sid });
         } catch (error) {
           // The contract says it never throws; if it does, treat it as a failure worth a retry.
           console.error(`BrowserSession back-channel delivery to ${delivery.clientId} threw`, error);
