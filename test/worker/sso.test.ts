@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../../src/browser-session/BrowserSession.ts';
 import { browserSessionStub } from '../../src/browser-session/api.ts';
 import type { SessionRecord } from '../../src/browser-session/lifetime.ts';
+import { revocationMessage, signDeviceMessage } from '../../src/mobile/protocol.ts';
 import { answerAs, call, scanAs, testDevice } from './helpers.ts';
 import { enrolTestDevice, revoke } from './identity-helpers.ts';
 import { codeRequest, loginFrom, newClient, newPerson } from './oidc-support.ts';
@@ -214,6 +215,27 @@ describe('revoking the key ends the session', () => {
     const record = await runInDurableObject(stub, async (_i: BrowserSession, state) => state.storage.get<SessionRecord>('session'));
     expect(record?.endReason).toBe('device-revoked');
     const after = await codeRequest(tc, { prompt: 'none' });
+    expect(redirectedTo(await authorizeIn(browser, after.params)).searchParams.get('error')).toBe('login_required');
+  });
+});
+
+describe('revoking the key from the phone ends the session', () => {
+  it('after the phone revokes its own key, the second service gets login_required', async () => {
+    const device = await enrolTestDevice();
+    const browser = new Browser();
+    const tc = await newClient();
+    const request = await codeRequest(tc);
+    await redeem(tc, request, await loginWithPhone(browser, request.params, device));
+    const timestamp = Date.now();
+    const signature = await signDeviceMessage(device.privateKey, revocationMessage({ deviceId: device.id, timestamp }));
+    const res = await call(`/api/mobile/devices/${device.id}/revoke`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ timestamp, signature }),
+    });
+    expect(res.status).toBe(200);
+    const other = await newClient();
+    const after = await codeRequest(other, { prompt: 'none' });
     expect(redirectedTo(await authorizeIn(browser, after.params)).searchParams.get('error')).toBe('login_required');
   });
 });
