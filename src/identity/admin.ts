@@ -21,6 +21,7 @@ import { registerClient } from '../oidc/clients.ts';
 import { sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from './activation.ts';
 import { listAudit, recordAudit } from './audit.ts';
+import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { listDevices, revokeDevice, type Device } from './devices.ts';
 import { createIdentity, findIdentitiesByEmail, getIdentity, type Identity, type IdentityClaims } from './identities.ts';
 
@@ -149,6 +150,8 @@ adminRoutes.post('/devices/:id/revoke', async (c) => {
   const now = Date.now();
   const result = await revokeDevice(c.env.DB, c.req.param('id'), undefined, now);
   if (!result) throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device has this id.' });
+  // Also on a repeat: ending the sessions it approved is idempotent and may have failed before.
+  await endSessionsOfDevice(c.env, result.device.id);
   return c.json(deviceJson(result.device), 200, NO_STORE);
 });
 

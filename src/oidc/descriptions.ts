@@ -30,6 +30,7 @@ export const DESCRIPTIONS = {
   promptUnsupported: 'unsupported prompt value',
   promptNoneCombined: 'prompt=none cannot be combined with other values',
   loginRequired: 'the person must log in with the mobile key',
+  idTokenHintInvalid: 'id_token_hint is not a valid ID token issued by this provider',
   maxAgeInvalid: 'max_age must be a non-negative integer',
   displayUnsupported: 'unsupported display value',
   claimsInvalid: 'the claims parameter is not valid',

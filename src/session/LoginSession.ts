@@ -1,13 +1,22 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
-import { randomToken, timingSafeEqual } from './crypto.ts';
+import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
-import { introspectAccessToken, issueCode, redeemCode, type Grant, type GrantHost, type GrantResult } from './grants.ts';
+import {
+  introspectAccessToken,
+  issueCode,
+  OIDC_KEY,
+  redeemCode,
+  type BrowserSessionLink,
+  type Grant,
+  type GrantHost,
+  type GrantResult,
+} from './grants.ts';
 import type { Redemption } from './tokens.ts';
 
 // Kept here for callers that import them from the object's module.
-export type { Grant, GrantResult } from './grants.ts';
+export type { BrowserSessionLink, Grant, GrantResult } from './grants.ts';
 import type {
   AnswerInput,
   AnswerResult,
@@ -59,6 +68,12 @@ const cancelledProblem = () =>
   new ProblemError('login-cancelled', 409, 'Login cancelled in the browser', {
     detail: 'The login was cancelled in the browser that started it.',
   });
+
+/** A device of another identity than the one `login_hint` named (OIDC Core §3.1.2.1). */
+const wrongIdentity = (): ProblemData =>
+  new ProblemError('wrong-identity', 403, 'Another person’s key', {
+    detail: 'This login is for another person: the service asked for a specific identity. Use that person’s mobile key.',
+  }).toJSON();
 
 const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
@@ -124,6 +139,8 @@ export class LoginSession extends DurableObject<Env> {
       deviceId: input.device.id,
     }));
     if (checked) return { ok: false, problem: checked };
+    const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
+    if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
 
     const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
       if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16) });
@@ -172,6 +189,8 @@ export class LoginSession extends DurableObject<Env> {
     }
     const checked = await this.#checkDevice(input.secret, input.device, input.signature, message);
     if (checked) return { ok: false, problem: checked };
+    const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
+    if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
     if (!nonce || !timingSafeEqual(nonce, input.nonce)) {
       return {
         ok: false,
@@ -272,6 +291,49 @@ export class LoginSession extends DurableObject<Env> {
       apply: (event) => this.#apply(event),
       retainUntil: (until) => this.retainUntil(until),
     };
+  }
+
+  // ── Single sign-on (issue 10): codes issued in a browser session ─────────────────────────
+
+  /**
+   * Links the login's code to the browser session the approval started (or renewed), before the
+   * browser is sent back with the code. Only the browser holding the binding cookie may.
+   */
+  async linkBrowserSession(bindingHash: string, link: BrowserSessionLink): Promise<Result<null>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return { ok: false, problem };
+    await this.ctx.storage.put(OIDC_KEY.browserSession, link);
+    return { ok: true, value: null };
+  }
+
+  /**
+   * A login answered from a valid browser session, without the phone: the object starts already
+   * approved (by the device that approved the session, at the session's `auth_time`) and issues
+   * its one code in the same call, so the code routes here and is redeemed once like any other.
+   * No browser holds a binding for it: it has no page.
+   * @returns the code and the authorization request to answer.
+   */
+  async startFromSession(
+    init: Omit<StartLogin, 'bindingHash' | 'requester'> & { sub: string; deviceId: string; browserSession: BrowserSessionLink },
+  ): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
+    if (await this.ctx.storage.get(KEY.login)) {
+      return { ok: false, problem: new ProblemError('conflict', 409, 'Login already started').toJSON() };
+    }
+    const now = Date.now();
+    const created = createLogin(now, init.validitySeconds);
+    const record: LoginRecord = { ...created, state: 'approved', deviceId: init.deviceId, scannedAt: now, endedAt: now };
+    const bindingHash = await sha256Hex(randomToken(32));
+    const stored: Stored = { client: init.client, claims: init.claims, requester: {}, locale: init.locale, authorization: init.authorization };
+    await this.ctx.storage.put({
+      [KEY.login]: record,
+      [KEY.start]: stored,
+      [KEY.binding]: bindingHash,
+      // A device record without a key: nothing is ever verified against it (the login is decided).
+      [KEY.device]: { id: init.deviceId, sub: init.sub, name: '', publicJwk: {} } satisfies DeviceKey,
+      [OIDC_KEY.browserSession]: init.browserSession,
+    });
+    await this.retainUntil(now + ENDED_RETENTION_MS);
+    return this.issueCode(bindingHash);
   }
 
 

@@ -44,7 +44,19 @@ export interface GrantHost {
 export const OIDC_KEY = {
   code: 'code', // CodeRecord: the login's one authorization code (hashed)
   accessToken: 'accessToken', // AccessTokenRecord: the token its redemption issued (hashed)
+  browserSession: 'browserSession', // BrowserSessionLink: the SSO session the code belongs to
 } as const;
+
+/**
+ * The browser session (single sign-on) a login's code belongs to: the token endpoint records
+ * the client there, and the ID token carries its `sid` and `auth_time` (epoch SECONDS).
+ */
+export interface BrowserSessionLink {
+  /** The BrowserSession object id (hex). */
+  id: string;
+  sid: string;
+  authTime: number;
+}
 
 /** A refusal at an OAuth endpoint, as plain data across RPC (the Worker maps it to the response). */
 export type GrantResult<T> = { ok: true; value: T } | { ok: false; error: 'invalid_grant' | 'invalid_token'; description: Description };
@@ -58,8 +70,10 @@ export interface Grant {
   sub: string;
   /** The validated authorization request (AuthorizationRequest in src/oidc/authorize.ts). */
   authorization: Record<string, unknown>;
-  /** When the person approved, epoch ms (`auth_time`). */
+  /** When the person approved, epoch ms (`auth_time`: the browser session's when it has one). */
   approvedAt: number;
+  /** The browser session the code was issued in, if any. */
+  browserSession?: BrowserSessionLink;
 }
 
 /**
@@ -143,6 +157,7 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
   };
   await host.storage.put({ [OIDC_KEY.code]: { ...code!, redeemedAt: now }, [OIDC_KEY.accessToken]: token });
   await host.retainUntil(token.expiresAt);
+  const link = await host.storage.get<BrowserSessionLink>(OIDC_KEY.browserSession);
   return {
     ok: true,
     value: {
@@ -150,7 +165,8 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
       accessTokenExpiresAt: token.expiresAt,
       sub: device.sub,
       authorization,
-      approvedAt: record.endedAt!,
+      approvedAt: link ? link.authTime * 1000 : record.endedAt!,
+      ...(link ? { browserSession: link } : {}),
     },
   };
 }
