@@ -145,7 +145,7 @@ describe('without a hint: the confirmation page', () => {
     const res = await logoutGet({ ui_locales: 'en' });
     const fields = formFields(await res.text());
     const before = await world([]);
-    for (const headers of [{}, { Cookie: `${CSRF_COOKIE}=someone-elses-token` }]) {
+    for (const headers of [{}, { Cookie: `${CSRF_COOKIE}=someone-elses-token` }] as Record<string, string>[]) {
       const refused = await logoutPost(fields, headers);
       expect(refused.status).toBe(400);
       const html = await refused.text();
