@@ -11,6 +11,7 @@ import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
 import { demoRoutes } from './demo/routes.ts';
 
 export { LoginSession } from './session/LoginSession.ts';
+export { BrowserSession } from './browser-session/BrowserSession.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 

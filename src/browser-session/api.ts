@@ -2,9 +2,13 @@
  * The browser session (single sign-on) as the rest of the Worker sees it. CONTRACT between the
  * browser-session area (which implements it: one `BrowserSession` Durable Object per session,
  * named by a `__Host-` cookie) and its users (the authorization endpoint, logout endpoints).
- * The stub below is replaced by the real implementation; keep the signatures.
  */
 import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { randomToken, sha256Hex } from '../session/crypto.ts';
+import type { BrowserSession } from './BrowserSession.ts';
+import { sessionsOfDevice } from './index-db.ts';
+import { lifetimes } from './lifetime.ts';
 
 /** One browser session, as its Durable Object holds it. */
 export interface BrowserSessionView {
@@ -25,12 +29,49 @@ export interface BrowserSessionView {
 /** Why a session ended. */
 export type EndReason = 'logout' | 'idle' | 'absolute' | 'device-revoked' | 'operator' | 'replaced';
 
+/** The session cookie: `<object id hex>.<secret>`; HttpOnly, Secure, SameSite=Lax, Path=/. */
+export const SESSION_COOKIE = '__Host-mk_session';
+
+const COOKIE_VALUE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
+
+type Ctx = Context<{ Bindings: Env }>;
+
+/** The BrowserSession stub for an object id (hex). @returns null for anything not one of our ids. */
+export function browserSessionStub(env: Env, sessionId: string): DurableObjectStub<BrowserSession> | null {
+  if (!/^[0-9a-f]{64}$/.test(sessionId)) return null;
+  try {
+    return env.BROWSER_SESSION.get(env.BROWSER_SESSION.idFromString(sessionId)) as DurableObjectStub<BrowserSession>;
+  } catch {
+    return null;
+  }
+}
+
+/** The cookie's object id and the SHA-256 hex of its secret, or null when absent or malformed. */
+async function cookieOf(c: Ctx): Promise<{ id: string; secretHash: string; stub: DurableObjectStub<BrowserSession> } | null> {
+  const match = COOKIE_VALUE.exec(getCookie(c, SESSION_COOKIE) ?? '');
+  if (!match) return null;
+  const stub = browserSessionStub(c.env, match[1]!);
+  return stub ? { id: match[1]!, secretHash: await sha256Hex(match[2]!), stub } : null;
+}
+
+function clearCookie(c: Ctx): void {
+  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
+}
+
 /**
- * The valid browser session named by the request's cookie.
+ * The valid browser session named by the request's cookie (a use: its idle deadline moves).
  * @returns null when there is no cookie, or it names an unknown or ended session.
  */
-export async function currentBrowserSession(_c: Context<{ Bindings: Env }>): Promise<BrowserSessionView | null> {
-  return null;
+export async function currentBrowserSession(c: Ctx): Promise<BrowserSessionView | null> {
+  return (await currentWithId(c))?.view ?? null;
+}
+
+/** {@link currentBrowserSession} with the object id (which codes carry to the token endpoint). */
+export async function currentWithId(c: Ctx): Promise<{ id: string; view: BrowserSessionView } | null> {
+  const cookie = await cookieOf(c);
+  if (!cookie) return null;
+  const view = await cookie.stub.read(cookie.secretHash);
+  return view ? { id: cookie.id, view } : null;
 }
 
 /**
@@ -39,6 +80,74 @@ export async function currentBrowserSession(_c: Context<{ Bindings: Env }>): Pro
  * client of the session from the session object's alarm.
  * @returns the session as it was when it ended (for front-channel iframes), or null if none.
  */
-export async function endBrowserSession(_c: Context<{ Bindings: Env }>, _reason: EndReason): Promise<BrowserSessionView | null> {
-  return null;
+export async function endBrowserSession(c: Ctx, reason: EndReason): Promise<BrowserSessionView | null> {
+  const cookie = await cookieOf(c);
+  if (getCookie(c, SESSION_COOKIE) !== undefined) clearCookie(c);
+  if (!cookie) return null;
+  return cookie.stub.end(reason, cookie.secretHash);
+}
+
+/**
+ * After a login approved with a mobile key: the same identity's valid session gets the later
+ * `auth_time` (its `sid` and clients stay); otherwise a new session replaces any other (which
+ * ends, `replaced`), and the cookie is set on the response.
+ * @param input.authTime epoch SECONDS of the approval.
+ * @returns the session's object id (codes carry it) and the session.
+ */
+export async function establishBrowserSession(
+  c: Ctx,
+  input: { sub: string; authTime: number; acr: string; amr: string[]; deviceId: string },
+): Promise<{ id: string; view: BrowserSessionView }> {
+  const cookie = await cookieOf(c);
+  if (cookie) {
+    const same = await cookie.stub.reauthenticate(cookie.secretHash, input);
+    if (same) return { id: cookie.id, view: same };
+    await cookie.stub.end('replaced', cookie.secretHash);
+  }
+  const id = c.env.BROWSER_SESSION.newUniqueId().toString();
+  const secret = randomToken(32);
+  const view = await browserSessionStub(c.env, id)!.create({
+    ...input,
+    secretHash: await sha256Hex(secret),
+    ...lifetimes(c.env),
+  });
+  if (!view) throw new Error('a fresh BrowserSession object was already in use');
+  const { absoluteSeconds } = lifetimes(c.env);
+  setCookie(c, SESSION_COOKIE, `${id}.${secret}`, {
+    path: '/',
+    secure: true,
+    httpOnly: true,
+    sameSite: 'Lax',
+    maxAge: Math.ceil(absoluteSeconds),
+  });
+  return { id, view };
+}
+
+/**
+ * Records that a client received tokens in a session (the token endpoint, after a redemption).
+ * @returns false when the session is unknown or has ended (the client is then owed a logout token).
+ */
+export async function recordClient(env: Env, sessionId: string, clientId: string): Promise<boolean> {
+  const stub = browserSessionStub(env, sessionId);
+  return stub ? stub.addClient(clientId) : false;
+}
+
+/**
+ * Ends every session a device approved (its revocation). Each session is ended on its own, so
+ * one failure does not keep the others running; failures are logged.
+ * @returns how many sessions this call ended.
+ */
+export async function endSessionsOfDevice(env: Env, deviceId: string): Promise<number> {
+  const ids = await sessionsOfDevice(env.DB, deviceId);
+  const ended = await Promise.all(
+    ids.map(async (id) => {
+      try {
+        return (await browserSessionStub(env, id)?.end('device-revoked')) ? 1 : 0;
+      } catch (error) {
+        console.error(`ending browser session ${id} of a revoked device failed`, error);
+        return 0;
+      }
+    }),
+  );
+  return ended.reduce<number>((a, b) => a + b, 0);
 }

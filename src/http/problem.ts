@@ -21,6 +21,7 @@ export type ProblemCode =
   | 'login-claimed'
   | 'login-not-scanned'
   | 'wrong-device'
+  | 'wrong-identity'
   | 'invalid-signature'
   | 'invalid-nonce'
   | 'unknown-device'

@@ -24,6 +24,7 @@ import { getClient, registerClient, updateClient, type Client, type LogoutRegist
 import { sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from './activation.ts';
 import { listAudit, recordAudit } from './audit.ts';
+import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { listDevices, revokeDevice, type Device } from './devices.ts';
 import { createIdentity, findIdentitiesByEmail, getIdentity, type Identity, type IdentityClaims } from './identities.ts';
 
@@ -180,6 +181,8 @@ adminRoutes.post('/devices/:id/revoke', async (c) => {
   const now = Date.now();
   const result = await revokeDevice(c.env.DB, c.req.param('id'), undefined, now);
   if (!result) throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device has this id.' });
+  // Also on a repeat: ending the sessions it approved is idempotent and may have failed before.
+  await endSessionsOfDevice(c.env, result.device.id);
   return c.json(deviceJson(result.device), 200, NO_STORE);
 });
 

@@ -16,6 +16,7 @@ import * as v from 'valibot';
 import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
+import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { enrolDevice } from '../identity/activation.ts';
 import { auditStatement } from '../identity/audit.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
@@ -200,6 +201,8 @@ mobileRoutes.post('/devices/:id/revoke', async (c) => {
   // A repeat (a retry, or a replay within the window) answers with the first revocation, audited once.
   const result = await revokeDevice(c.env.DB, device.id, { by: 'device' }, now);
   if (!result) throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device is enrolled with this id.' });
+  // Also on a repeat: ending the sessions it approved is idempotent and may have failed before.
+  await endSessionsOfDevice(c.env, device.id);
   return c.json({ device_id: device.id, revoked_at: result.device.revokedAt! } satisfies RevokeResponse, 200, NO_STORE);
 });
 

@@ -20,6 +20,7 @@ import {
   type AuthorizationRequest,
 } from './authorize.ts';
 import { claimsForScopes } from './claims.ts';
+import { sessionStep, startBrowserSession, type SessionStep } from './session-step.ts';
 import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
@@ -66,11 +67,20 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
     if (!(error instanceof OAuthError)) throw error;
     return backToClient(c, redirectUri, { error: error.code, error_description: error.description, state });
   }
+  let step: SessionStep;
+  try {
+    step = await sessionStep(c, params, request, client);
+  } catch (error) {
+    if (!(error instanceof OAuthError)) throw error;
+    return backToClient(c, redirectUri, { error: error.code, error_description: error.description, state });
+  }
+  if (step.kind === 'redirect') return backToClient(c, redirectUri, { ...step.params, state });
   const snapshot = await startLogin(c, {
     client: { id: client.clientId, name: client.name },
     claims: claimsForScopes(request.scope.split(' ')),
     locale: pickLocale(request.ui_locales, c.req.header('Accept-Language')),
     authorization: { ...request },
+    ...(step.requiredSub ? { requiredSub: step.requiredSub } : {}),
   });
   c.header('Cache-Control', 'no-store');
   return c.redirect(`/login/${snapshot.id}`, 303);
@@ -93,7 +103,7 @@ continueRoutes.get('/:id/continue', async (c) => {
   const snapshot = unwrap(await stub.read(binding));
   if (snapshot.state === 'approved') {
     // The approving key must still be valid when its approval is turned into a code.
-    const approval = unwrap((await stub.approval(binding)) as Result<{ deviceId: string }>);
+    const approval = unwrap((await stub.approval(binding)) as Result<{ deviceId: string; sub: string; approvedAt: number }>);
     const device = await getDevice(c.env.DB, approval.deviceId);
     if (device?.revokedAt) {
       throw new ProblemError('device-revoked', 403, 'Mobile key revoked', {
@@ -103,6 +113,7 @@ continueRoutes.get('/:id/continue', async (c) => {
     // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
     const issued = (await stub.issueCode(binding)) as Result<{ code: string; authorization: Record<string, unknown> }>;
     const { code, authorization } = unwrap(issued);
+    await startBrowserSession(c, stub, binding, approval);
     const request = authorization as unknown as AuthorizationRequest;
     return backToClient(c, request.redirect_uri, { code, state: request.state });
   }

@@ -125,18 +125,17 @@ export function checkPkce(params: Params, client: Client): { code_challenge?: st
 }
 
 /**
- * prompt: `none` cannot be honoured — there is no single sign-on session, every login needs the
- * phone — so it fails with `login_required` (OIDC Core §3.1.2.6). `none` with anything else is
- * invalid. `login`, `consent` and `select_account` are satisfied by every login here.
+ * prompt (OIDC Core §3.1.2.1): known values only, and `none` alone. Whether the browser session
+ * satisfies it is decided later (`decideSso` in sso.ts): `none` answers silently or with
+ * `login_required`; `login`, `consent` and `select_account` always ask the phone.
  */
 export function checkPrompt(params: Params): string | undefined {
   const prompt = one(params, 'prompt');
   if (prompt === undefined) return undefined;
   const values = prompt.split(' ').filter(Boolean);
   if (values.some((value) => !PROMPT_VALUES.has(value))) throw new OAuthError('invalid_request', 'unsupported prompt value');
-  if (values.includes('none')) {
-    if (values.length > 1) throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values');
-    throw new OAuthError('login_required', 'the person must log in with the mobile key');
+  if (values.includes('none') && values.length > 1) {
+    throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other values');
   }
   return values.join(' ');
 }

@@ -23,11 +23,13 @@ export async function atHash(accessToken: string): Promise<string> {
  * Signs an ID token for a redeemed code.
  * @param input.authTime when the person approved, epoch **milliseconds** (written in seconds).
  * @param input.now epoch milliseconds.
+ * @param input.sid the browser session's id, when the code was issued in one (Front-/Back-Channel
+ *   Logout 1.0 §3 / §2.1: the `sid` claim).
  * @returns the compact JWS, with `kid` in its header.
  */
 export async function signIdToken(
   env: Env,
-  input: { sub: string; clientId: string; alg: IdTokenAlg; authTime: number; nonce?: string; accessToken: string; now?: number },
+  input: { sub: string; clientId: string; alg: IdTokenAlg; authTime: number; nonce?: string; sid?: string; accessToken: string; now?: number },
 ): Promise<string> {
   const key = await signingKey(env, input.alg);
   const iat = Math.floor((input.now ?? Date.now()) / 1000);
@@ -38,6 +40,7 @@ export async function signIdToken(
     at_hash: await atHash(input.accessToken),
   };
   if (input.nonce !== undefined) claims.nonce = input.nonce;
+  if (input.sid !== undefined) claims.sid = input.sid;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(env.ISSUER)

@@ -3,6 +3,7 @@
  * authorization_code grant with client_secret_basic, client_secret_post, or none + PKCE.
  */
 import { Hono } from 'hono';
+import { recordClient } from '../browser-session/api.ts';
 import { sha256Hex } from '../session/crypto.ts';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
@@ -106,6 +107,8 @@ tokenRoutes.all('/token', async (c) => {
     })) as GrantResult<Grant>;
     if (!result.ok) throw new OAuthError('invalid_grant', result.description);
     const grant = result.value;
+    // The client is now part of the browser session (and is told when it ends).
+    if (grant.browserSession) await recordClient(c.env, grant.browserSession.id, client.clientId);
     const now = Date.now();
     const nonce = grant.authorization.nonce;
     const idToken = await signIdToken(c.env, {
@@ -116,6 +119,7 @@ tokenRoutes.all('/token', async (c) => {
       accessToken: grant.accessToken,
       now,
       ...(typeof nonce === 'string' ? { nonce } : {}),
+      ...(grant.browserSession ? { sid: grant.browserSession.sid } : {}),
     });
     return c.json(
       {

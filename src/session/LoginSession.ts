@@ -48,7 +48,19 @@ type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
 const OIDC_KEY = {
   code: 'code', // CodeRecord: the login's one authorization code (hashed)
   accessToken: 'accessToken', // AccessTokenRecord: the token its redemption issued (hashed)
+  browserSession: 'browserSession', // BrowserSessionLink: the SSO session the code belongs to
 } as const;
+
+/**
+ * The browser session (single sign-on) a login's code belongs to: the token endpoint records
+ * the client there, and the ID token carries its `sid` and `auth_time` (epoch SECONDS).
+ */
+export interface BrowserSessionLink {
+  /** The BrowserSession object id (hex). */
+  id: string;
+  sid: string;
+  authTime: number;
+}
 
 /** A refusal at an OAuth endpoint, as plain data across RPC (the Worker maps it to the response). */
 export type GrantResult<T> = { ok: true; value: T } | { ok: false; error: 'invalid_grant' | 'invalid_token'; description: string };
@@ -62,8 +74,10 @@ export interface Grant {
   sub: string;
   /** The validated authorization request (AuthorizationRequest in src/oidc/authorize.ts). */
   authorization: Record<string, unknown>;
-  /** When the person approved, epoch ms (`auth_time`). */
+  /** When the person approved, epoch ms (`auth_time`: the browser session's when it has one). */
   approvedAt: number;
+  /** The browser session the code was issued in, if any. */
+  browserSession?: BrowserSessionLink;
 }
 
 const refusalProblem: Record<Refusal, () => ProblemError> = {
@@ -80,6 +94,12 @@ const refusalProblem: Record<Refusal, () => ProblemError> = {
   'not-approved': () => new ProblemError('conflict', 409, 'Login not approved'),
   'already-redeemed': () => new ProblemError('conflict', 409, 'Already redeemed'),
 };
+
+/** A device of another identity than the one `login_hint` named (OIDC Core §3.1.2.1). */
+const wrongIdentity = (): ProblemData =>
+  new ProblemError('wrong-identity', 403, 'Another person’s key', {
+    detail: 'This login is for another person: the service asked for a specific identity. Use that person’s mobile key.',
+  }).toJSON();
 
 const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
@@ -145,6 +165,8 @@ export class LoginSession extends DurableObject<Env> {
       deviceId: input.device.id,
     }));
     if (checked) return { ok: false, problem: checked };
+    const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
+    if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
 
     const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
       if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16) });
@@ -193,6 +215,8 @@ export class LoginSession extends DurableObject<Env> {
     }
     const checked = await this.#checkDevice(input.secret, input.device, input.signature, message);
     if (checked) return { ok: false, problem: checked };
+    const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
+    if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
     if (!nonce || !timingSafeEqual(nonce, input.nonce)) {
       return {
         ok: false,
@@ -327,6 +351,7 @@ export class LoginSession extends DurableObject<Env> {
     };
     await this.ctx.storage.put({ [OIDC_KEY.code]: { ...code!, redeemedAt: now }, [OIDC_KEY.accessToken]: token });
     await this.retainUntil(token.expiresAt);
+    const link = await this.ctx.storage.get<BrowserSessionLink>(OIDC_KEY.browserSession);
     return {
       ok: true,
       value: {
@@ -334,7 +359,8 @@ export class LoginSession extends DurableObject<Env> {
         accessTokenExpiresAt: token.expiresAt,
         sub: device.sub,
         authorization: stored.authorization,
-        approvedAt: record.endedAt!,
+        approvedAt: link ? link.authTime * 1000 : record.endedAt!,
+        ...(link ? { browserSession: link } : {}),
       },
     };
   }
@@ -349,6 +375,49 @@ export class LoginSession extends DurableObject<Env> {
     const refused = checkAccessToken(token, hash, Date.now());
     if (refused) return { ok: false, error: 'invalid_token', description: refused };
     return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId } };
+  }
+
+  // ── Single sign-on (issue 10): codes issued in a browser session ─────────────────────────
+
+  /**
+   * Links the login's code to the browser session the approval started (or renewed), before the
+   * browser is sent back with the code. Only the browser holding the binding cookie may.
+   */
+  async linkBrowserSession(bindingHash: string, link: BrowserSessionLink): Promise<Result<null>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return { ok: false, problem };
+    await this.ctx.storage.put(OIDC_KEY.browserSession, link);
+    return { ok: true, value: null };
+  }
+
+  /**
+   * A login answered from a valid browser session, without the phone: the object starts already
+   * approved (by the device that approved the session, at the session's `auth_time`) and issues
+   * its one code in the same call, so the code routes here and is redeemed once like any other.
+   * No browser holds a binding for it: it has no page.
+   * @returns the code and the authorization request to answer.
+   */
+  async startFromSession(
+    init: Omit<StartLogin, 'bindingHash' | 'requester'> & { sub: string; deviceId: string; browserSession: BrowserSessionLink },
+  ): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
+    if (await this.ctx.storage.get(KEY.login)) {
+      return { ok: false, problem: new ProblemError('conflict', 409, 'Login already started').toJSON() };
+    }
+    const now = Date.now();
+    const created = createLogin(now, init.validitySeconds);
+    const record: LoginRecord = { ...created, state: 'approved', deviceId: init.deviceId, scannedAt: now, endedAt: now };
+    const bindingHash = await sha256Hex(randomToken(32));
+    const stored: Stored = { client: init.client, claims: init.claims, requester: {}, locale: init.locale, authorization: init.authorization };
+    await this.ctx.storage.put({
+      [KEY.login]: record,
+      [KEY.start]: stored,
+      [KEY.binding]: bindingHash,
+      // A device record without a key: nothing is ever verified against it (the login is decided).
+      [KEY.device]: { id: init.deviceId, sub: init.sub, name: '', publicJwk: {} } satisfies DeviceKey,
+      [OIDC_KEY.browserSession]: init.browserSession,
+    });
+    await this.retainUntil(now + ENDED_RETENTION_MS);
+    return this.issueCode(bindingHash);
   }
 
   // ── end of the OIDC section ────────────────────────────────────────────────────────────

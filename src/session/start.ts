@@ -41,7 +41,7 @@ export function requesterOf(request: Request): Requester {
  */
 export async function startLogin(
   c: Context<{ Bindings: Env }>,
-  input: { client: LoginClient; claims: string[]; locale: string; authorization: Record<string, unknown> },
+  input: { client: LoginClient; claims: string[]; locale: string; authorization: Record<string, unknown>; requiredSub?: string },
 ): Promise<LoginSnapshot> {
   const id = c.env.LOGIN_SESSION.newUniqueId().toString();
   const validitySeconds = loginValiditySeconds(c.env);

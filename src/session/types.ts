@@ -35,6 +35,11 @@ export interface StartLogin {
    * the OIDC layer stores it here and reads it back when it issues the code or restarts.
    */
   authorization: Record<string, unknown>;
+  /**
+   * Only a device of this identity may scan and answer (the request's `login_hint` named it);
+   * another identity's key is refused with `wrong-identity` and the login stays as it was.
+   */
+  requiredSub?: string;
 }
 
 /**

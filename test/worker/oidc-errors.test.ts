@@ -116,7 +116,7 @@ describe('authorization endpoint: errors redirected with state and iss (RFC 6749
     expect(redirectedError(await authorize(byDefault.params), tc.redirectUri).error).toBe('invalid_request');
   });
 
-  it('prompt=none gives login_required (there is no single sign-on session)', async () => {
+  it('prompt=none without a browser session gives login_required', async () => {
     const tc = await newClient();
     const { params, state } = await codeRequest(tc, { prompt: 'none' });
     expect(redirectedError(await authorize(params), tc.redirectUri)).toMatchObject({ error: 'login_required', state });

@@ -1,0 +1,249 @@
+import { DurableObject } from 'cloudflare:workers';
+import { deliverBackchannelLogout, nextRetryDelayMs, type DeliveryOutcome, type LogoutDelivery } from '../oidc/backchannel.ts';
+import { randomToken, timingSafeEqual } from '../session/crypto.ts';
+import type { BrowserSessionView, EndReason } from './api.ts';
+import { forgetSession, indexSession } from './index-db.ts';
+import {
+  afterTry,
+  end,
+  endedBy,
+  endsAt,
+  nextAlarm,
+  touch,
+  viewOf,
+  withClient,
+  type PendingDelivery,
+  type SessionRecord,
+} from './lifetime.ts';
+
+/** Durable Object storage keys (listed in docs/storage.md). */
+const KEY = {
+  session: 'session', // SessionRecord
+  pending: 'pending', // PendingDelivery[]: back-channel logout tokens still owed
+} as const;
+
+/** What the Worker hands a fresh session. Times: `authTime` epoch SECONDS. */
+export interface StartBrowserSession {
+  /** SHA-256 hex of the cookie secret. */
+  secretHash: string;
+  sub: string;
+  authTime: number;
+  acr: string;
+  amr: string[];
+  deviceId: string;
+  idleSeconds: number;
+  absoluteSeconds: number;
+}
+
+/**
+ * One browser session (single sign-on): who is logged in, when and how, and the clients that
+ * received tokens. Named by the `__Host-` cookie (object id + secret; the object keeps the
+ * secret's SHA-256). Ends by its alarm (idle, absolute), by logout or device revocation, and
+ * then delivers back-channel logout tokens from the alarm, retrying with backoff.
+ * RPC methods never throw for bad input: unknown or ended sessions are `null`.
+ */
+export class BrowserSession extends DurableObject<Env> {
+  /**
+   * How a logout token is delivered (Back-Channel Logout 1.0, src/oidc/backchannel.ts). A static
+   * seam so tests can record deliveries and answer with failures; not reachable over RPC.
+   */
+  static deliver: (env: Env, delivery: LogoutDelivery) => Promise<DeliveryOutcome> = deliverBackchannelLogout;
+
+  /**
+   * Starts the session (idempotent for the same secret; a started object is never reused for
+   * another). Schedules the alarm at the session's end and indexes it by device in D1.
+   * @returns the session, or null if the object already holds another session.
+   */
+  async create(init: StartBrowserSession): Promise<BrowserSessionView | null> {
+    const existing = await this.#record();
+    if (existing) return timingSafeEqual(existing.secretHash, init.secretHash) ? viewOf(existing) : null;
+    const now = Date.now();
+    const record: SessionRecord = {
+      ...init,
+      sid: randomToken(16),
+      clients: [],
+      createdAt: now,
+      lastSeenAt: now,
+    };
+    await this.ctx.storage.put(KEY.session, record);
+    await this.ctx.storage.setAlarm(endsAt(record));
+    await this.#index(record);
+    return viewOf(record);
+  }
+
+  /**
+   * The valid session for the cookie's secret (its SHA-256 hex); counts as a use (the idle
+   * deadline moves). @returns null for a wrong secret or an ended session.
+   */
+  async read(secretHash: string, options: { touch?: boolean } = {}): Promise<BrowserSessionView | null> {
+    const record = await this.#valid(secretHash);
+    if (!record) return null;
+    if (options.touch === false) return viewOf(record);
+    const touched = touch(record, Date.now());
+    if (touched !== record) {
+      await this.ctx.storage.put(KEY.session, touched);
+      await this.ctx.storage.setAlarm(endsAt(touched));
+    }
+    return viewOf(touched);
+  }
+
+  /**
+   * A fresh approval by the same identity (prompt=login, max_age): a later `auth_time` (epoch
+   * SECONDS) and the approving device; the `sid` and the clients stay.
+   * @returns null for a wrong secret, an ended session or another identity.
+   */
+  async reauthenticate(secretHash: string, input: { sub: string; authTime: number; deviceId: string }): Promise<BrowserSessionView | null> {
+    const record = await this.#valid(secretHash);
+    if (!record || record.sub !== input.sub) return null;
+    const next = touch({ ...record, authTime: Math.max(record.authTime, input.authTime), deviceId: input.deviceId }, Date.now());
+    await this.ctx.storage.put(KEY.session, next);
+    await this.ctx.storage.setAlarm(endsAt(next));
+    if (next.deviceId !== record.deviceId) await this.#index(next);
+    return viewOf(next);
+  }
+
+  /**
+   * Records a client that received tokens (from the token endpoint, which has no cookie: the
+   * code routed here). On a session that ended meanwhile, the client is owed a logout token.
+   * @returns false when there is no such session or it has ended.
+   */
+  async addClient(clientId: string): Promise<boolean> {
+    const record = await this.#record();
+    if (!record) return false;
+    const now = Date.now();
+    if (endedBy(record, now) === null) {
+      const next = withClient(record, clientId);
+      if (next !== record) await this.ctx.storage.put(KEY.session, next);
+      return true;
+    }
+    if (record.endedAt === undefined) {
+      await this.#end(record, endedBy(record, now)!, now);
+    }
+    const ended = (await this.#record())!;
+    if (!ended.clients.includes(clientId)) {
+      await this.ctx.storage.put(KEY.session, withClient(ended, clientId));
+      await this.#owe([{ clientId, sub: ended.sub, sid: ended.sid, attempt: 0, dueAt: now }]);
+    }
+    return false;
+  }
+
+  /**
+   * Ends the session (idempotent). With `secretHash` only the cookie's holder may; without it
+   * the Worker ends it by id (device revocation, operator). Back-channel logout starts from the
+   * alarm, so the caller is never held up by a client.
+   * @returns the session as it was when this call ended it, or null when it was unknown,
+   *   already ended, or the secret does not match.
+   */
+  async end(reason: EndReason, secretHash?: string): Promise<BrowserSessionView | null> {
+    const record = await this.#record();
+    if (!record || record.endedAt !== undefined) return null;
+    if (secretHash !== undefined && !timingSafeEqual(record.secretHash, secretHash)) return null;
+    const now = Date.now();
+    await this.#end(record, endedBy(record, now) ?? reason, now);
+    return viewOf(record);
+  }
+
+  /**
+   * Ends an expired session, delivers the logout tokens that are due (in parallel: a slow or
+   * failing client holds up no other), reschedules, and deletes everything once nothing is owed
+   * and the retention passed. Idempotent; an early run changes nothing.
+   */
+  override async alarm(): Promise<void> {
+    try {
+      const now = Date.now();
+      let record = await this.#record();
+      if (record && record.endedAt === undefined) {
+        const reason = endedBy(record, now);
+        if (reason) {
+          await this.#end(record, reason, now);
+          record = await this.#record();
+        }
+      }
+      await this.#deliverDue(now);
+      const pending = await this.#pending();
+      const next = nextAlarm(record, pending);
+      if (next !== null && (record?.endedAt === undefined || pending.length || now < next)) {
+        await this.ctx.storage.setAlarm(next);
+        return;
+      }
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+    } catch (error) {
+      console.error(`BrowserSession ${this.ctx.id.toString()} alarm failed`, error);
+      throw error;
+    }
+  }
+
+  async #deliverDue(now: number): Promise<void> {
+    const pending = await this.#pending();
+    const due = pending.filter((d) => d.dueAt <= now);
+    if (!due.length) return;
+    const outcomes = await Promise.all(
+      due.map(async (delivery) => {
+        try {
+          return await BrowserSession.deliver(this.env, { clientId: delivery.clientId, sub: delivery.sub, sid: delivery.sid });
+        } catch (error) {
+          // The contract says it never throws; if it does, treat it as a failure worth a retry.
+          console.error(`BrowserSession back-channel delivery to ${delivery.clientId} threw`, error);
+          return 'retry' as const;
+        }
+      }),
+    );
+    const kept: PendingDelivery[] = pending.filter((d) => d.dueAt > now);
+    due.forEach((delivery, i) => {
+      const outcome = outcomes[i]!;
+      const next = afterTry(delivery, outcome, Date.now(), nextRetryDelayMs);
+      if (outcome === 'refused') console.warn(`back-channel logout refused by client ${delivery.clientId}; not retried`);
+      if (next && 'gaveUp' in next) {
+        console.warn(`back-channel logout to client ${delivery.clientId} given up after ${delivery.attempt + 1} attempts`);
+      } else if (next) {
+        console.warn(`back-channel logout to client ${delivery.clientId} failed (attempt ${delivery.attempt + 1}); retrying`);
+        kept.push(next);
+      }
+    });
+    await this.ctx.storage.put(KEY.pending, kept);
+  }
+
+  async #end(record: SessionRecord, reason: EndReason, now: number): Promise<void> {
+    const { record: ended, owed } = end(record, reason, now);
+    await this.ctx.storage.put(KEY.session, ended);
+    await this.#owe(owed);
+    await this.ctx.storage.setAlarm(now);
+    try {
+      await forgetSession(this.env.DB, this.ctx.id.toString());
+    } catch (error) {
+      // A stale index row only makes a later revocation try an ended session (a no-op).
+      console.error(`BrowserSession ${this.ctx.id.toString()} could not remove its index row`, error);
+    }
+  }
+
+  async #owe(owed: PendingDelivery[]): Promise<void> {
+    if (!owed.length) return;
+    await this.ctx.storage.put(KEY.pending, [...(await this.#pending()), ...owed]);
+    await this.ctx.storage.setAlarm(Math.min(...owed.map((d) => d.dueAt)));
+  }
+
+  async #index(record: SessionRecord): Promise<void> {
+    await indexSession(this.env.DB, {
+      sessionId: this.ctx.id.toString(),
+      deviceId: record.deviceId,
+      sub: record.sub,
+      expiresAt: record.createdAt + record.absoluteSeconds * 1000,
+    });
+  }
+
+  async #valid(secretHash: string): Promise<SessionRecord | null> {
+    const record = await this.#record();
+    if (!record || typeof secretHash !== 'string' || !timingSafeEqual(record.secretHash, secretHash)) return null;
+    if (endedBy(record, Date.now()) !== null) return null;
+    return record;
+  }
+
+  #record(): Promise<SessionRecord | undefined> {
+    return this.ctx.storage.get<SessionRecord>(KEY.session);
+  }
+
+  async #pending(): Promise<PendingDelivery[]> {
+    return (await this.ctx.storage.get<PendingDelivery[]>(KEY.pending)) ?? [];
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The D1 index of browser sessions by approving device (`browser_sessions`, migration 0006), so
+ * revoking a device finds the sessions it approved. The sessions themselves live in their
+ * BrowserSession objects; a stale row only points at an ended session (ending it is a no-op).
+ */
+
+/** Adds or moves a session's row. @param row.expiresAt epoch ms (the absolute end). */
+export async function indexSession(
+  db: D1Database,
+  row: { sessionId: string; deviceId: string; sub: string; expiresAt: number },
+): Promise<void> {
+  await db
+    .prepare('INSERT OR REPLACE INTO browser_sessions (session_id, device_id, sub, expires_at) VALUES (?1, ?2, ?3, ?4)')
+    .bind(row.sessionId, row.deviceId, row.sub, row.expiresAt)
+    .run();
+}
+
+/** Removes a session's row (idempotent). */
+export async function forgetSession(db: D1Database, sessionId: string): Promise<void> {
+  await db.prepare('DELETE FROM browser_sessions WHERE session_id = ?1').bind(sessionId).run();
+}
+
+/** The ids of the sessions a device approved that may still be running (`now`: epoch ms). */
+export async function sessionsOfDevice(db: D1Database, deviceId: string, now = Date.now()): Promise<string[]> {
+  const { results } = await db
+    .prepare('SELECT session_id FROM browser_sessions WHERE device_id = ?1 AND expires_at > ?2')
+    .bind(deviceId, now)
+    .all<{ session_id: string }>();
+  return results.map((row) => row.session_id);
+}

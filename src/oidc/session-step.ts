@@ -1,0 +1,97 @@
+/**
+ * The single sign-on step of the authorization endpoint: after the request is validated, decide
+ * from the browser session whether to answer at once (a code, no page), refuse (`prompt=none`),
+ * or start a login on the phone (possibly restricted to the `login_hint`'s identity).
+ */
+import type { Context } from 'hono';
+import { browserSessionStub, currentWithId, establishBrowserSession } from '../browser-session/api.ts';
+import { getDevice } from '../identity/devices.ts';
+import { loginValiditySeconds } from '../session/start.ts';
+import { loginStub, unwrap } from '../session/stub.ts';
+import type { LoginSession } from '../session/LoginSession.ts';
+import type { Result } from '../session/types.ts';
+import type { AuthorizationRequest, Params } from './authorize.ts';
+import { ACR_MOBILE_KEY, AMR, claimsForScopes } from './claims.ts';
+import type { Client } from './clients.ts';
+import { resolveLoginHint, verifyIdTokenHint } from './hints.ts';
+import { decideSso } from './sso.ts';
+
+/** Where the request goes: back to the client with these parameters, or to a login page. */
+export type SessionStep =
+  | { kind: 'redirect'; params: Record<string, string> }
+  | { kind: 'login'; requiredSub?: string };
+
+/**
+ * Runs the step. A silent answer starts a LoginSession already approved from the browser
+ * session and takes its one code in the same call (docs/login-session.md, "Single sign-on").
+ * @throws {OAuthError} `invalid_request` for an invalid `id_token_hint` (redirected by the caller).
+ */
+export async function sessionStep(
+  c: Context<{ Bindings: Env }>,
+  params: Params,
+  request: AuthorizationRequest,
+  client: Client,
+): Promise<SessionStep> {
+  const hint = params.get('id_token_hint') || undefined;
+  const [idTokenHintSub, loginHintSub] = await Promise.all([
+    hint === undefined ? undefined : verifyIdTokenHint(c.env, hint),
+    resolveLoginHint(c.env.DB, request.login_hint),
+  ]);
+  let current = await currentWithId(c);
+  if (current) {
+    // The session ends when its device is revoked; should that have failed, do not answer from it.
+    const device = await getDevice(c.env.DB, current.view.deviceId);
+    if (device?.revokedAt) {
+      await browserSessionStub(c.env, current.id)?.end('device-revoked');
+      current = null;
+    }
+  }
+  const decision = decideSso({
+    prompt: (request.prompt ?? '').split(' ').filter(Boolean),
+    ...(request.max_age !== undefined ? { maxAge: request.max_age } : {}),
+    ...(idTokenHintSub !== undefined ? { idTokenHintSub } : {}),
+    ...(loginHintSub !== undefined ? { loginHintSub } : {}),
+    session: current ? { sub: current.view.sub, authTime: current.view.authTime } : null,
+    now: Math.floor(Date.now() / 1000),
+  });
+  if (decision.kind === 'error') {
+    return { kind: 'redirect', params: { error: decision.error, error_description: decision.description } };
+  }
+  // The phone's key must belong to the hinted identity: the login_hint's, else the id_token_hint's.
+  const requiredSub = loginHintSub ?? idTokenHintSub;
+  if (decision.kind === 'interactive' || !current) return requiredSub ? { kind: 'login', requiredSub } : { kind: 'login' };
+
+  const id = c.env.LOGIN_SESSION.newUniqueId().toString();
+  const issued = (await loginStub(c.env, id).startFromSession({
+    client: { id: client.clientId, name: client.name },
+    claims: claimsForScopes(request.scope.split(' ')),
+    locale: 'cs',
+    authorization: { ...request },
+    validitySeconds: loginValiditySeconds(c.env),
+    sub: current.view.sub,
+    deviceId: current.view.deviceId,
+    browserSession: { id: current.id, sid: current.view.sid, authTime: current.view.authTime },
+  })) as Result<{ code: string; authorization: Record<string, unknown> }>;
+  return { kind: 'redirect', params: { code: unwrap(issued).code } };
+}
+
+/**
+ * After an approved login turned into a code: starts (or renews) the browser session and links
+ * the code to it, so the token endpoint records the client and the ID token carries `sid`.
+ * @param approval.approvedAt epoch ms.
+ */
+export async function startBrowserSession(
+  c: Context<{ Bindings: Env }>,
+  stub: DurableObjectStub<LoginSession>,
+  binding: string,
+  approval: { sub: string; deviceId: string; approvedAt: number },
+): Promise<void> {
+  const { id, view } = await establishBrowserSession(c, {
+    sub: approval.sub,
+    authTime: Math.floor(approval.approvedAt / 1000),
+    acr: ACR_MOBILE_KEY,
+    amr: [...AMR],
+    deviceId: approval.deviceId,
+  });
+  unwrap((await stub.linkBrowserSession(binding, { id, sid: view.sid, authTime: view.authTime })) as Result<null>);
+}

@@ -1,0 +1,79 @@
+/**
+ * A browser for the single sign-on tests: a cookie jar in front of the exported worker, the
+ * phone's approval, and oauth4webapi as each relying service redeeming its code.
+ */
+import * as oauth from 'oauth4webapi';
+import { expect } from 'vitest';
+import { SESSION_COOKIE } from '../../src/browser-session/api.ts';
+import { answerAs, call, scanAs, testDevice, type TestDevice } from './helpers.ts';
+import { codeRequest, discover, loginFrom, rp, type TestClient } from './oidc-support.ts';
+
+/** The cookies a browser keeps (name → value), updated from every response. */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+
+  header(extra?: string): string {
+    return [...[...this.cookies].map(([k, v]) => `${k}=${v}`), ...(extra ? [extra] : [])].join('; ');
+  }
+
+  take(res: Response): Response {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair = '', ...attributes] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const gone = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || pair.slice(eq + 1) === '';
+      if (gone) this.cookies.delete(name);
+      else this.cookies.set(name, pair.slice(eq + 1));
+    }
+    return res;
+  }
+
+  async get(path: string): Promise<Response> {
+    return this.take(await call(path, { headers: { Cookie: this.header() }, redirect: 'manual' }));
+  }
+
+  get session(): string | undefined {
+    return this.cookies.get(SESSION_COOKIE);
+  }
+}
+
+/** GET /authorize from the browser. */
+export function authorizeIn(browser: Browser, params: Record<string, string>): Promise<Response> {
+  return browser.get(`/authorize?${new URLSearchParams(params)}`);
+}
+
+/**
+ * The whole trip with the phone: /authorize shows a login page, `device` approves, /continue.
+ * @returns the callback URL at the relying service.
+ */
+export async function loginWithPhone(browser: Browser, params: Record<string, string>, device?: TestDevice): Promise<URL> {
+  const res = await authorizeIn(browser, params);
+  const login = await loginFrom(res);
+  const phone = device ?? (await testDevice('Jana’s phone', 'sub-unused'));
+  const nonce = await scanAs(login, phone);
+  expect((await answerAs(login, phone, 'approve', nonce)).ok).toBe(true);
+  const done = await browser.get(`/login/${login.id}/continue`);
+  expect(done.status).toBe(303);
+  return new URL(done.headers.get('Location')!);
+}
+
+/** The relying service redeems the code on its callback with oauth4webapi; returns the ID token's claims. */
+export async function redeem(tc: TestClient, request: Awaited<ReturnType<typeof codeRequest>>, callback: URL) {
+  const as = await discover();
+  const params = oauth.validateAuthResponse(as, tc.client, callback, request.state);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    tc.client,
+    oauth.ClientSecretBasic(tc.secret!),
+    params,
+    tc.redirectUri,
+    request.codeVerifier,
+    rp,
+  );
+  const tokens = await oauth.processAuthorizationCodeResponse(as, tc.client, response, {
+    expectedNonce: request.nonce,
+    requireIdToken: true,
+  });
+  await oauth.validateApplicationLevelSignature(as, response, rp);
+  return { claims: oauth.getValidatedIdTokenClaims(tokens)!, idToken: tokens.id_token! };
+}
