@@ -31,6 +31,13 @@ export const DESCRIPTIONS = {
   promptNoneCombined: 'prompt=none cannot be combined with other values',
   loginRequired: 'the person must log in with the mobile key',
   idTokenHintInvalid: 'id_token_hint is not a valid ID token issued by this provider',
+  // end_session endpoint, rendered locally
+  logoutParameterRepeated: 'a logout parameter is repeated',
+  logoutParameterTooLong: 'a logout parameter is longer than allowed',
+  logoutHintInvalid: 'id_token_hint is not an ID token issued by this provider',
+  logoutHintClientUnknown: 'id_token_hint was issued to a service that is not registered',
+  logoutClientMismatch: 'client_id does not match the id_token_hint',
+  logoutConfirmationExpired: 'the logout confirmation expired or did not come from this browser; start again',
   maxAgeInvalid: 'max_age must be a non-negative integer',
   displayUnsupported: 'unsupported display value',
   claimsInvalid: 'the claims parameter is not valid',
