@@ -1,0 +1,28 @@
+/**
+ * Fixes from the adversarial review (issue 14), one block per finding; docs/security.md maps
+ * each to the attack it closes.
+ */
+import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { BASE } from './helpers.ts';
+
+/** Every `href` on a page, resolved against the page's URL as a browser would. */
+function linksOf(html: string, pageUrl: string): URL[] {
+  return [...html.matchAll(/href="([^"]*)"/g)].map((m) => new URL(m[1]!.replaceAll('&amp;', '&'), pageUrl));
+}
+
+describe('review 3: the 404 page links only to our own origin', () => {
+  for (const path of ['//evil.example/x', '/\\evil.example/x', '//evil.example/%2e%2e/x', '/%2F%2Fevil.example']) {
+    it(`for ${path}`, async () => {
+      const url = `${BASE}${path}`;
+      const res = await exports.default.fetch(new Request(url, { headers: { Accept: 'text/html', 'Accept-Language': 'en' } }));
+      expect(res.status).toBe(404);
+      const html = await res.text();
+      expect(html).toContain('Page not found');
+      const links = linksOf(html, res.url || url);
+      expect(links.some((l) => l.searchParams.get('lang') === 'cs')).toBe(true);
+      for (const link of links) expect(link.origin).toBe(new URL(BASE).origin);
+      expect(html).not.toContain('evil.example');
+    });
+  }
+});
