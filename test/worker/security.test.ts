@@ -4,6 +4,7 @@
  */
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { secureServerUrl } from '../../cli/lib/common.ts';
 import { BASE } from './helpers.ts';
 
 /** Every `href` on a page, resolved against the page's URL as a browser would. */
@@ -25,4 +26,16 @@ describe('review 3: the 404 page links only to our own origin', () => {
       expect(html).not.toContain('evil.example');
     });
   }
+});
+
+describe('review 9: the operator CLI refuses plain http off loopback', () => {
+  it('accepts https anywhere and http on loopback only', () => {
+    expect(secureServerUrl('https://login.example/')).toBe('https://login.example');
+    for (const local of ['http://localhost:8788', 'http://127.0.0.1:9000/', 'http://[::1]:8788', 'http://app.localhost']) {
+      expect(() => secureServerUrl(local)).not.toThrow();
+    }
+    for (const remote of ['http://login.example', 'http://10.0.0.5:8788', 'http://localhost.evil.example', 'http://127.0.0.1.nip.io']) {
+      expect(() => secureServerUrl(remote)).toThrow(/must use https/);
+    }
+  });
 });
