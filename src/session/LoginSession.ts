@@ -541,10 +541,8 @@ export class LoginSession extends DurableObject<Env> {
       const secret = await this.ctx.storage.get<string>(KEY.secret);
       if (secret) snapshot.loginUrl = buildLoginUrl(this.env.ISSUER, this.#id, secret);
     }
-    if (record.state === 'scanned' || record.state === 'approved') {
-      const device = await this.ctx.storage.get<DeviceKey>(KEY.device);
-      if (device) snapshot.device = { name: device.name };
-    }
+    // No device name (often the person's own name): the page learns only that a key scanned,
+    // never who, before the service does (issue 14, review 5).
     if (record.state === 'approved') snapshot.continueUrl = `/login/${this.#id}/continue`;
     if (record.state === 'denied' || record.state === 'expired' || record.state === 'cancelled') {
       snapshot.restartUrl = `/login/${this.#id}/restart`;
