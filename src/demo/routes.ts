@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import * as oauth from 'oauth4webapi';
 import { isLocalhost } from '../session/binding.ts';
-import { escapeHtml, htmlDocument } from '../oidc/html.ts';
+import { documentHeaders, escapeHtml, htmlDocument } from '../oidc/html.ts';
 
 /** The demo's fixed client_id (registered by `npm start`, scripts/lib/seed.ts). */
 export const DEMO_CLIENT_ID = 'demo';
@@ -43,7 +43,7 @@ async function discover(c: Ctx): Promise<oauth.AuthorizationServer> {
 }
 
 function page(c: Ctx, title: string, body: string, status: 200 | 400 = 200): Response {
-  return c.html(htmlDocument(title, `<main>${body}</main>`), status, { 'Cache-Control': 'no-store' });
+  return c.html(htmlDocument(title, `<main>${body}</main>`), status, documentHeaders());
 }
 
 function claimsTable(claims: Record<string, unknown>): string {

@@ -23,7 +23,7 @@ import { claimsForScopes } from './claims.ts';
 import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
-import { errorPage } from './html.ts';
+import { documentHeaders, errorPage } from './html.ts';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -31,7 +31,7 @@ type Ctx = Context<{ Bindings: Env }>;
 function localError(c: Ctx, error: OAuthError, params?: URLSearchParams): Response {
   console.warn(`authorization request refused locally: ${error.code}: ${error.description}`);
   const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
-  return c.html(errorPage(error.code, error.description, locale), 400, { 'Cache-Control': 'no-store' });
+  return c.html(errorPage(error.code, error.description, locale), 400, documentHeaders());
 }
 
 /** 303 to the client's redirect_uri with the response parameters and `iss` (RFC 9207). */

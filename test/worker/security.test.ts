@@ -5,7 +5,7 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { secureServerUrl } from '../../cli/lib/common.ts';
-import { BASE } from './helpers.ts';
+import { BASE, call } from './helpers.ts';
 
 /** Every `href` on a page, resolved against the page's URL as a browser would. */
 function linksOf(html: string, pageUrl: string): URL[] {
@@ -38,4 +38,30 @@ describe('review 9: the operator CLI refuses plain http off loopback', () => {
       expect(() => secureServerUrl(remote)).toThrow(/must use https/);
     }
   });
+});
+
+describe('review 8: the /authorize error page and /demo carry the hosted pages\' security headers', () => {
+  const pages: [string, string][] = [
+    ['/authorize error page', '/authorize?client_id=nobody&response_type=code&scope=openid'],
+    ['/demo', '/demo'],
+    ['/demo/callback refusal', '/demo/callback?code=x&state=y'],
+  ];
+  for (const [name, path] of pages) {
+    it(name, async () => {
+      const res = await call(path, { headers: { Accept: 'text/html' } });
+      expect(res.headers.get('Content-Type')).toMatch(/^text\/html/);
+      const csp = res.headers.get('Content-Security-Policy') ?? '';
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers.get('X-Frame-Options')).toBe('DENY');
+      expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+      expect(res.headers.get('Referrer-Policy')).toBe('no-referrer');
+      expect(res.headers.get('Cache-Control')).toBe('no-store');
+      // The page's one inline style is admitted by its hash, so it still renders styled.
+      const style = /<style>([\s\S]*?)<\/style>/.exec(await res.text())![1]!;
+      const digest = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(style)))));
+      expect(csp).toContain(`'sha256-${digest}'`);
+    });
+  }
 });
