@@ -5,7 +5,12 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { secureServerUrl } from '../../cli/lib/common.ts';
-import { BASE, call } from './helpers.ts';
+import { describeDevice, describePlace } from '../../client/app/lib/device.ts';
+import { isSafeDisplayName, MAX_REQUESTER_TEXT, safeRequester } from '../../src/http/names.ts';
+import { describeUserAgent } from '../../src/session/start.ts';
+import { BASE, call, sign } from './helpers.ts';
+import { enrolTestDevice, post } from './identity-helpers.ts';
+import { authorize, codeRequest, loginFrom, newClient } from './oidc-support.ts';
 
 /** Every `href` on a page, resolved against the page's URL as a browser would. */
 function linksOf(html: string, pageUrl: string): URL[] {
@@ -64,4 +69,52 @@ describe('review 8: the /authorize error page and /demo carry the hosted pages\'
       expect(csp).toContain(`'sha256-${digest}'`);
     });
   }
+});
+
+describe('review 1: the phone sees the browser as parsed text, never the raw User-Agent', () => {
+  const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+  const FORGED = [
+    'This is your own computer - safe to approve/1.0 (x)',
+    'SafeToApprove/99 (Windows NT 10.0) x',
+    'Chr\u202eemo/131 (Linux) x',
+    `${'A'.repeat(5000)}/1 x`,
+    'Mozilla/5.0 (Windows NT 10.0) Chrome/131.0\u0007\u001b[2J Safari/537.36',
+  ];
+
+  it('keeps only browser and OS names bowser knows, with numeric versions', () => {
+    expect(describeUserAgent(CHROME)).toEqual({ browser: 'Chrome 131', os: 'Windows 10' });
+    for (const ua of FORGED) {
+      const d = describeUserAgent(ua);
+      expect(d.browser === undefined || /^(Chrome|Microsoft Edge)( \d+)?$/.test(d.browser)).toBe(true);
+      for (const text of Object.values(d)) {
+        expect(isSafeDisplayName(text)).toBe(true);
+        expect(text.length).toBeLessThanOrEqual(MAX_REQUESTER_TEXT);
+        expect(text).not.toMatch(/safe|approve/i);
+      }
+    }
+  });
+
+  it('the scan response carries no forged text, from /authorize to the phone', async () => {
+    const tc = await newClient({ public: true });
+    const { params } = await codeRequest(tc);
+    const login = await loginFrom(await authorize(params, { 'User-Agent': FORGED[0]! }));
+    const phone = await enrolTestDevice();
+    const res = await post(`/api/mobile/logins/${login.id}/scan`, {
+      secret: login.secret,
+      device_id: phone.id,
+      signature: await sign(phone, 'scan', login.id),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { requester: Record<string, string> };
+    expect(JSON.stringify(body)).not.toMatch(/safe to approve/i);
+    expect(body.requester.browser).toBeUndefined();
+  });
+
+  it('shown again only if safe: phone API input, web app and key CLI drop what is not short printable text', () => {
+    const hostile = { country: 'Czechia\n', city: 'Brno\u202e', browser: 'x'.repeat(41), os: 'Windows 10' };
+    expect(safeRequester(hostile)).toEqual({ os: 'Windows 10' });
+    expect(describeDevice(hostile as never)).toBe('Windows 10');
+    expect(describePlace(hostile as never, () => undefined)).toBeNull();
+    expect(safeRequester({ country: 'CZ', city: 'Brno', browser: 'Chrome 131' })).toEqual({ country: 'CZ', city: 'Brno', browser: 'Chrome 131' });
+  });
 });
