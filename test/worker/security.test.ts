@@ -2,13 +2,17 @@
  * Fixes from the adversarial review (issue 14), one block per finding; docs/security.md maps
  * each to the attack it closes.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { secureServerUrl } from '../../cli/lib/common.ts';
 import { describeDevice, describePlace } from '../../client/app/lib/device.ts';
 import { isSafeDisplayName, MAX_REQUESTER_TEXT, safeRequester } from '../../src/http/names.ts';
+import { sha256Hex } from '../../src/session/crypto.ts';
+import { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from '../../src/session/LoginSession.ts';
 import { describeUserAgent } from '../../src/session/start.ts';
-import { BASE, call, sign } from './helpers.ts';
+import { unwrap } from '../../src/session/stub.ts';
+import { BASE, call, sign, startTestLogin } from './helpers.ts';
 import { enrolTestDevice, post } from './identity-helpers.ts';
 import { authorize, codeRequest, loginFrom, newClient } from './oidc-support.ts';
 
@@ -116,5 +120,29 @@ describe('review 1: the phone sees the browser as parsed text, never the raw Use
     expect(describeDevice(hostile as never)).toBe('Windows 10');
     expect(describePlace(hostile as never, () => undefined)).toBeNull();
     expect(safeRequester({ country: 'CZ', city: 'Brno', browser: 'Chrome 131' })).toEqual({ country: 'CZ', city: 'Brno', browser: 'Chrome 131' });
+  });
+});
+
+describe('review 6: a login keeps only a few page WebSockets, closing the oldest', () => {
+  it(`the ${MAX_PAGE_SOCKETS + 2}th connection leaves ${MAX_PAGE_SOCKETS} open, the two oldest closed with ${SOCKET_REPLACED_CODE}`, async () => {
+    const login = await startTestLogin();
+    const sockets: { closed: Promise<number>; messages: string[] }[] = [];
+    for (let i = 0; i < MAX_PAGE_SOCKETS + 2; i++) {
+      const res = await call(`/login/${login.id}/ws`, { headers: { Upgrade: 'websocket', Cookie: login.cookie } });
+      expect(res.status).toBe(101);
+      const ws = res.webSocket!;
+      const messages: string[] = [];
+      const closed = new Promise<number>((resolve) => ws.addEventListener('close', (event) => resolve(event.code)));
+      ws.addEventListener('message', (event) => messages.push(String(event.data)));
+      ws.accept();
+      sockets.push({ closed, messages });
+    }
+    expect(await sockets[0]!.closed).toBe(SOCKET_REPLACED_CODE);
+    expect(await sockets[1]!.closed).toBe(SOCKET_REPLACED_CODE);
+    const open = await runInDurableObject(login.stub, (_instance, state) => state.getWebSockets().length);
+    expect(open).toBe(MAX_PAGE_SOCKETS);
+    // The newest still follow the login.
+    unwrap(await login.stub.cancel(await sha256Hex(login.cookie.split('=')[1]!)));
+    await expect.poll(() => sockets.at(-1)!.messages.some((m) => m.includes('"cancelled"'))).toBe(true);
   });
 });
