@@ -334,6 +334,7 @@ export class LoginSession extends DurableObject<Env> {
       hash: tokenHash,
       clientId: input.clientId,
       sub: device.sub,
+      deviceId: device.id,
       scope: String(stored.authorization.scope ?? 'openid'),
       issuedAt: now,
       expiresAt: now + ACCESS_TOKEN_TTL_MS,
@@ -354,14 +355,18 @@ export class LoginSession extends DurableObject<Env> {
 
   /**
    * Validates an access token for a protected resource (UserInfo).
-   * @returns the subject, granted scope and client; `invalid_token` when unknown, expired or revoked.
+   * @returns the subject, granted scope, client and approving device (whose revocation the caller
+   *   checks in D1); `invalid_token` when unknown, expired or revoked.
    */
-  async introspectAccessToken(accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string }>> {
+  async introspectAccessToken(
+    accessToken: string,
+  ): Promise<GrantResult<{ sub: string; scope: string; clientId: string; deviceId: string }>> {
     const hash = await sha256Hex(accessToken);
     const token = await this.ctx.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
     const refused = checkAccessToken(token, hash, Date.now());
     if (refused) return { ok: false, error: 'invalid_token', description: refused };
-    return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId } };
+    const deviceId = token!.deviceId ?? (await this.ctx.storage.get<DeviceKey>(KEY.device))?.id ?? '';
+    return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId, deviceId } };
   }
 
   // ── end of the OIDC section ────────────────────────────────────────────────────────────

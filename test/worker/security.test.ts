@@ -4,6 +4,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
+import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
 import { secureServerUrl } from '../../cli/lib/common.ts';
 import { describeDevice, describePlace } from '../../client/app/lib/device.ts';
@@ -13,8 +14,8 @@ import { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from '../../src/session/LoginS
 import { describeUserAgent } from '../../src/session/start.ts';
 import { unwrap } from '../../src/session/stub.ts';
 import { BASE, call, sign, startTestLogin } from './helpers.ts';
-import { enrolTestDevice, post } from './identity-helpers.ts';
-import { authorize, codeRequest, loginFrom, newClient } from './oidc-support.ts';
+import { enrolTestDevice, post, revoke } from './identity-helpers.ts';
+import { authorize, codeRequest, continueLogin, decide, discover, loginFrom, newClient, newPerson, rp } from './oidc-support.ts';
 
 /** Every `href` on a page, resolved against the page's URL as a browser would. */
 function linksOf(html: string, pageUrl: string): URL[] {
@@ -144,5 +145,31 @@ describe('review 6: a login keeps only a few page WebSockets, closing the oldest
     // The newest still follow the login.
     unwrap(await login.stub.cancel(await sha256Hex(login.cookie.split('=')[1]!)));
     await expect.poll(() => sockets.at(-1)!.messages.some((m) => m.includes('"cancelled"'))).toBe(true);
+  });
+});
+
+describe('review 10: access tokens die with the approving key', () => {
+  it('UserInfo answers before the key is revoked and refuses with invalid_token after', async () => {
+    const tc = await newClient({ public: true });
+    const person = await newPerson();
+    const request = await codeRequest(tc);
+    const login = await loginFrom(await authorize(request.params));
+    const device = await decide(login, person.sub);
+    const callback = new URL((await continueLogin(login)).headers.get('Location')!);
+    const as = await discover();
+    const params = oauth.validateAuthResponse(as, tc.client, callback, request.state);
+    const response = await oauth.authorizationCodeGrantRequest(as, tc.client, oauth.None(), params, tc.redirectUri, request.codeVerifier, rp);
+    const tokens = await oauth.processAuthorizationCodeResponse(as, tc.client, response, { expectedNonce: request.nonce });
+    const userinfo = () => call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+
+    const before = await userinfo();
+    expect(before.status).toBe(200);
+    expect(await before.json()).toMatchObject({ sub: person.sub });
+
+    await revoke(device.id);
+    const after = await userinfo();
+    expect(after.status).toBe(401);
+    expect(after.headers.get('WWW-Authenticate')).toContain('error="invalid_token"');
+    expect(await after.json()).toEqual({ error: 'invalid_token', error_description: 'the mobile key that approved this login has been revoked' });
   });
 });
