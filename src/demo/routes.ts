@@ -18,7 +18,8 @@ import { documentHeaders, escapeHtml, htmlDocument } from '../oidc/html.ts';
 export const DEMO_CLIENT_ID = 'demo';
 /** Scopes the demo asks for: everything, so the page shows every claim released. */
 export const DEMO_SCOPE = 'openid profile email phone address';
-const FLOW_COOKIE = 'demo_flow';
+/** Binds the demo's flow (state, nonce, PKCE verifier) to the browser; `__Host-` so no sibling origin can plant one. */
+const FLOW_COOKIE = '__Host-demo_flow';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -86,10 +87,10 @@ demoRoutes.post('/login', async (c) => {
     code_challenge_method: 'S256',
   }).toString();
   setCookie(c, FLOW_COOKIE, btoa(JSON.stringify(flow)), {
-    path: '/demo',
+    path: '/',
     httpOnly: true,
     sameSite: 'Lax', // sent on the top-level redirect back from the provider
-    secure: !isLocalhost(c.env.ISSUER),
+    secure: true, // browsers accept Secure cookies from http://localhost
     maxAge: 600,
   });
   c.header('Cache-Control', 'no-store');
@@ -104,7 +105,7 @@ demoRoutes.get('/callback', async (c) => {
   } catch {
     return page(c, 'Login failed', `<h1>Login failed</h1><p>This browser did not start a login here.</p><p><a href="/demo">Start again</a></p>`, 400);
   }
-  deleteCookie(c, FLOW_COOKIE, { path: '/demo' });
+  deleteCookie(c, FLOW_COOKIE, { path: '/', secure: true });
   const as = await discover(c);
   const client: oauth.Client = { client_id: DEMO_CLIENT_ID };
   const options = { [oauth.customFetch]: appFetch(c), [oauth.allowInsecureRequests]: isLocalhost(c.env.ISSUER) };

@@ -234,8 +234,9 @@ describe('POST /login/:id/restart', () => {
     const newId = /^\/login\/([0-9a-f]{64})$/.exec(location)?.[1];
     expect(newId).toBeDefined();
     expect(newId).not.toBe(login.id);
-    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('mk_login_'))!;
-    expect(setCookie).toContain(`Path=/login/${newId}`);
+    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith(`__Host-mk_login_${newId!.slice(0, 16)}=`))!;
+    expect(setCookie).toContain('Path=/;');
+    expect(setCookie).toContain('Secure');
     expect(setCookie).toContain('HttpOnly');
     const cookie = setCookie.split(';')[0]!;
 

@@ -173,3 +173,23 @@ describe('review 10: access tokens die with the approving key', () => {
     expect(await after.json()).toEqual({ error: 'invalid_token', error_description: 'the mobile key that approved this login has been revoked' });
   });
 });
+
+describe('review 2: the binding cookie is a __Host- cookie', () => {
+  it('is set Secure, Path=/, without Domain, and only the prefixed name binds', async () => {
+    const tc = await newClient({ public: true });
+    const res = await authorize((await codeRequest(tc)).params);
+    const id = /^\/login\/([0-9a-f]{64})$/.exec(res.headers.get('Location')!)![1]!;
+    const set = res.headers.getSetCookie().find((c) => c.startsWith('__Host-mk_login_'))!;
+    expect(set.startsWith(`__Host-mk_login_${id.slice(0, 16)}=`)).toBe(true);
+    expect(set).toMatch(/; Path=\/(;|$)/);
+    expect(set).toContain('Secure');
+    expect(set).toContain('HttpOnly');
+    expect(set).not.toMatch(/Domain=/i);
+    const value = set.split(';')[0]!.split('=')[1]!;
+    // The value under the unprefixed name — what a sibling origin could plant — binds nothing.
+    const planted = await call(`/login/${id}/state`, { headers: { Cookie: `mk_login_${id.slice(0, 16)}=${value}` } });
+    expect(planted.status).toBe(403);
+    const bound = await call(`/login/${id}/state`, { headers: { Cookie: `__Host-mk_login_${id.slice(0, 16)}=${value}` } });
+    expect(bound.status).toBe(200);
+  });
+});
