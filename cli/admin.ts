@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDotenv } from '../scripts/lib/secrets.ts';
-import { CliError, DEFAULT_SERVER, formatTime, runCli, serverUrl, usage } from './lib/common.ts';
+import { CliError, DEFAULT_SERVER, formatTime, runCli, secureServerUrl, usage } from './lib/common.ts';
 
 const HELP = `Usage: npm run -s admin -- <command> [options]
 
@@ -27,7 +27,7 @@ Commands:
   audit SUB                          an identity's audit events, newest first
 
 Options:
-  --server URL   the service (default ${DEFAULT_SERVER})
+  --server URL   the service (default ${DEFAULT_SERVER}); https, or plain http on loopback only
   --json         print exactly one JSON object on stdout
   The token is read from ADMIN_TOKEN, else from ./.dev.vars.`;
 
@@ -61,7 +61,7 @@ await runCli('admin', json, async () => {
   const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'h',
     'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
-  const api = client(serverUrl(str('server') ?? DEFAULT_SERVER));
+  const api = client(secureServerUrl(str('server') ?? DEFAULT_SERVER));
 
   if (group === 'identity' && action === 'create') {
     const body: Record<string, string> = {

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CliError, DEFAULT_SERVER, formatDuration, formatTime, runCli, serverUrl, usage } from './lib/common.ts';
-import { sanitizeForTerminal } from '../src/http/names.ts';
+import { safeRequester, sanitizeForTerminal } from '../src/http/names.ts';
 import { decideLogin, enrol, revokeOwnDevice, type LoginContext } from './lib/mobile-client.ts';
 import { checkWritable, defaultStorePath, deleteStore, readStore, writeStore } from './lib/store.ts';
 
@@ -134,7 +134,7 @@ function describe(raw: LoginContext): string {
   const context = JSON.parse(JSON.stringify(raw), (_key, value: unknown) =>
     typeof value === 'string' ? sanitizeForTerminal(value) : value,
   ) as LoginContext;
-  const r = context.requester;
+  const r = safeRequester(context.requester);
   const where = [r.city, r.country].filter(Boolean).join(', ') || 'unknown location';
   const what = [r.browser, r.os && `on ${r.os}`].filter(Boolean).join(' ') || 'unknown browser';
   return [

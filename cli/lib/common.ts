@@ -33,6 +33,26 @@ export function serverUrl(value: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/** True for a loopback host (`localhost`, `*.localhost`, 127.0.0.0/8, `[::1]`), where plain http never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]';
+}
+
+/**
+ * {@link serverUrl} for a client that sends a bearer secret (the operator CLI's `ADMIN_TOKEN`):
+ * plain http only to a loopback host, so the token never crosses a network in clear text.
+ * @throws {CliError} usage for a non-http(s) URL or plain http off loopback (nothing is sent).
+ */
+export function secureServerUrl(value: string): string {
+  const base = serverUrl(value);
+  const url = new URL(base);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw usage('--server must use https (plain http is allowed only for localhost, 127.0.0.1 or [::1]): the operator token would travel in clear text');
+  }
+  return base;
+}
+
 /**
  * Runs a CLI's main function: prints its result (JSON or text) and maps errors to stderr and
  * an exit code. With `--json`, a failure also prints one JSON object `{error, message}` on stdout.

@@ -174,7 +174,7 @@ export function statusText(t: Messages, view: LoginView, lowTime = false): strin
     case 'pending':
       return lowTime ? `${t.status.pending} ${t.status.lowTime}` : t.status.pending;
     case 'scanned': {
-      const text = t.status.scanned(view.deviceName ?? t.brand);
+      const text = t.status.scanned;
       return lowTime ? `${text} ${t.status.lowTime}` : text;
     }
     case 'approved':
@@ -265,7 +265,7 @@ function ReturnForm(props: { action: string; label: string; secondary?: boolean 
 function panelBody(t: Messages, view: LoginView): string {
   switch (view.state) {
     case 'scanned':
-      return t.scannedBody(view.deviceName ?? t.brand);
+      return t.scannedBody;
     case 'approved':
       return t.approvedBody(view.serviceName);
     case 'denied':

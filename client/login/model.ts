@@ -112,7 +112,6 @@ export interface LoginView {
   serviceName: string;
   /** Shown only while pending: the QR and the same-device button. */
   loginUrl?: string;
-  deviceName?: string;
   /** Approved: where the browser goes next. */
   continueUrl?: string;
   /** Ended without approval: where the "Start again" form posts. */
@@ -131,7 +130,6 @@ export function viewOf(snapshot: LoginSnapshot): LoginView {
     showCountdown: snapshot.state === 'pending' || snapshot.state === 'scanned',
   };
   if (snapshot.state === 'pending' && snapshot.loginUrl) view.loginUrl = snapshot.loginUrl;
-  if (snapshot.device?.name) view.deviceName = snapshot.device.name;
   if (snapshot.state === 'approved' && snapshot.continueUrl) view.continueUrl = snapshot.continueUrl;
   if (snapshot.restartUrl && (snapshot.state === 'denied' || snapshot.state === 'expired' || snapshot.state === 'cancelled')) {
     view.restartUrl = snapshot.restartUrl;

@@ -79,7 +79,7 @@ export interface Messages {
   expired: string;
   status: {
     pending: string;
-    scanned: (device: string) => string;
+    scanned: string;
     approved: (service: string) => string;
     denied: string;
     expired: string;
@@ -93,7 +93,7 @@ export interface Messages {
     expired: string;
     cancelled: string;
   };
-  scannedBody: (device: string) => string;
+  scannedBody: string;
   approvedBody: (service: string) => string;
   deniedBody: string;
   expiredBody: string;
@@ -161,7 +161,7 @@ const cs: Messages = {
   expired: 'Platnost vypršela',
   status: {
     pending: 'Čekáme na naskenování QR kódu.',
-    scanned: (device) => `QR kód naskenován zařízením ${device}. Potvrďte přihlášení v telefonu.`,
+    scanned: 'QR kód naskenován mobilním klíčem. Potvrďte přihlášení v telefonu.',
     approved: (service) => `Přihlášení potvrzeno. Pokračujeme do služby ${service}.`,
     denied: 'Přihlášení bylo v telefonu zamítnuto.',
     expired: 'Platnost přihlášení vypršela.',
@@ -175,7 +175,7 @@ const cs: Messages = {
     expired: 'Platnost vypršela',
     cancelled: 'Přihlášení zrušeno',
   },
-  scannedBody: (device) => `Kód jste naskenovali zařízením „${device}“. Zkontrolujte údaje v telefonu a přihlášení potvrďte.`,
+  scannedBody: 'Kód byl naskenován mobilním klíčem. Zkontrolujte údaje v telefonu a přihlášení potvrďte.',
   approvedBody: (service) => `Za okamžik vás přesměrujeme zpět do služby ${service}.`,
   deniedBody: 'Přihlášení jste v telefonu odmítli. Pokud to byl omyl, začněte znovu.',
   expiredBody: 'QR kód už neplatí. Začněte znovu a naskenujte nový kód.',
@@ -254,7 +254,7 @@ const en: Messages = {
   expired: 'Expired',
   status: {
     pending: 'Waiting for the QR code to be scanned.',
-    scanned: (device) => `QR code scanned by ${device}. Confirm the login on your phone.`,
+    scanned: 'QR code scanned by a mobile key. Confirm the login on your phone.',
     approved: (service) => `Login confirmed. Continuing to ${service}.`,
     denied: 'The login was denied on the phone.',
     expired: 'The login has expired.',
@@ -268,7 +268,7 @@ const en: Messages = {
     expired: 'The login has expired',
     cancelled: 'Login cancelled',
   },
-  scannedBody: (device) => `You scanned the code with “${device}”. Check the details on your phone and confirm the login.`,
+  scannedBody: 'A mobile key scanned the code. Check the details on your phone and confirm the login.',
   approvedBody: (service) => `Taking you back to ${service} in a moment.`,
   deniedBody: 'You denied the login on your phone. If that was a mistake, start again.',
   expiredBody: 'The QR code is no longer valid. Start again and scan a new code.',

@@ -16,7 +16,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import * as oauth from 'oauth4webapi';
 import { isLocalhost } from '../session/binding.ts';
-import { escapeHtml, htmlDocument } from '../oidc/html.ts';
+import { documentHeaders, escapeHtml, htmlDocument } from '../oidc/html.ts';
 import { demoLogoutOf, recordDemoLogout, validateLogoutToken } from './logout.ts';
 
 /** The demo's fixed client_id (registered by `npm start`, scripts/lib/seed.ts). */
@@ -37,7 +37,8 @@ export const DEMO_SERVICES: readonly [DemoService, DemoService] = [
 ];
 /** Scopes the demo asks for: everything, so the page shows every claim released. */
 export const DEMO_SCOPE = 'openid profile email phone address';
-const FLOW_COOKIE = 'demo_flow';
+/** Binds the demo's flow (state, nonce, PKCE verifier) to the browser; `__Host-` so no sibling origin can plant one. */
+const FLOW_COOKIE = '__Host-demo_flow';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -62,7 +63,7 @@ async function discover(c: Ctx): Promise<oauth.AuthorizationServer> {
 }
 
 function page(c: Ctx, title: string, body: string, status: 200 | 400 = 200): Response {
-  return c.html(htmlDocument(title, `<main>${body}</main>`), status, { 'Cache-Control': 'no-store' });
+  return c.html(htmlDocument(title, `<main>${body}</main>`), status, documentHeaders());
 }
 
 function claimsTable(claims: Record<string, unknown>): string {
@@ -84,6 +85,9 @@ interface DemoSession {
 
 const sessionCookie = (service: DemoService) => `demo_session_${service.clientId}`;
 const LOGOUT_STATE_COOKIE = 'demo_logout_state';
+
+/** `__Host-` rules: Path=/, Secure (browsers accept Secure cookies from http://localhost), no Domain; sent on the top-level redirect back (Lax). */
+const FLOW_COOKIE_OPTIONS = { path: '/', httpOnly: true, sameSite: 'Lax' as const, secure: true, maxAge: 600 };
 
 function cookieOptions(c: Ctx, maxAge: number) {
   return { path: '/demo', httpOnly: true, sameSite: 'Lax' as const, secure: !isLocalhost(c.env.ISSUER), maxAge };
@@ -171,7 +175,7 @@ ${await sessionBlock(c, other, false)}
       code_challenge_method: 'S256',
     }).toString();
     // sent on the top-level redirect back from the provider (SameSite=Lax)
-    setCookie(c, flowCookie, btoa(JSON.stringify(flow)), cookieOptions(c, 600));
+    setCookie(c, flowCookie, btoa(JSON.stringify(flow)), FLOW_COOKIE_OPTIONS);
     c.header('Cache-Control', 'no-store');
     return c.redirect(url.toString(), 303);
   });
@@ -184,7 +188,7 @@ ${await sessionBlock(c, other, false)}
     } catch {
       return page(c, 'Login failed', `<h1>Login failed</h1><p>This browser did not start a login here.</p><p><a href="${base}">Start again</a></p>`, 400);
     }
-    deleteCookie(c, flowCookie, { path: '/demo' });
+    deleteCookie(c, flowCookie, { path: '/', secure: true });
     const as = await discover(c);
     const client: oauth.Client = { client_id: service.clientId };
     const options = { [oauth.customFetch]: appFetch(c), [oauth.allowInsecureRequests]: isLocalhost(c.env.ISSUER) };

@@ -33,3 +33,35 @@ export function displayName(what: string, max: number) {
 export function sanitizeForTerminal(text: string): string {
   return text.toWellFormed().replace(new RegExp(UNSAFE_NAME_CHARACTERS.source, 'gu'), '\uFFFD');
 }
+
+/** Longest browser, OS, city text shown about a requesting browser, in characters. */
+export const MAX_REQUESTER_TEXT = 40;
+
+/** Where and what a requesting browser is, as the phone is told (all fields optional). */
+export interface RequesterText {
+  country?: string;
+  city?: string;
+  browser?: string;
+  os?: string;
+}
+
+/**
+ * Keeps only the fields of a requester description that are safe to show: `country` an ISO
+ * 3166-1 alpha-2 code, the others {@link isSafeDisplayName} text of at most
+ * {@link MAX_REQUESTER_TEXT} characters. Anything else is dropped, not repaired. Used wherever
+ * the description is shown (phone API, web app, key CLI), whatever produced it.
+ * @param value untrusted input (JSON from the wire or storage).
+ */
+export function safeRequester(value: unknown): RequesterText {
+  const safe: RequesterText = {};
+  if (typeof value !== 'object' || value === null) return safe;
+  const r = value as Record<string, unknown>;
+  if (typeof r.country === 'string' && /^[A-Z]{2}$/.test(r.country)) safe.country = r.country;
+  for (const key of ['city', 'browser', 'os'] as const) {
+    const text = r[key];
+    if (typeof text === 'string' && text.length > 0 && text.length <= MAX_REQUESTER_TEXT && text.trim() === text && isSafeDisplayName(text)) {
+      safe[key] = text;
+    }
+  }
+  return safe;
+}

@@ -55,6 +55,15 @@ export function wantsHtml(c: Context): boolean {
 }
 
 /**
+ * The language switch of a page whose path we did not build (a 404, a refusal): a query-only
+ * relative reference (RFC 3986 §4.2), which resolves against the current URL and so can never
+ * leave our origin, whatever the path was (`//evil.example/x` included).
+ */
+export function sameLanguageLink(locale: Locale): string {
+  return `?lang=${locale}`;
+}
+
+/**
  * A refusal shown to a browser that navigated to an endpoint (e.g. `/login/:id/continue`):
  * the problem's title and public detail as a page, with its status.
  */
@@ -71,7 +80,7 @@ export function problemPage(c: Context, problem: { status: number; message: stri
           title={problem.message}
           body={problem.detail ?? problem.message}
           back={{ href: '/', label: NOT_FOUND[locale].home }}
-          switchHref={(l) => `${encodeURI(new URL(c.req.url).pathname)}?lang=${l}`}
+          switchHref={sameLanguageLink}
         />
       ),
     },
@@ -83,7 +92,6 @@ export function problemPage(c: Context, problem: { status: number; message: stri
 export function notFoundPage(c: Context): Response {
   const locale = localeOf(c);
   const t = NOT_FOUND[locale];
-  const path = new URL(c.req.url).pathname;
   return sendHtml(
     c,
     {
@@ -95,7 +103,7 @@ export function notFoundPage(c: Context): Response {
           title={t.title}
           body={t.body}
           back={{ href: '/', label: t.home }}
-          switchHref={(l) => `${encodeURI(path)}?lang=${l}`}
+          switchHref={sameLanguageLink}
         />
       ),
     },

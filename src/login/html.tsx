@@ -6,42 +6,14 @@ import { renderToString } from 'preact-render-to-string';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { VNode } from 'preact';
+import { contentSecurityPolicy, pageSecurityHeaders } from '../http/headers.ts';
 
-/**
- * The Content-Security-Policy of every hosted page (CSP Level 3): scripts and styles only from
- * our own origin (no inline script or style), images from us or `data:`, fetches and the
- * WebSocket to our own origin (`'self'` covers ws:/wss: on the same host, CSP3 §6.7.2.8),
- * forms posting only to us, no framing (clickjacking) and no `<base>` rewriting.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "manifest-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/** The Content-Security-Policy of every hosted page (see src/http/headers.ts). */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
-/**
- * Headers for an HTML page that shows login state: the CSP above, no caching (the page carries
- * a live login and its QR secret), no referrer (the URL names the login), no MIME sniffing,
- * no framing for browsers without `frame-ancestors`, and a private opener.
- */
+/** Headers for an HTML page that shows login state (src/http/headers.ts). */
 export function htmlSecurityHeaders(): Record<string, string> {
-  return {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-    'Cache-Control': 'no-store',
-    'Referrer-Policy': 'no-referrer',
-    'X-Content-Type-Options': 'nosniff',
-    'X-Frame-Options': 'DENY',
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=()',
-  };
+  return pageSecurityHeaders();
 }
 
 /** What one HTML page is made of. */

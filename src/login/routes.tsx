@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { chooseLocale, isLocale, messages, type Locale } from '../../client/shared/i18n.ts';
 import { ProblemError } from '../http/problem.ts';
-import { bindingHashFrom, isLocalhost } from '../session/binding.ts';
+import { bindingCookieName, bindingHashFrom, isLocalhost } from '../session/binding.ts';
 import { startLogin } from '../session/start.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import type { LoginSnapshot, Result, StartLogin } from '../session/types.ts';
@@ -74,6 +74,8 @@ loginPages.post('/login/:id/restart', async (c) => {
     // "Start again" pressed twice on this page (two tabs, the back button): end the earlier successor.
     const previous = await stub.recordSuccessor(bindingHash, next.id);
     if (previous.ok && previous.value && previous.value !== next.id) await loginStub(c.env, previous.value).supersede();
+    // Binding cookies are Path=/ (`__Host-`), so a spent one is dropped rather than left to pile up.
+    deleteCookie(c, bindingCookieName(id), { path: '/', secure: true });
     c.header('Cache-Control', 'no-store');
     c.header('Referrer-Policy', 'no-referrer');
     return c.redirect(`/login/${next.id}`, 303);

@@ -13,7 +13,7 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { displayName } from '../http/names.ts';
+import { displayName, safeRequester } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { endSessionsOfDevice } from '../browser-session/api.ts';
@@ -117,7 +117,7 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
       state: context.state,
       client: { id: context.client.id, name: context.client.name },
       claims,
-      requester: context.requester,
+      requester: safeRequester(context.requester),
       created_at: context.createdAt,
       expires_at: context.expiresAt,
       now: context.now,

@@ -24,7 +24,7 @@ import { sessionStep, startBrowserSession, type SessionStep } from './session-st
 import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
-import { errorPage } from './html.ts';
+import { documentHeaders, errorPage } from './html.ts';
 import { authorizationResponse, type ResponseTarget } from './respond.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 
@@ -34,7 +34,7 @@ type Ctx = Context<{ Bindings: Env }>;
 function localError(c: Ctx, error: OAuthError, params?: URLSearchParams): Response {
   console.warn(`authorization request refused locally: ${error.code}: ${error.description}`);
   const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
-  return c.html(errorPage(error.code, error.description, locale), 400, { 'Cache-Control': 'no-store' });
+  return c.html(errorPage(error.code, error.description, locale), 400, documentHeaders());
 }
 
 /** The response to the client's redirect_uri in its response mode, with `state` and `iss` (RFC 9207). */

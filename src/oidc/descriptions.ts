@@ -74,6 +74,7 @@ export const DESCRIPTIONS = {
   accessTokenRevoked: 'the access token has been revoked',
   accessTokenExpired: 'the access token has expired',
   personGone: 'the person behind this access token no longer exists',
+  keyRevoked: 'the mobile key that approved this login has been revoked',
 } as const;
 
 /** One of the fixed descriptions. */

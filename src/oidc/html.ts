@@ -8,15 +8,28 @@ export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 }
 
+import { pageSecurityHeaders } from '../http/headers.ts';
+
+/** The one inline stylesheet of these documents; the CSP admits it by {@link DOCUMENT_STYLE_HASH}. */
+export const DOCUMENT_STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}
+code{background:#f3f3f3;padding:.1rem .3rem;border-radius:.2rem}table{border-collapse:collapse}td,th{text-align:left;padding:.3rem .8rem;border-bottom:1px solid #ddd}
+.button{display:inline-block;background:#2362a2;color:#fff;padding:.7rem 1.2rem;border-radius:.4rem;text-decoration:none;border:0;font-size:1rem;cursor:pointer}`;
+
+/** CSP hash source of {@link DOCUMENT_STYLE} (SHA-256, base64; CSP3 §8.3; checked by a test). */
+export const DOCUMENT_STYLE_HASH = "'sha256-ikxsy7xsWRGOZBJMwwes7LDKjTMFvI67p9fMkuXXFJg='";
+
+/** Headers for an {@link htmlDocument}: the hosted pages' security headers (CSP, no framing, nosniff…). */
+export function documentHeaders(): Record<string, string> {
+  return pageSecurityHeaders([DOCUMENT_STYLE_HASH]);
+}
+
 /** A whole HTML document; `body` must already be escaped markup. */
 export function htmlDocument(title: string, body: string, lang = 'en'): string {
   return `<!doctype html>
 <html lang="${escapeHtml(lang)}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}
-code{background:#f3f3f3;padding:.1rem .3rem;border-radius:.2rem}table{border-collapse:collapse}td,th{text-align:left;padding:.3rem .8rem;border-bottom:1px solid #ddd}
-.button{display:inline-block;background:#2362a2;color:#fff;padding:.7rem 1.2rem;border-radius:.4rem;text-decoration:none;border:0;font-size:1rem;cursor:pointer}</style>
+<style>${DOCUMENT_STYLE}</style>
 </head>
 <body>
 ${body}

@@ -1,9 +1,10 @@
 /**
  * The UserInfo endpoint (OIDC Core §5.3): `GET` or `POST`, the access token in the
  * `Authorization: Bearer` header or (POST only) the `access_token` form field (RFC 6750 §2).
- * Returns only the claims of the granted scopes.
+ * Returns only the claims of the granted scopes, and only while the approving key is not revoked.
  */
 import { Hono } from 'hono';
+import { getDevice } from '../identity/devices.ts';
 import { getIdentity } from '../identity/identities.ts';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
@@ -53,7 +54,14 @@ userinfoRoutes.on(['GET', 'POST'], '/userinfo', async (c) => {
     }
     const result = await stub.introspectAccessToken(token);
     if (!result.ok) throw invalid(result.description);
-    const identity = await getIdentity(c.env.DB, result.value.sub);
+    // The key's revocation reaches its tokens here: checked on every use, not at expiry.
+    const [identity, device] = await Promise.all([
+      getIdentity(c.env.DB, result.value.sub),
+      getDevice(c.env.DB, result.value.deviceId),
+    ]);
+    if (!device || device.revokedAt !== null || device.sub !== result.value.sub) {
+      throw invalid(D.keyRevoked);
+    }
     if (!identity) throw invalid(D.personGone);
     return c.json(releasedClaims(identity.sub, identity.claims, parseScope(result.value.scope)), 200, NO_STORE);
   } catch (error) {

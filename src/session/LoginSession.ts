@@ -32,6 +32,13 @@ import type {
 export const ENDED_RETENTION_MS = 10 * 60 * 1000;
 /** Largest WebSocket message the page may send, in bytes. */
 const MAX_MESSAGE_BYTES = 1024;
+/**
+ * Most page WebSockets one login keeps open (a few tabs of the one bound browser); a new one
+ * beyond this closes the oldest with {@link SOCKET_REPLACED_CODE} (issue 14, review 6).
+ */
+export const MAX_PAGE_SOCKETS = 4;
+/** WebSocket close code (private range, RFC 6455 §7.4.2) for a socket replaced by a newer one. */
+export const SOCKET_REPLACED_CODE = 4000;
 /** Header by which the Worker passes the SHA-256 of the binding cookie to the object. */
 export const BINDING_HEADER = 'X-Login-Binding';
 
@@ -48,6 +55,12 @@ const KEY = {
 } as const;
 
 type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
+
+/** What each page WebSocket carries across hibernation. */
+interface SocketAttachment {
+  /** When it was accepted, epoch ms (the oldest is closed first). */
+  openedAt: number;
+}
 
 const refusalProblem: Record<Refusal, () => ProblemError> = {
   expired: () => new ProblemError('login-expired', 410, 'Login expired', { detail: 'This login is no longer valid.' }),
@@ -275,7 +288,9 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /** See {@link introspectAccessToken} in ./grants.ts. */
-  async introspectAccessToken(accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string }>> {
+  async introspectAccessToken(
+    accessToken: string,
+  ): Promise<GrantResult<{ sub: string; scope: string; clientId: string; deviceId: string }>> {
     return introspectAccessToken(this.#grantHost, accessToken);
   }
 
@@ -355,6 +370,8 @@ export class LoginSession extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ openedAt: Date.now() } satisfies SocketAttachment);
+    this.#closeOldestSockets();
     server.send(JSON.stringify(await this.#snapshot(await this.#record())));
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -502,6 +519,25 @@ export class LoginSession extends DurableObject<Env> {
     return { ok: true, value: snapshot, changed: result.changed };
   }
 
+  /** Keeps at most {@link MAX_PAGE_SOCKETS} page sockets, closing the oldest first. */
+  #closeOldestSockets(): void {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length <= MAX_PAGE_SOCKETS) return;
+    const openedAt = (ws: WebSocket): number => {
+      const value = (ws.deserializeAttachment() as Partial<SocketAttachment> | null)?.openedAt;
+      return typeof value === 'number' ? value : 0;
+    };
+    // A stable sort keeps the runtime's (acceptance) order among sockets opened in the same ms.
+    const oldest = sockets.map((ws, i) => ({ ws, i, at: openedAt(ws) })).sort((a, b) => a.at - b.at || a.i - b.i);
+    for (const { ws } of oldest.slice(0, sockets.length - MAX_PAGE_SOCKETS)) {
+      try {
+        ws.close(SOCKET_REPLACED_CODE, 'replaced by a newer connection');
+      } catch {
+        // already closed
+      }
+    }
+  }
+
   #broadcast(snapshot: LoginSnapshot): void {
     const text = JSON.stringify(snapshot);
     for (const ws of this.ctx.getWebSockets()) {
@@ -529,10 +565,8 @@ export class LoginSession extends DurableObject<Env> {
       const secret = await this.ctx.storage.get<string>(KEY.secret);
       if (secret) snapshot.loginUrl = buildLoginUrl(this.env.ISSUER, this.#id, secret);
     }
-    if (record.state === 'scanned' || record.state === 'approved') {
-      const device = await this.ctx.storage.get<DeviceKey>(KEY.device);
-      if (device) snapshot.device = { name: device.name };
-    }
+    // No device name (often the person's own name): the page learns only that a key scanned,
+    // never who, before the service does (issue 14, review 5).
     if (record.state === 'approved') snapshot.continueUrl = `/login/${this.#id}/continue`;
     if (record.state === 'denied' || record.state === 'expired' || record.state === 'cancelled') {
       snapshot.restartUrl = `/login/${this.#id}/restart`;

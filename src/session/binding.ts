@@ -4,10 +4,15 @@ import { randomToken, sha256Hex } from './crypto.ts';
 
 /**
  * The binding cookie ties a login to the browser that started it: only a request carrying it
- * may watch the login or receive its result. One cookie per login, scoped to the login's path.
+ * may watch the login or receive its result. One cookie per login; its name carries the login
+ * id (the `__Host-` prefix forces `Path=/`, so the path can no longer tell logins apart).
+ *
+ * `__Host-` (RFC 6265bis §4.1.3.2): the browser accepts it only with `Secure`, `Path=/` and no
+ * `Domain`, from a secure origin — so a sibling subdomain or a plain-http response cannot plant
+ * one to fix a victim's browser to an attacker's login (issue 14, review 2).
  */
 export function bindingCookieName(loginId: string): string {
-  return `mk_login_${loginId.slice(0, 16)}`;
+  return `__Host-mk_login_${loginId.slice(0, 16)}`;
 }
 
 /** True when the issuer is a loopback origin, where browsers refuse nothing for lack of TLS. */
@@ -17,17 +22,17 @@ export function isLocalhost(issuer: string): boolean {
 }
 
 /**
- * Sets a fresh binding cookie for a login (HttpOnly, SameSite=Lax, Path=/login/<id>, Secure
- * except on localhost) and returns the SHA-256 hex of its value, which the object keeps.
+ * Sets a fresh binding cookie for a login (`__Host-`, HttpOnly, SameSite=Lax, Path=/, Secure —
+ * browsers accept Secure cookies from http://localhost, a secure context) and returns the
+ * SHA-256 hex of its value, which the object keeps.
  * @param maxAgeSeconds cookie lifetime in seconds.
  */
 export async function issueBindingCookie(c: Context, loginId: string, maxAgeSeconds: number): Promise<string> {
   const value = randomToken(32);
-  const issuer = (c.env as Env).ISSUER;
   setCookie(c, bindingCookieName(loginId), value, {
-    path: `/login/${loginId}`,
+    path: '/',
     httpOnly: true,
-    secure: !isLocalhost(issuer),
+    secure: true,
     sameSite: 'Lax',
     maxAge: Math.ceil(maxAgeSeconds),
   });

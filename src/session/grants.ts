@@ -151,6 +151,7 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
     hash: tokenHash,
     clientId: input.clientId,
     sub: device.sub,
+    deviceId: device.id,
     scope: String(authorization.scope ?? 'openid'),
     issuedAt: now,
     expiresAt: now + ACCESS_TOKEN_TTL_MS,
@@ -173,12 +174,17 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
 
 /**
  * Validates an access token for a protected resource (UserInfo).
- * @returns the subject, granted scope and client; `invalid_token` when unknown, expired or revoked.
+ * @returns the subject, granted scope, client and approving device (whose revocation the caller
+ *   checks in D1); `invalid_token` when unknown, expired or revoked.
  */
-export async function introspectAccessToken(host: GrantHost, accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string }>> {
+export async function introspectAccessToken(
+  host: GrantHost,
+  accessToken: string,
+): Promise<GrantResult<{ sub: string; scope: string; clientId: string; deviceId: string }>> {
   const hash = await sha256Hex(accessToken);
   const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
   const refused = checkAccessToken(token, hash, Date.now());
   if (refused) return { ok: false, error: 'invalid_token', description: refused };
-  return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId } };
+  const deviceId = token!.deviceId ?? (await host.device())?.id ?? '';
+  return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId, deviceId } };
 }

@@ -1,5 +1,6 @@
 import Bowser from 'bowser';
 import type { Context } from 'hono';
+import { safeRequester } from '../http/names.ts';
 import { issueBindingCookie } from './binding.ts';
 import { loginStub, unwrap } from './stub.ts';
 import type { LoginClient, LoginSnapshot, Requester } from './types.ts';
@@ -13,24 +14,49 @@ export function loginValiditySeconds(env: Env): number {
   return Number.isFinite(value) && value > 0 ? value : DEFAULT_VALIDITY_SECONDS;
 }
 
+const KNOWN_BROWSERS: ReadonlySet<string> = new Set(Object.values(Bowser.BROWSER_MAP));
+const KNOWN_OSES: ReadonlySet<string> = new Set(Object.values(Bowser.OS_MAP));
+
+/**
+ * Browser and OS of a User-Agent as short text for the phone ("Chrome 131", "Windows 10"), or
+ * nothing. Only names bowser knows are kept: its catch-all parser turns any `Name/1.0` into a
+ * "browser", so a forged agent could otherwise put free text ("This is your own computer - safe
+ * to approve", bidi overrides) on the approval screen. Versions are digits only.
+ * @param userAgent the raw header (never stored or shown itself).
+ */
+export function describeUserAgent(userAgent: string): { browser?: string; os?: string } {
+  const described: { browser?: string; os?: string } = {};
+  let parsed: Bowser.Parser.ParsedResult;
+  try {
+    parsed = Bowser.parse(userAgent.slice(0, 1024));
+  } catch {
+    return described;
+  }
+  const name = parsed.browser.name;
+  if (name && KNOWN_BROWSERS.has(name)) {
+    const major = /^(\d{1,4})(?:\.|$)/.exec(parsed.browser.version ?? '')?.[1];
+    described.browser = major ? `${name} ${major}` : name;
+  }
+  const os = parsed.os.name;
+  if (os && KNOWN_OSES.has(os)) {
+    const version = parsed.os.versionName ?? /^\d{1,4}(?:\.\d{1,4})?/.exec(parsed.os.version ?? '')?.[0];
+    described.os = version && /^[\p{L}\p{N} .]{1,20}$/u.test(version) ? `${os} ${version}` : os;
+  }
+  return safeRequester(described);
+}
+
 /**
  * Where and what the requesting browser is: country and city from Cloudflare's request data
- * (`request.cf`, absent locally), browser and OS from the User-Agent.
+ * (`request.cf`, absent locally), browser and OS parsed from the User-Agent by
+ * {@link describeUserAgent}; every field passes {@link safeRequester}.
  */
 export function requesterOf(request: Request): Requester {
   const cf = (request as Request & { cf?: IncomingRequestCfProperties }).cf;
-  const requester: Requester = {};
-  if (typeof cf?.country === 'string') requester.country = cf.country;
-  if (typeof cf?.city === 'string') requester.city = cf.city;
-  const ua = request.headers.get('User-Agent');
-  if (ua) {
-    const parsed = Bowser.parse(ua);
-    const major = parsed.browser.version?.split('.')[0];
-    if (parsed.browser.name) requester.browser = major ? `${parsed.browser.name} ${major}` : parsed.browser.name;
-    const os = [parsed.os.name, parsed.os.versionName ?? parsed.os.version].filter(Boolean).join(' ');
-    if (os) requester.os = os;
-  }
-  return requester;
+  return safeRequester({
+    country: cf?.country,
+    city: cf?.city,
+    ...describeUserAgent(request.headers.get('User-Agent') ?? ''),
+  });
 }
 
 /**

@@ -40,6 +40,8 @@ export interface AccessTokenRecord {
   hash: string;
   clientId: string;
   sub: string;
+  /** The device (mobile key) that approved the login; its revocation ends the token. */
+  deviceId?: string;
   /** Granted scopes, space separated. */
   scope: string;
   issuedAt: number;

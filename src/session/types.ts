@@ -58,8 +58,6 @@ export interface LoginSnapshot {
   locale: string;
   /** What the QR code encodes and the same-device button opens; only while `pending`. */
   loginUrl?: string;
-  /** The device that claimed the login (once scanned). */
-  device?: { name: string };
   /** Where the browser goes next once `approved` (same origin, relative). */
   continueUrl?: string;
   /** Where "Start again" leads once the login ended without approval (relative). */

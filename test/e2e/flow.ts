@@ -158,7 +158,7 @@ export async function startLogin(
   const cookie = authorized.headers
     .getSetCookie()
     .map((c) => c.split(';')[0]!)
-    .find((c) => c.startsWith('mk_login_'));
+    .find((c) => c.startsWith('__Host-mk_login_'));
   check(cookie, '/authorize set no binding cookie');
 
   const page = await fetch(`${server.url}${location}`, { headers: { Cookie: cookie, Accept: 'text/html' } });

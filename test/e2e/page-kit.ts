@@ -77,7 +77,7 @@ export interface KeyHolder {
 /**
  * Creates an identity with `POST /admin/identities` and enrols a fresh device key with its
  * activation code (`enrol()` from the reference key's core), saving the store for the CLI.
- * @param deviceName the device name the login page shows once the key scans.
+ * @param deviceName the enrolled device's name (the phone's own screens show it; the login page never does).
  * @throws {Error} when the operator API refuses.
  */
 export async function enrolPerson(

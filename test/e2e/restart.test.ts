@@ -65,7 +65,8 @@ describe('a login across a server restart', () => {
     // The page reconnects and gets the state it had, with the same deadline.
     const again = await openPage(flow, login.loginId, login.cookie);
     const [first] = again.snapshots();
-    expect(first).toMatchObject({ id: login.loginId, state: 'scanned', expiresAt: login.snapshot.expiresAt, device: { name: 'Test phone' } });
+    expect(first).toMatchObject({ id: login.loginId, state: 'scanned', expiresAt: login.snapshot.expiresAt });
+    expect(first).not.toHaveProperty('device');
 
     // The phone answers with the nonce it got before the restart.
     const answer = await answerLogin({ server: scanned.server, loginId: scanned.loginId, secret: scanned.secret, nonce: scanned.context.nonce, decision: 'approve', store: key });

@@ -316,9 +316,9 @@ describe('fuzzing the OpenID Provider changes nothing and never fails with a 5xx
     const b64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
     const flowCookie = fc.oneof(
       fc.constant(undefined),
-      headerValue.map((v) => `demo_flow=${v}`),
-      fc.jsonValue({ maxDepth: 2 }).map((v) => `demo_flow=${b64(JSON.stringify(v))}`),
-      fc.record({ state: fc.constant('s1'), nonce: junk, codeVerifier: fc.oneof(verifierShaped, junk) }).map((v) => `demo_flow=${b64(JSON.stringify(v))}`),
+      headerValue.map((v) => `__Host-demo_flow=${v}`),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => `__Host-demo_flow=${b64(JSON.stringify(v))}`),
+      fc.record({ state: fc.constant('s1'), nonce: junk, codeVerifier: fc.oneof(verifierShaped, junk) }).map((v) => `__Host-demo_flow=${b64(JSON.stringify(v))}`),
     );
     const query = fc.record(
       {

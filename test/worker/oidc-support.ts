@@ -104,12 +104,20 @@ export async function loginFrom(res: Response): Promise<TestLogin> {
   return { id: id!, secret, cookie, stub: loginStub(env, id!), snapshot };
 }
 
-/** Scans and answers a login with a fresh device of `sub`. */
+/**
+ * Scans and answers a login with a fresh device of `sub`, enrolled in D1 (UserInfo checks the
+ * approving key there).
+ * @returns the device.
+ */
 export async function decide(login: TestLogin, sub: string, decision: 'approve' | 'deny' = 'approve') {
   const device = await testDevice('Jana’s phone', sub);
+  await env.DB.prepare('INSERT INTO devices (id, sub, public_jwk, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)')
+    .bind(device.id, sub, JSON.stringify(device.publicJwk), device.name, Date.now())
+    .run();
   const nonce = await scanAs(login, device);
   const answer = await answerAs(login, device, decision, nonce);
   expect(answer.ok).toBe(true);
+  return device;
 }
 
 /** GET /login/<id>/continue from the browser that started the login. */

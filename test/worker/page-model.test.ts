@@ -93,7 +93,7 @@ describe('snapshots', () => {
   it('shows the QR only while pending, the way on only when approved, start again only when ended', () => {
     const pending = viewOf(snap('pending', { loginUrl: 'http://x/key/login#a.b' }));
     expect(pending).toMatchObject({ state: 'pending', loginUrl: 'http://x/key/login#a.b', showCountdown: true, serviceName: 'Demo' });
-    expect(viewOf(snap('scanned', { device: { name: 'Pixel' } }))).toMatchObject({ deviceName: 'Pixel', showCountdown: true });
+    expect(viewOf(snap('scanned'))).toMatchObject({ state: 'scanned', showCountdown: true });
     expect(viewOf(snap('scanned'))).not.toHaveProperty('loginUrl');
     expect(viewOf(snap('approved', { continueUrl: '/c' }))).toMatchObject({ continueUrl: '/c', showCountdown: false });
     expect(viewOf(snap('approved', { continueUrl: '/c' }))).not.toHaveProperty('restartUrl');
@@ -124,8 +124,8 @@ describe('live region', () => {
     expect(statusText(cs, viewOf(snap('pending')), true)).toBe(
       'Čekáme na naskenování QR kódu. Platnost vyprší za méně než 30 sekund.',
     );
-    expect(statusText(cs, viewOf(snap('scanned', { device: { name: 'Pixel' } })))).toBe(
-      'QR kód naskenován zařízením Pixel. Potvrďte přihlášení v telefonu.',
+    expect(statusText(cs, viewOf(snap('scanned')))).toBe(
+      'QR kód naskenován mobilním klíčem. Potvrďte přihlášení v telefonu.',
     );
     expect(statusText(messages('en'), viewOf(snap('approved')), true)).toBe('Login confirmed. Continuing to Demo.');
     expect(statusText(cs, viewOf(snap('expired')), true)).toBe('Platnost přihlášení vypršela.');
@@ -250,7 +250,7 @@ describe('LoginConnection', () => {
     ws.onmessage!({ data: JSON.stringify(snap('pending')) });
     ws.onmessage!({ data: '{"type":"urn:mobile-key:problem:bad-request","status":400}' });
     ws.onmessage!({ data: 'not json' });
-    ws.onmessage!({ data: JSON.stringify(snap('scanned', { device: { name: 'Pixel' } })) });
+    ws.onmessage!({ data: JSON.stringify(snap('scanned')) });
     expect(snapshots.map((s) => s.state)).toEqual(['pending', 'scanned']);
   });
 
@@ -292,7 +292,7 @@ describe('LoginConnection', () => {
     const browser = fakeBrowser();
     const { snapshots } = connect(browser);
     browser.sockets[0]!.onopen!({});
-    browser.sockets[0]!.onmessage!({ data: JSON.stringify(snap('scanned', { device: { name: 'Pixel' } })) });
+    browser.sockets[0]!.onmessage!({ data: JSON.stringify(snap('scanned')) });
     browser.reply(new Promise(() => {})); // the first poll hangs (network down)
     browser.sockets[0]!.onclose!({});
     browser.reply(snap('approved', { continueUrl: `/login/${ID}/continue` }));

@@ -3,6 +3,7 @@
  * User-Agent, via bowser), and how the requesting browser of a login is described.
  */
 import Bowser from 'bowser';
+import { safeRequester } from '../../../src/http/names.ts';
 import type { Locale } from './i18n.ts';
 
 /**
@@ -39,14 +40,19 @@ export interface Requester {
  *   the code itself is used when it returns nothing.
  * @returns null when neither city nor country is known.
  */
-export function describePlace(requester: Requester, regionName: (code: string) => string | undefined): string | null {
+export function describePlace(raw: Requester, regionName: (code: string) => string | undefined): string | null {
+  const requester = safeRequester(raw);
   const country = requester.country ? (regionName(requester.country) ?? requester.country) : '';
   const parts = [requester.city, country].filter((part): part is string => !!part);
   return parts.length ? parts.join(', ') : null;
 }
 
-/** The requesting browser and OS, e.g. "Chrome 131, Windows"; null when neither is known. */
-export function describeDevice(requester: Requester): string | null {
+/**
+ * The requesting browser and OS, e.g. "Chrome 131, Windows"; null when neither is known.
+ * Fields that are not short printable text are left out (`safeRequester`), whatever the server sent.
+ */
+export function describeDevice(raw: Requester): string | null {
+  const requester = safeRequester(raw);
   const parts = [requester.browser, requester.os].filter((part): part is string => !!part);
   return parts.length ? parts.join(', ') : null;
 }
