@@ -8,8 +8,10 @@ export type AuditType =
   | 'activation-code.issued'
   | 'enrolment'
   | 'device.revoked'
+  | 'login.started'
   | 'login.approved'
   | 'login.denied'
+  | 'login.expired'
   | 'client.registered';
 
 export interface AuditEvent {

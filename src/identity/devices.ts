@@ -4,6 +4,7 @@
  */
 import { randomToken } from '../session/crypto.ts';
 import type { DeviceKey } from '../session/types.ts';
+import { logEvent } from '../lib/log.ts';
 
 /** A P-256 public key as JWK (RFC 7517, RFC 7518 §6.2.1): only the public members. */
 export interface PublicP256Jwk {
@@ -83,6 +84,7 @@ export async function revokeDevice(
       .bind(id, now, detail ? JSON.stringify(detail) : null),
   ]);
   const device = await getDevice(db, id);
+  if ((updated?.meta.changes ?? 0) > 0) logEvent('device.revoked', { outcome: detail?.by === 'device' ? 'by-device' : 'by-operator', sub: device?.sub, device_id: id });
   return device ? { device, changed: (updated?.meta.changes ?? 0) > 0 } : null;
 }
 
