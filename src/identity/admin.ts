@@ -11,6 +11,7 @@
  * - `GET /admin/identities/:sub/audit` — `{sub, events: [...]}` newest first
  * - `POST /admin/devices/:id/revoke` — idempotent → `{device_id, sub, revoked_at}`
  * - `POST /admin/clients` — register a relying service → 201 `{client_id, client_secret?, ...}`
+ * - `/admin/operators` — operator roles of the console (src/console/operator-api.ts)
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
@@ -18,6 +19,7 @@ import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { registerClient } from '../oidc/clients.ts';
+import { operatorApi } from '../console/operator-api.ts';
 import { sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from './activation.ts';
 import { listAudit, recordAudit } from './audit.ts';
@@ -144,6 +146,8 @@ adminRoutes.get('/identities/:sub/audit', async (c) => {
     NO_STORE,
   );
 });
+
+adminRoutes.route('/operators', operatorApi);
 
 adminRoutes.post('/devices/:id/revoke', async (c) => {
   const now = Date.now();
