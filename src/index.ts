@@ -9,6 +9,7 @@ import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
 import { demoRoutes } from './demo/routes.ts';
+import { consoleApp } from './console/app.tsx';
 import { logEvent } from './lib/log.ts';
 import { errorMetric } from './lib/metrics.ts';
 
@@ -28,6 +29,7 @@ app.route('/key', appRoutes);
 app.route('/login', continueRoutes);
 app.route('/', oidcRoutes);
 app.route('/demo', demoRoutes);
+app.route('/console', consoleApp);
 
 app.notFound((c) =>
   wantsHtml(c)

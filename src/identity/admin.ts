@@ -31,7 +31,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 /** A claim value: trimmed, non-empty, bounded. */
 const text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
 
-const IdentityBody = v.strictObject({
+export const IdentityBody = v.strictObject({
   given_name: text(100),
   family_name: text(100),
   birthdate: v.optional(
@@ -50,7 +50,7 @@ const IdentityBody = v.strictObject({
   ),
 });
 
-const ClientBody = v.strictObject({
+export const ClientBody = v.strictObject({
   name: displayName('name', 100),
   redirect_uris: v.pipe(
     v.array(
