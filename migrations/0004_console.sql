@@ -21,3 +21,6 @@ CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
 ALTER TABLE audit_events ADD COLUMN operator TEXT;
 CREATE INDEX audit_events_by_time ON audit_events(at);
 CREATE INDEX audit_events_by_type ON audit_events(type, at);
+
+-- A relying service an operator disabled: unknown to /authorize and /token from then on.
+ALTER TABLE clients ADD COLUMN disabled_at INTEGER;

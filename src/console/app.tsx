@@ -1,4 +1,5 @@
 /** The console's routes assembled, mounted at `/console` by src/index.ts. */
+import { adminPages } from './admin.tsx';
 import { counterRoutes } from './counter.tsx';
 import { sendPage } from './pages.tsx';
 import { consoleRoutes } from './routes.tsx';
@@ -15,5 +16,6 @@ consoleRoutes.get('/', (c) => {
   ));
 });
 consoleRoutes.route('/', counterRoutes);
+consoleRoutes.route('/', adminPages);
 
 export { consoleRoutes as consoleApp };

@@ -12,7 +12,10 @@ export type AuditType =
   | 'login.approved'
   | 'login.denied'
   | 'login.expired'
-  | 'client.registered';
+  | 'client.registered'
+  | 'client.updated'
+  | 'client.secret-rotated'
+  | 'client.disabled';
 
 export interface AuditEvent {
   id: number;
