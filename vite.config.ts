@@ -15,6 +15,7 @@ export default defineConfig({
       input: {
         login: 'client/login/main.tsx',
         app: 'client/app/main.tsx',
+        console: 'client/console/main.ts',
       },
       output: {
         entryFileNames: 'static/[name].js',

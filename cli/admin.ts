@@ -25,6 +25,10 @@ Commands:
   devices SUB                        list an identity's devices
   device revoke DEVICE_ID            revoke a device (idempotent)
   audit SUB                          an identity's audit events, newest first
+  operator grant SUB --role clerk|admin
+                                     let an identity log in to the console (/console) with this role
+  operator revoke SUB                take the role away (ends its console sessions)
+  operator list                      every operator and role
 
 Options:
   --server URL   the service (default ${DEFAULT_SERVER}); https, or plain http on loopback only
@@ -50,6 +54,7 @@ const { values, positionals } = parseArgs({
     'post-logout-redirect-uri': { type: 'string', multiple: true },
     'backchannel-logout-uri': { type: 'string' },
     'frontchannel-logout-uri': { type: 'string' },
+    role: { type: 'string' },
   },
 });
 
@@ -58,7 +63,7 @@ const json = values.json === true;
 await runCli('admin', json, async () => {
   const [group, action, arg] = positionals;
   if (values.help || !group || group === 'help') return { json: { help: HELP }, text: HELP };
-  const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'h',
+  const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'role', 'h',
     'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const api = client(secureServerUrl(str('server') ?? DEFAULT_SERVER));
@@ -152,6 +157,21 @@ await runCli('admin', json, async () => {
       text: events.map((e) => [formatTime(e.at as number), e.type, e.device_id ?? '', e.client_id ?? ''].join('  ').trim()).join('\n') || 'No events.',
     };
   }
+  if (group === 'operator' && action === 'grant') {
+    const role = required('role');
+    if (role !== 'clerk' && role !== 'admin') throw usage('--role must be clerk or admin');
+    const granted = await api('PUT', `/admin/operators/${encodeURIComponent(positional(arg, 'SUB'))}`, { role });
+    return { json: granted, text: `${granted.sub} is now ${granted.role === 'admin' ? 'an admin' : 'a clerk'} of the console` };
+  }
+  if (group === 'operator' && action === 'revoke') {
+    const revoked = await api('DELETE', `/admin/operators/${encodeURIComponent(positional(arg, 'SUB'))}`);
+    return { json: revoked, text: `${revoked.sub} is no longer an operator` };
+  }
+  if (group === 'operator' && action === 'list') {
+    const listed = await api('GET', '/admin/operators');
+    const operators = listed.operators as Record<string, unknown>[];
+    return { json: listed, text: operators.map((o) => `${o.sub}  ${o.role}  since ${formatTime(o.granted_at as number)}`).join('\n') || 'No operators.' };
+  }
   throw usage(`unknown command "${positionals.join(' ')}"\n\n${HELP}`);
 });
 
@@ -216,7 +236,7 @@ function adminToken(): string {
 /** A small client of the operator API; refusals become CliErrors with the problem's code. */
 function client(server: string) {
   const token = adminToken();
-  return async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<Record<string, unknown>> => {
+  return async (method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Record<string, unknown>> => {
     let res: Response;
     try {
       res = await fetch(`${server}${path}`, {

@@ -9,6 +9,9 @@ import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
 import { demoRoutes } from './demo/routes.ts';
+import { consoleApp } from './console/app.tsx';
+import { logEvent } from './lib/log.ts';
+import { errorMetric } from './lib/metrics.ts';
 
 export { LoginSession } from './session/LoginSession.ts';
 export { BrowserSession } from './browser-session/BrowserSession.ts';
@@ -27,6 +30,7 @@ app.route('/key', appRoutes);
 app.route('/login', continueRoutes);
 app.route('/', oidcRoutes);
 app.route('/demo', demoRoutes);
+app.route('/console', consoleApp);
 
 app.notFound((c) =>
   wantsHtml(c)
@@ -36,6 +40,8 @@ app.notFound((c) =>
 
 app.onError((error, c) => {
   if (error instanceof ProblemError) {
+    logEvent('error', { error: error.code, status: error.status, method: c.req.method, path: c.req.path });
+    errorMetric(c.env, error.code, error.status);
     if (!wantsHtml(c)) return problemResponse(error);
     const page = problemPage(c, error);
     for (const [name, value] of Object.entries(error.headers)) page.headers.set(name, value);
@@ -47,7 +53,9 @@ app.onError((error, c) => {
       new ProblemError(status === 413 ? 'payload-too-large' : 'bad-request', status, error.message || 'Bad request'),
     );
   }
-  console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);
+  logEvent('error', { error: 'internal', status: 500, method: c.req.method, path: c.req.path, outcome: error instanceof Error ? error.name : 'unknown' }, 'error');
+  errorMetric(c.env, 'internal', 500);
+  console.error(`${c.req.method} ${c.req.path} failed`, error);
   return problemResponse(new ProblemError('internal', 500, 'Internal error'));
 });
 

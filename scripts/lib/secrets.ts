@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 
 export interface LocalSecrets {
   /** Bearer token of the operator API (`/admin`). */
@@ -13,15 +13,50 @@ export interface LocalSecrets {
   SIGNING_KEYS: string;
 }
 
+/** A private signing JWK as `SIGNING_KEYS` holds it (src/oidc/keys.ts). */
+export type SigningJwk = JWK & { kid: string; alg: 'RS256' | 'ES256' };
+
+/** A fresh private signing JWK: RS256 (2048-bit RSA) or ES256 (P-256), with a random `kid`. */
+export async function generateSigningKey(alg: 'RS256' | 'ES256'): Promise<SigningJwk> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomBytes(6).toString('hex')}` };
+}
+
 /** Generates fresh secrets: a 256-bit admin token, an RS256 (2048-bit) and an ES256 signing key. */
 export async function generateSecrets(): Promise<LocalSecrets> {
-  const keys = [];
-  for (const alg of ['RS256', 'ES256'] as const) {
-    const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
-    const jwk = await exportJWK(privateKey);
-    keys.push({ ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomBytes(6).toString('hex')}` });
-  }
+  const keys = [await generateSigningKey('RS256'), await generateSigningKey('ES256')];
   return { ADMIN_TOKEN: randomBytes(32).toString('base64url'), SIGNING_KEYS: JSON.stringify(keys) };
+}
+
+/**
+ * Key rotation step 1 (publish): appends `key` after every key of its alg, so it is published in
+ * the JWKS but does not sign yet (the first key of an alg signs).
+ */
+export function publishKey(keys: SigningJwk[], key: SigningJwk): SigningJwk[] {
+  return [...keys, key];
+}
+
+/**
+ * Key rotation step 2 (sign): moves the key `kid` to the front, so it signs its alg; the others
+ * stay published so tokens they signed still verify.
+ * @throws {Error} when no key has that `kid`.
+ */
+export function promoteKey(keys: SigningJwk[], kid: string): SigningJwk[] {
+  const key = keys.find((k) => k.kid === kid);
+  if (!key) throw new Error(`no key with kid ${kid}`);
+  return [key, ...keys.filter((k) => k !== key)];
+}
+
+/**
+ * Key rotation step 3 (retire): removes the key `kid` once the ID tokens it signed have expired.
+ * @throws {Error} when no key has that `kid`, or it is the only key of its alg (it still signs).
+ */
+export function retireKey(keys: SigningJwk[], kid: string): SigningJwk[] {
+  const key = keys.find((k) => k.kid === kid);
+  if (!key) throw new Error(`no key with kid ${kid}`);
+  if (keys.find((k) => k.alg === key.alg) === key) throw new Error(`${kid} signs ${key.alg} now; promote another key first`);
+  return keys.filter((k) => k !== key);
 }
 
 /**

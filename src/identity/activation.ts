@@ -57,6 +57,7 @@ export function activationUrl(issuer: string, code: string): string {
  * Issues a new activation code for an identity, deleting its older unused codes.
  * @param ttlSeconds lifetime in seconds.
  * @param now epoch milliseconds.
+ * @param operator the console operator's `sub` who issued it (audited).
  * @returns the code in the clear (shown once, never stored) and its expiry (epoch ms).
  */
 export async function issueActivationCode(
@@ -64,6 +65,7 @@ export async function issueActivationCode(
   sub: string,
   ttlSeconds: number,
   now = Date.now(),
+  operator?: string,
 ): Promise<{ code: string; expiresAt: number }> {
   const code = generateActivationCode();
   const expiresAt = now + ttlSeconds * 1000;
@@ -72,7 +74,7 @@ export async function issueActivationCode(
     db
       .prepare('INSERT INTO activation_codes (code_hash, sub, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)')
       .bind(await sha256Hex(normaliseActivationCode(code)!), sub, now, expiresAt),
-    auditStatement(db, { type: 'activation-code.issued', sub, detail: { expires_at: expiresAt } }, now),
+    auditStatement(db, { type: 'activation-code.issued', sub, operator: operator ?? null, detail: { expires_at: expiresAt } }, now),
   ]);
   return { code, expiresAt };
 }

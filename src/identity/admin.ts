@@ -14,6 +14,7 @@
  * - `GET /admin/clients/:client_id` — one relying service's registration (never its secret)
  * - `PATCH /admin/clients/:client_id` — change name, redirect URIs or logout registration
  *   (`post_logout_redirect_uris`, `backchannel_logout_uri`, `frontchannel_logout_uri`; null clears a URI)
+ * - `/admin/operators` — operator roles of the console (src/console/operator-api.ts)
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
@@ -21,6 +22,7 @@ import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { getClient, registerClient, updateClient, type Client, type LogoutRegistration } from '../oidc/clients.ts';
+import { operatorApi } from '../console/operator-api.ts';
 import { sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from './activation.ts';
 import { listAudit, recordAudit } from './audit.ts';
@@ -33,7 +35,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 /** A claim value: trimmed, non-empty, bounded. */
 const text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
 
-const IdentityBody = v.strictObject({
+export const IdentityBody = v.strictObject({
   given_name: text(100),
   family_name: text(100),
   birthdate: v.optional(
@@ -91,7 +93,7 @@ const LOGOUT_FIELDS = {
   frontchannel_logout_session_required: v.optional(v.literal(true, 'frontchannel_logout_session_required is always true here')),
 };
 
-const ClientBody = v.strictObject({
+export const ClientBody = v.strictObject({
   name: displayName('name', 100),
   redirect_uris: uriList('redirect URI', 1),
   public: v.optional(v.boolean(), false),
@@ -176,6 +178,8 @@ adminRoutes.get('/identities/:sub/audit', async (c) => {
     NO_STORE,
   );
 });
+
+adminRoutes.route('/operators', operatorApi);
 
 adminRoutes.post('/devices/:id/revoke', async (c) => {
   const now = Date.now();

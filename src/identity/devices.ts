@@ -4,6 +4,7 @@
  */
 import { randomToken } from '../session/crypto.ts';
 import type { DeviceKey } from '../session/types.ts';
+import { logEvent } from '../lib/log.ts';
 
 /** A P-256 public key as JWK (RFC 7517, RFC 7518 §6.2.1): only the public members. */
 export interface PublicP256Jwk {
@@ -64,6 +65,7 @@ export async function listDevices(db: D1Database, sub: string): Promise<Device[]
  * and records nothing.
  * @param detail audit detail, e.g. `{by: 'device'}` for a self-revocation.
  * @param now epoch milliseconds.
+ * @param operator the console operator's `sub` who revoked it (audited).
  * @returns the device (with its first `revokedAt`) and whether this call revoked it; null if unknown.
  */
 export async function revokeDevice(
@@ -71,18 +73,20 @@ export async function revokeDevice(
   id: string,
   detail?: Record<string, unknown>,
   now = Date.now(),
+  operator?: string,
 ): Promise<{ device: Device; changed: boolean } | null> {
   const [updated] = await db.batch([
     db.prepare('UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL').bind(id, now),
     // changes() is the UPDATE's row count: the event is written only when this call revoked.
     db
       .prepare(
-        `INSERT INTO audit_events (at, type, sub, device_id, client_id, detail)
-         SELECT ?2, 'device.revoked', sub, id, NULL, ?3 FROM devices WHERE id = ?1 AND changes() = 1`,
+        `INSERT INTO audit_events (at, type, sub, device_id, client_id, detail, operator)
+         SELECT ?2, 'device.revoked', sub, id, NULL, ?3, ?4 FROM devices WHERE id = ?1 AND changes() = 1`,
       )
-      .bind(id, now, detail ? JSON.stringify(detail) : null),
+      .bind(id, now, detail ? JSON.stringify(detail) : null, operator ?? null),
   ]);
   const device = await getDevice(db, id);
+  if ((updated?.meta.changes ?? 0) > 0) logEvent('device.revoked', { outcome: detail?.by === 'device' ? 'by-device' : 'by-operator', sub: device?.sub, device_id: id });
   return device ? { device, changed: (updated?.meta.changes ?? 0) > 0 } : null;
 }
 

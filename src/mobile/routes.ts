@@ -18,6 +18,7 @@ import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
 import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { enrolDevice } from '../identity/activation.ts';
+import { logEvent } from '../lib/log.ts';
 import { auditStatement } from '../identity/audit.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure, releaseAttempt } from '../identity/throttle.ts';
@@ -80,6 +81,7 @@ mobileRoutes.post('/enrol', async (c) => {
   const result = await enrolDevice(c.env.DB, { code: body.activation_code, publicJwk, name: body.name });
   if (!result.ok) throw activationProblem[result.reason]();
   await releaseAttempt(c.env.DB, throttleKey);
+  logEvent('enrolment', { outcome: 'ok', sub: result.sub, device_id: result.deviceId });
   return c.json({ device_id: result.deviceId, sub: result.sub } satisfies EnrolResponse, 201, NO_STORE);
 });
 

@@ -89,10 +89,10 @@ export async function registerClient(
   return clientSecret ? { client, clientSecret } : { client };
 }
 
-/** The client with this id, or null. */
+/** The client with this id, or null (also when an operator disabled it). */
 export async function getClient(db: D1Database, clientId: string): Promise<Client | null> {
   const row = await db
-    .prepare(`SELECT ${COLUMNS} FROM clients WHERE client_id = ?1`)
+    .prepare(`SELECT ${COLUMNS} FROM clients WHERE client_id = ?1 AND disabled_at IS NULL`)
     .bind(clientId)
     .first<ClientRow>();
   return row ? fromRow(row) : null;

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
+import { observeLogin } from './observe.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
 import {
   introspectAccessToken,
@@ -121,6 +122,7 @@ export class LoginSession extends DurableObject<Env> {
       [KEY.secret]: randomToken(16),
     });
     await this.ctx.storage.setAlarm(record.expiresAt);
+    observeLogin(this.env, (p) => this.ctx.waitUntil(p), this.#id, init.client.id, undefined, record);
     return { ok: true, value: await this.#snapshot(record) };
   }
 
@@ -504,6 +506,7 @@ export class LoginSession extends DurableObject<Env> {
     if (!record) return { ok: false, problem: notFound() };
     const result = transition(record, event);
     if (result.changed) await this.ctx.storage.put(KEY.login, result.record);
+    if (result.changed) observeLogin(this.env, (p) => this.ctx.waitUntil(p), this.#id, (await this.ctx.storage.get<Stored>(KEY.start))?.client.id, record, result.record);
     if (result.ok && beforeCommit) await beforeCommit(result.record, result.changed);
     if (result.changed && isTerminal(result.record.state) && !isTerminal(record.state)) {
       await this.retainUntil(event.at + ENDED_RETENTION_MS);

@@ -1,0 +1,75 @@
+/**
+ * Relying services as the console manages them: every client (disabled ones too), edits of
+ * name and redirect URIs, secret rotation and disabling. Registration itself is
+ * src/oidc/clients.ts `registerClient`; validation is the operator API's `ClientBody`.
+ */
+import { randomToken, sha256Hex } from '../session/crypto.ts';
+
+export interface ManagedClient {
+  clientId: string;
+  name: string;
+  public: boolean;
+  redirectUris: string[];
+  idTokenAlg: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds, or null while enabled. */
+  disabledAt: number | null;
+}
+
+type Row = { client_id: string; name: string; secret_hash: string | null; redirect_uris: string; id_token_alg: string; created_at: number; disabled_at: number | null };
+
+function fromRow(row: Row): ManagedClient {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    public: row.secret_hash === null,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    idTokenAlg: row.id_token_alg,
+    createdAt: row.created_at,
+    disabledAt: row.disabled_at,
+  };
+}
+
+/** Every relying service, newest first. */
+export async function listClients(db: D1Database): Promise<ManagedClient[]> {
+  const { results } = await db.prepare('SELECT * FROM clients ORDER BY created_at DESC, client_id').all<Row>();
+  return results.map(fromRow);
+}
+
+/** One relying service (disabled too), or null. */
+export async function findClient(db: D1Database, clientId: string): Promise<ManagedClient | null> {
+  const row = await db.prepare('SELECT * FROM clients WHERE client_id = ?1').bind(clientId).first<Row>();
+  return row ? fromRow(row) : null;
+}
+
+/** Changes a service's name and redirect URIs. @returns false when unknown. */
+export async function updateClient(db: D1Database, clientId: string, input: { name: string; redirectUris: string[] }): Promise<boolean> {
+  const result = await db
+    .prepare('UPDATE clients SET name = ?2, redirect_uris = ?3 WHERE client_id = ?1')
+    .bind(clientId, input.name, JSON.stringify(input.redirectUris))
+    .run();
+  return (result.meta.changes ?? 0) > 0;
+}
+
+/**
+ * Replaces a confidential client's secret (the old one stops working at once).
+ * @returns the new secret (shown once, stored hashed), or null for an unknown or public client.
+ */
+export async function rotateSecret(db: D1Database, clientId: string): Promise<string | null> {
+  const secret = randomToken(32);
+  const result = await db
+    .prepare('UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL')
+    .bind(clientId, await sha256Hex(secret))
+    .run();
+  return (result.meta.changes ?? 0) > 0 ? secret : null;
+}
+
+/** Disables a service (idempotent). @param now epoch milliseconds. @returns false when unknown. */
+export async function disableClient(db: D1Database, clientId: string, now = Date.now()): Promise<boolean> {
+  const result = await db
+    .prepare('UPDATE clients SET disabled_at = coalesce(disabled_at, ?2) WHERE client_id = ?1')
+    .bind(clientId, now)
+    .run();
+  return (result.meta.changes ?? 0) > 0;
+}
