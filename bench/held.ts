@@ -18,6 +18,8 @@ export interface HeldResult {
   fdsBefore: number;
   fdsAfter: number;
   fdsPerObject: number;
+  /** Descriptors per object right after opening, before the idle wait (objects still live). */
+  fdsLivePerObject: number;
   /** Set when the target could not be reached: how many were held, and why it stopped. */
   failed?: { reached: number; error: string };
 }
@@ -87,14 +89,16 @@ async function holdUpTo<T>(
         results.push({
           logins: target, before, after: 0, perLogin: Number.NaN, fdsBefore, fdsAfter,
           fdsPerObject: items.length ? (fdsAfter - fdsBefore) / items.length : Number.NaN,
+          fdsLivePerObject: items.length ? (fdsAfter - fdsBefore) / items.length : Number.NaN,
           failed: { reached: items.length, error: reason(error) },
         });
         break;
       }
+      const fdsLive = fdsOf(options.pid);
       await new Promise((r) => setTimeout(r, options.idleMs));
       const after = rssOf(options.pid);
       const fdsAfter = fdsOf(options.pid);
-      results.push({ logins: target, before, after, perLogin: (after - before) / target, fdsBefore, fdsAfter, fdsPerObject: (fdsAfter - fdsBefore) / target });
+      results.push({ logins: target, before, after, perLogin: (after - before) / target, fdsBefore, fdsAfter, fdsPerObject: (fdsAfter - fdsBefore) / target, fdsLivePerObject: (fdsLive - fdsBefore) / target });
     }
   } finally {
     await close(items);

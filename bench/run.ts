@@ -215,6 +215,7 @@ async function held(column: Column): Promise<void> {
       fdsBefore: r.fdsBefore,
       fdsAfter: r.fdsAfter,
       fdsPerObject: round(r.fdsPerObject, 2),
+      fdsLivePerObject: round(r.fdsLivePerObject, 2),
     }));
   const server = await start(column, { maxOpenFiles: 100_000 });
   let logins: HeldResult[];
@@ -236,14 +237,16 @@ async function held(column: Column): Promise<void> {
   } finally {
     await echo.stop();
   }
-  const perObject = logins.filter((l) => !l.failed).at(-1)?.fdsPerObject ?? Number.NaN;
+  const reached = logins.filter((l) => !l.failed).at(-1);
+  const spare = limit ? limit.soft - (logins[0]?.fdsBefore ?? 0) : Number.NaN;
   figures[column].heldLogins = {
     idleMs: SIZES.heldIdleMs,
     openFileLimit: limit,
     logins: describe(logins),
     echo: describe(sockets),
-    // The ceiling: what is left under the soft limit, divided by descriptors per held object.
-    ceiling: limit ? Math.floor((limit.soft - (logins[0]?.fdsBefore ?? 0)) / perObject) : undefined,
+    // The ceiling: descriptors left under the soft limit ÷ descriptors per object, while objects
+    // are live (SQLite files open) and once they have hibernated (sockets only).
+    ceiling: { live: Math.floor(spare / (reached?.fdsLivePerObject ?? Number.NaN)), hibernated: Math.floor(spare / (reached?.fdsPerObject ?? Number.NaN)) },
   };
 }
 
@@ -335,11 +338,11 @@ function rows(columns: Column[]): string[][] {
     row(`complete logins/s, concurrency ${c} (n=${n})`, (f) => f.completeLogins?.[i] && `${f.completeLogins[i].perSecond}`, p.completeLogins?.[i] && `${p.completeLogins[i].perSecond}`);
   }
   for (const [i, n] of SIZES.held.entries()) {
-    const cell = (e: any) => (e ? (e.failed ? `failed at ${e.failed.reached}` : `${round(e.bytesPerObject / 1024, 1)} KiB, ${e.fdsPerObject} fds`) : undefined);
+    const cell = (e: any) => (e ? (e.failed ? `failed at ${e.failed.reached}` : `${round(e.bytesPerObject / 1024, 1)} KiB, fds ${e.fdsLivePerObject}→${e.fdsPerObject}`) : undefined);
     row(`held ${n} after ${SIZES.heldIdleMs / 1000} s idle: per login`, (f) => cell(f.heldLogins?.logins?.[i]));
     row(`  echo object per socket`, (f) => cell(f.heldLogins?.echo?.[i]));
   }
-  row('held: open-file limit / ceiling (objects)', (f) => f.heldLogins?.openFileLimit && `${f.heldLogins.openFileLimit.soft} / ${f.heldLogins.ceiling}`);
+  row('held: open-file limit; ceiling live / hibernated', (f) => f.heldLogins?.openFileLimit && `${f.heldLogins.openFileLimit.soft}; ${f.heldLogins.ceiling.live} / ${f.heldLogins.ceiling.hibernated}`);
   const pageCell = (pc?: PageCost) => pc && `${round(pc.gzipBytes / 1024, 1)} KiB gzip, ${pc.requests} req (${pc.requestsForFirstPaint} before paint), paint ${ms(pc.paintMs)} ms`;
   row('login page', (f) => pageCell(f.pageCost), pageCell(p.pageCost));
   return out;

@@ -7,7 +7,7 @@
  * argv[2]: JSON {@link HostConfig}. Prints `ready <url>` on stdout once the runtime answers.
  * Settings and why: docs/performance.md ("The runtime column").
  */
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 
 interface HostConfig {
@@ -32,6 +32,10 @@ const mf = new Miniflare(
   host: '127.0.0.1',
   port: config.port,
   resourcePersistencePath: `${config.persistTo}/v3`,
+  log: new Log(LogLevel.WARN), // the Worker's errors still reach our output; no info lines
+  handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
+    if (level === 'error' || level === 'warn') process.stderr.write(`${level}: ${message}\n`);
+  },
   // What wrangler dev turns on and production does not have:
   logRequests: false, // no per-request log line sent back to Node
   unsafeObservability: false, // no local trace collector on the user Worker

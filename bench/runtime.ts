@@ -23,7 +23,8 @@ async function build(configPath: string): Promise<string> {
   mkdirSync(join(ROOT, '.wrangler'), { recursive: true });
   const outdir = mkdtempSync(join(ROOT, '.wrangler/bench-build-'));
   await wrangler(['deploy', '--dry-run', '--config', configPath, '--outdir', outdir], { quiet: true });
-  const script = join(outdir, 'index.js');
+  // Named after the configuration's `main` (index.js, entry.js).
+  const script = join(outdir, readdirSync(outdir).find((f) => f.endsWith('.js'))!);
   built.set(configPath, script);
   return script;
 }
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
   storageRoot: string;
   /** bench/echo/wrangler.toml for the floors; the product's wrangler.toml when omitted. */
   configPath?: string;
+  /** The configuration is the product's (migrations, secrets, ISSUER): default when no configPath. */
+  product?: boolean;
   maxOpenFiles?: number;
   /** `log`: resolve on the host's "ready" line without sending a request (the cold path). */
   readiness?: 'healthz' | 'log';
@@ -46,7 +49,7 @@ export interface RunningRuntime extends RunningServer {
 
 /** Starts the runtime; resolves once it answers `/healthz`. @throws {Error} after 90 s. */
 export async function startRuntime(options: RuntimeOptions): Promise<RunningRuntime> {
-  const product = !options.configPath;
+  const product = options.product ?? !options.configPath;
   const configPath = options.configPath ?? 'wrangler.toml';
   const scriptPath = await build(configPath);
   mkdirSync(options.storageRoot, { recursive: true });
