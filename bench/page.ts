@@ -14,6 +14,10 @@ export interface PageCost {
   /** Median milliseconds from navigation start to first contentful paint. */
   paintMs: number;
   runs: number;
+  /** Requests the first paint waited for: the document plus every render-blocking resource. */
+  requestsForFirstPaint: number;
+  /** Static files the page loads (`/static/…`), and how many have a content hash in the name and are served `immutable`. */
+  staticFiles: { total: number; hashedImmutable: number };
 }
 
 /**
@@ -27,6 +31,8 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
   let bytes = 0;
   let gzipBytes = 0;
   let requests = 0;
+  let requestsForFirstPaint = Number.NaN;
+  const staticFiles = { total: 0, hashedImmutable: 0 };
   for (let run = 0; run < runs; run++) {
     const context = await newContext(browser, DESKTOP);
     const page = await context.newPage();
@@ -34,6 +40,12 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
     page.on('response', (response) => {
       if (response.status() >= 300 && response.status() < 400) return;
       bodies.push(response.body().catch(() => null));
+      const path = new URL(response.url()).pathname;
+      if (run === 0 && path.startsWith('/static/')) {
+        staticFiles.total++;
+        const hashed = /-[0-9A-Za-z_-]{8}\.\w+$/.test(path); // Vite names: name-<8-char hash>.ext
+        if (hashed && /immutable/.test(response.headers()['cache-control'] ?? '')) staticFiles.hashedImmutable++;
+      }
     });
     await page.goto(await url(), { waitUntil: 'load' });
     await page.waitForSelector(waitFor, { state: 'visible', timeout: 15_000 });
@@ -42,6 +54,14 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
     );
     paints.push(fcp);
     if (run === 0) {
+      requestsForFirstPaint =
+        1 +
+        (await page.evaluate(
+          () =>
+            (performance.getEntriesByType('resource') as (PerformanceResourceTiming & { renderBlockingStatus?: string })[]).filter(
+              (r) => r.renderBlockingStatus === 'blocking',
+            ).length,
+        ));
       const loaded = (await Promise.all(bodies)).filter((b): b is Buffer => b !== null);
       requests = loaded.length;
       bytes = loaded.reduce((n, b) => n + b.byteLength, 0);
@@ -49,5 +69,5 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
     }
     await context.close();
   }
-  return { requests, bytes, gzipBytes, paintMs: median(paints), runs };
+  return { requests, bytes, gzipBytes, paintMs: median(paints), runs, requestsForFirstPaint, staticFiles };
 }

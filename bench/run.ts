@@ -1,73 +1,120 @@
 /**
- * `npm run bench`: measures the product on this machine, each figure beside what it is
- * compared against in the same run, prints a table and writes the figures as JSON under
- * bench/results/. Everything runs on loopback; every loop is bounded in count and time; every
- * server is started and stopped here. See docs/performance.md for the method.
+ * `npm run bench`: measures the product on this machine in three columns — through
+ * `wrangler dev` (where developers live), and on the runtime alone (the deploy build on workerd
+ * through Miniflare's API, bench/runtime.ts) with storage on tmpfs and on disk — each figure
+ * beside its floor and the peer measured in the same run. Prints a table and the targets of
+ * issue 13, and writes everything as JSON under bench/results/. Everything runs on loopback;
+ * every loop is bounded in count and time; every server is started and stopped here.
+ * See docs/performance.md for the method.
  *
  * BENCH_QUICK=1 runs small sizes (a smoke test of the bench itself).
+ * BENCH_ONLY=held,page runs only those phases; BENCH_COLUMNS=runtime-tmpfs only those columns
+ * (both write bench/results/partial.json).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import * as oidc from 'openid-client';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
-import { freePort, startServer } from '../scripts/lib/server.ts';
+import { freePort, startServer, type RunningServer } from '../scripts/lib/server.ts';
 import { launchBrowser } from '../test/e2e/browser.ts';
 import { enrolPhone, inPool, registerRp, runLogin, type FlowServer, type RpClient } from '../test/e2e/flow.ts';
-import { echoRoundTrips, startEcho } from './echo.ts';
-import { heldEchoSockets, heldLogins } from './held.ts';
+import { echoRoundTrips, startEcho, trivialRequest, writeThenSend } from './echo.ts';
+import { heldEchoSockets, heldLogins, openFileLimit, type HeldResult } from './held.ts';
 import { decisionToPage } from './latency.ts';
-import { pageCost } from './page.ts';
+import { pageCost, type PageCost } from './page.ts';
 import { peerLogin, spawnPeer, startPeer } from './peer.ts';
+import { processesOf, startRuntime } from './runtime.ts';
 import { percentile, round, table } from './lib/stats.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=heldLogins,pageCost runs only those phases (results go to bench/results/partial.json). */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((p) => p.trim());
+const COLUMNS = ['dev', 'runtime-tmpfs', 'runtime-disk'] as const;
+type Column = (typeof COLUMNS)[number];
+const ONLY_COLUMNS = process.env.BENCH_COLUMNS?.split(',').map((p) => p.trim()) as Column[] | undefined;
+const HEADERS: Record<Column, string> = { dev: 'wrangler dev', 'runtime-tmpfs': 'runtime, tmpfs', 'runtime-disk': 'runtime, disk' };
+/** Where the runtime columns keep D1 and Durable Object SQLite files. */
+const STORAGE: Record<Exclude<Column, 'dev'>, string> = { 'runtime-tmpfs': '/dev/shm/mobile-key-bench', 'runtime-disk': `${tmpdir()}/mobile-key-bench` };
+/** The column the targets are computed on (the product's users get the runtime, not the proxy). */
+const TARGET_COLUMN: Column = 'runtime-tmpfs';
+
 const SIZES = {
-  latency: QUICK ? [1, 20] : [1, 100, 1000],
+  latency: QUICK ? [1, 20] : [1, 100],
   /** Rounds per concurrency level, so each level has enough samples. */
-  rounds: (c: number) => (c === 1 ? (QUICK ? 10 : 100) : c <= 100 ? 3 : 1),
-  throughputConcurrency: 8,
-  throughputLogins: QUICK ? 16 : 200,
-  // 5,000 is the issue's figure; 4,000 is what fits under a 20,000 open-file limit (see docs).
-  held: QUICK ? [100, 200] : [1000, 4000, 5000],
+  rounds: (c: number) => (c === 1 ? (QUICK ? 10 : 100) : 3),
+  throughput: QUICK ? [{ c: 8, n: 16 }, { c: 32, n: 32 }] : [{ c: 8, n: 200 }, { c: 32, n: 256 }],
+  // 5,000 is the issue's figure; objects that hibernate free their SQLite descriptors (docs).
+  held: QUICK ? [50, 100] : [1000, 5000],
+  /** Idle time before a held measurement: hibernation needs more than 10 s (quick: a smoke run). */
+  heldIdleMs: QUICK ? 2_000 : 12_000,
   pageRuns: QUICK ? 2 : 7,
 };
-/**
- * Runs one phase; a failure is reported (table and JSON) instead of ending the run, so the
- * other figures are still written.
- */
-async function phase(name: string, run: () => Promise<void>): Promise<void> {
-  if (ONLY && !ONLY.includes(name)) return;
-  try {
-    await run();
-  } catch (error) {
-    const message = error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ''}` : String(error);
-    console.error(`${name} failed: ${message}`);
-    figures[name] = { error: message };
-    rows.push([name, `failed: ${message.slice(0, 120)}`, '', '']);
-  }
-}
 
 /** The whole run must finish in this time, in milliseconds; each phase checks it. */
-const DEADLINE = Date.now() + 20 * 60_000;
-
+const DEADLINE = Date.now() + 40 * 60_000;
 function checkDeadline(phase: string): void {
   if (Date.now() > DEADLINE) throw new Error(`bench exceeded its time bound before ${phase}`);
 }
 
-const figures: Record<string, unknown> = {};
-const rows: (string | number)[][] = [];
+type Figures = Record<string, unknown>;
+const figures: Record<Column | 'peer', Figures> = { dev: {}, 'runtime-tmpfs': {}, 'runtime-disk': {}, peer: {} };
+const errors: Record<string, string> = {};
 const ms = (v: number) => round(v, 2);
 
-async function ours(options: { vars?: Record<string, string>; maxOpenFiles?: number } = {}) {
-  const server = await startServer({ secrets: await generateSecrets(), ...options });
-  const flow: FlowServer = { url: server.url, adminToken: server.secrets.ADMIN_TOKEN };
-  return { server, flow };
+/** Runs one phase; a failure is recorded instead of ending the run, so the other figures are still written. */
+async function phase(name: string, column: string, run: () => Promise<void>): Promise<void> {
+  if (ONLY && !ONLY.includes(name)) return;
+  checkDeadline(`${name} (${column})`);
+  console.error(`${column}: ${name}…`);
+  try {
+    await run();
+  } catch (error) {
+    const message = error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ''}` : String(error);
+    console.error(`${name} (${column}) failed: ${message.slice(0, 2000)}`);
+    errors[`${column}.${name}`] = message.slice(0, 2000);
+  }
 }
 
-/** An authorization request URL for a fresh login (PKCE, state, nonce). */
+interface Started extends RunningServer {
+  /** The workerd that runs the user Worker (the runtime columns have exactly one). */
+  workerdPid(): number | undefined;
+}
+
+/** Starts the product (or the echo worker) for a column. */
+async function start(column: Column, options: { echo?: boolean; maxOpenFiles?: number; readiness?: 'log' } = {}): Promise<Started> {
+  if (column === 'dev') {
+    const server = options.echo
+      ? await startEcho({ maxOpenFiles: options.maxOpenFiles })
+      : await startServer({ secrets: await generateSecrets(), maxOpenFiles: options.maxOpenFiles, readiness: options.readiness });
+    // wrangler dev runs two workerd processes (proxy and user); the user one is started last.
+    return { ...server, workerdPid: () => processesOf(server.pgid, 'workerd').sort((a, b) => a - b).at(-1) };
+  }
+  return startRuntime({
+    secrets: await generateSecrets(),
+    storageRoot: STORAGE[column],
+    configPath: options.echo ? 'bench/echo/wrangler.toml' : undefined,
+    maxOpenFiles: options.maxOpenFiles,
+    readiness: options.readiness,
+  });
+}
+
+/** First-request TTFB, a second request, and the warm median of 50 GETs of `url`, in milliseconds. */
+async function requestTimes(url: string): Promise<{ first: number; second: number; warm: number }> {
+  const timed = async () => {
+    const t0 = performance.now();
+    const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    const ttfb = performance.now() - t0;
+    await res.arrayBuffer();
+    return ttfb;
+  };
+  const first = await timed();
+  const second = await timed();
+  const samples: number[] = [];
+  for (let i = 0; i < 50; i++) samples.push(await timed());
+  return { first, second, warm: percentile(samples, 50) };
+}
+
 function authorizationUrl(config: oidc.Configuration, redirectUri: string): string {
   return oidc
     .buildAuthorizationUrl(config, {
@@ -81,234 +128,284 @@ function authorizationUrl(config: oidc.Configuration, redirectUri: string): stri
     .toString();
 }
 
-/** First-request TTFB, a second request, and the warm median of 50 GETs of `url`, in milliseconds. */
-async function requestTimes(url: string): Promise<{ first: number; second: number; warm: number }> {
-  const timed = async () => {
-    const t0 = performance.now();
-    const res = await fetch(url);
-    const ttfb = performance.now() - t0;
-    await res.arrayBuffer();
-    return ttfb;
-  };
-  const first = await timed();
-  const second = await timed();
-  const samples: number[] = [];
-  for (let i = 0; i < 50; i++) samples.push(await timed());
-  return { first, second, warm: percentile(samples, 50) };
-}
+const summary = (samples: number[]) => ({
+  samples: samples.length,
+  p50: ms(percentile(samples, 50)),
+  p95: ms(percentile(samples, 95)),
+  p99: ms(percentile(samples, 99)),
+});
 
-async function cold(): Promise<void> {
-  // Ours: the runtime's first request, sent as soon as wrangler says it is ready.
-  const server = await startServer({ secrets: await generateSecrets(), readiness: 'log' });
-  let ours;
+/** Cold path and per-request floor: a fresh product's first request, then warm discovery. */
+async function cold(column: Column): Promise<void> {
+  const server = await start(column, { readiness: 'log' });
   try {
-    ours = await requestTimes(`${server.url}/.well-known/openid-configuration`);
+    const t = await requestTimes(`${server.url}/.well-known/openid-configuration`);
+    figures[column].coldPath = { firstRequestMs: ms(t.first), secondRequestMs: ms(t.second), warmDiscoveryMedianMs: ms(t.warm) };
   } finally {
     await server.stop();
   }
-  // Peer: the first request after its process prints "ready" (listening).
-  const peer = await spawnPeer(await freePort());
-  let theirs;
-  try {
-    theirs = await requestTimes(`${peer.url}/.well-known/openid-configuration`);
-  } finally {
-    await peer.stop();
-  }
-  figures.coldPath = {
-    firstRequestMs: ms(ours.first),
-    secondRequestMs: ms(ours.second),
-    peerFirstRequestMs: ms(theirs.first),
-    warmMedianMs: ms(ours.warm),
-    peerWarmMedianMs: ms(theirs.warm),
-  };
-  rows.push(['5 cold path: first request (discovery)', `${ms(ours.first)} ms`, `peer ${ms(theirs.first)} ms`, `second ${ms(ours.second)} ms`]);
-  rows.push([
-    '  per-request floor: warm discovery, median of 50',
-    `${ms(ours.warm)} ms`,
-    `peer ${ms(theirs.warm)} ms`,
-    `×${round(ours.warm / theirs.warm, 1)}`,
-  ]);
 }
 
-async function latency(flow: FlowServer, rp: RpClient, key: Awaited<ReturnType<typeof enrolPhone>>): Promise<void> {
-  const echo = await startEcho();
+/** The floors on the same runtime: trivial request, echo and write-then-send at each concurrency. */
+async function floors(column: Column): Promise<void> {
+  const echo = await start(column, { echo: true });
   try {
-    const results = [];
-    for (const concurrency of SIZES.latency) {
-      checkDeadline(`latency ${concurrency}`);
-      const samples: number[] = [];
-      const baseline: number[] = [];
-      for (let round = 0; round < SIZES.rounds(concurrency); round++) {
-        samples.push(...(await decisionToPage(flow, rp, key, concurrency)));
-      }
-      baseline.push(...(await echoRoundTrips(echo, concurrency, SIZES.rounds(concurrency))));
-      const entry = {
-        concurrency,
-        samples: samples.length,
-        p50: ms(percentile(samples, 50)),
-        p95: ms(percentile(samples, 95)),
-        p99: ms(percentile(samples, 99)),
-        echo: { samples: baseline.length, p50: ms(percentile(baseline, 50)), p95: ms(percentile(baseline, 95)), p99: ms(percentile(baseline, 99)) },
-        ratioP50: round(percentile(samples, 50) / percentile(baseline, 50), 1),
-      };
-      results.push(entry);
-      rows.push([
-        `1 decision→page, ${concurrency} concurrent (n=${entry.samples})`,
-        `p50 ${entry.p50} / p95 ${entry.p95} / p99 ${entry.p99} ms`,
-        `echo p50 ${entry.echo.p50} / p95 ${entry.echo.p95} / p99 ${entry.echo.p99} ms`,
-        `×${entry.ratioP50} (p50)`,
-      ]);
+    const trivial = await trivialRequest(`${echo.url}/healthz`);
+    const levels = [];
+    for (const c of SIZES.latency) {
+      checkDeadline(`floors ${c}`);
+      const rounds = SIZES.rounds(c);
+      levels.push({ concurrency: c, echo: summary(await echoRoundTrips(echo, c, rounds)), writeThenSend: summary(await writeThenSend(echo, c, rounds)) });
     }
-    figures.decisionToPage = results;
+    figures[column].floors = { trivialRequestMedianMs: ms(trivial), levels };
   } finally {
     await echo.stop();
   }
 }
 
-async function throughput(flow: FlowServer, rp: RpClient, key: Awaited<ReturnType<typeof enrolPhone>>): Promise<void> {
-  checkDeadline('throughput');
-  const n = SIZES.throughputLogins;
-  const c = SIZES.throughputConcurrency;
-  const t0 = performance.now();
-  await inPool(Array.from({ length: n }, (_, i) => i), c, () => runLogin(flow, rp, key, { timeoutMs: 30_000 }));
-  const oursPerSecond = n / ((performance.now() - t0) / 1000);
-
-  const peer = await startPeer(await freePort());
-  let peerPerSecond: number;
+/** Decision-to-page, complete logins per second and (where asked) page cost on one product server. */
+async function product(column: Column, withPage: boolean): Promise<void> {
+  const server = await start(column);
   try {
-    await peerLogin(peer, 'warm-up');
-    const t1 = performance.now();
-    await inPool(Array.from({ length: n }, (_, i) => i), c, (i) => peerLogin(peer, `user-${i}`));
-    peerPerSecond = n / ((performance.now() - t1) / 1000);
-  } finally {
-    await peer.stop();
-  }
-  figures.completeLogins = {
-    concurrency: c,
-    logins: n,
-    oursPerSecond: round(oursPerSecond, 1),
-    peerPerSecond: round(peerPerSecond, 1),
-    ratio: round(oursPerSecond / peerPerSecond, 2),
-  };
-  rows.push([
-    `2 complete logins/s at concurrency ${c} (n=${n})`,
-    `${round(oursPerSecond, 1)} /s`,
-    `oidc-provider ${round(peerPerSecond, 1)} /s`,
-    `×${round(oursPerSecond / peerPerSecond, 2)}`,
-  ]);
-}
-
-async function held(): Promise<void> {
-  checkDeadline('held logins');
-  // workerd keeps several descriptors per live object: lift the 20,000 open-file limit if we may.
-  const { server, flow } = await ours({ maxOpenFiles: 100_000 });
-  let logins;
-  try {
+    const flow: FlowServer = { url: server.url, adminToken: server.secrets.ADMIN_TOKEN };
     const rp = await registerRp(flow);
-    logins = await heldLogins({ ...flow, pgid: server.pgid }, rp, SIZES.held);
+    const key = await enrolPhone(flow, { deviceName: 'Bench phone' });
+    await phase('latency', column, async () => {
+      const levels = [];
+      for (const c of SIZES.latency) {
+        checkDeadline(`latency ${c}`);
+        const samples: number[] = [];
+        for (let r = 0; r < SIZES.rounds(c); r++) samples.push(...(await decisionToPage(flow, rp, key, c)));
+        levels.push({ concurrency: c, ...summary(samples) });
+      }
+      figures[column].decisionToPage = levels;
+    });
+    await phase('logins', column, async () => {
+      const runs = [];
+      for (const { c, n } of SIZES.throughput) {
+        checkDeadline(`logins ${c}`);
+        const t0 = performance.now();
+        await inPool(Array.from({ length: n }, (_, i) => i), c, () => runLogin(flow, rp, key, { timeoutMs: 60_000 }));
+        runs.push({ concurrency: c, logins: n, perSecond: round(n / ((performance.now() - t0) / 1000), 1) });
+      }
+      figures[column].completeLogins = runs;
+    });
+    if (withPage) await phase('page', column, async () => void (figures[column].pageCost = await page(authorizationUrl, rp)));
   } finally {
     await server.stop();
   }
-  const echo = await startEcho({ maxOpenFiles: 100_000 });
-  let sockets;
-  try {
-    sockets = await heldEchoSockets(echo, SIZES.held);
-  } finally {
-    await echo.stop();
-  }
-  figures.heldLogins = logins.map((l, i) => ({
-    logins: l.logins,
-    ...(l.failed
-      ? { failed: l.failed }
-      : {
-          workerdRssBeforeBytes: l.before,
-          workerdRssAfterBytes: l.after,
-          bytesPerLogin: Math.round(l.perLogin),
-        }),
-    echo: sockets[i]?.failed ? { failed: sockets[i]!.failed } : { bytesPerSocket: Math.round(sockets[i]?.perLogin ?? Number.NaN) },
-  }));
-  for (const [i, l] of logins.entries()) {
-    const echoCell = sockets[i]?.failed
-      ? `echo: failed after ${sockets[i]!.failed!.reached}`
-      : `echo ${round((sockets[i]?.perLogin ?? Number.NaN) / 1024, 1)} KiB/socket`;
-    rows.push([
-      `3 held logins: ${l.logins} pending, page sockets open`,
-      l.failed
-        ? `failed after ${l.failed.reached}: ${l.failed.error.slice(0, 60)}`
-        : `${round(l.perLogin / 1024, 1)} KiB/login (workerd RSS ${round(l.after / 2 ** 20, 0)} MiB)`,
-      echoCell,
-      l.failed || sockets[i]?.failed ? '' : `×${round(l.perLogin / sockets[i]!.perLogin, 1)}`,
-    ]);
-  }
 }
 
-async function page(flow: FlowServer, rp: RpClient): Promise<void> {
-  checkDeadline('page cost');
+async function page(build: typeof authorizationUrl, rp: { config: oidc.Configuration; redirectUri: string }): Promise<PageCost> {
   const browser = await launchBrowser();
-  const peer = await startPeer(await freePort());
   try {
-    const oursCost = await pageCost(browser, async () => authorizationUrl(rp.config, rp.redirectUri), 'svg[data-qr]', SIZES.pageRuns);
-    const peerCost = await pageCost(
-      browser,
-      async () => authorizationUrl(peer.config, 'http://localhost/bench/callback'),
-      'input[name=login]',
-      SIZES.pageRuns,
-    );
-    figures.pageCost = { ours: oursCost, peerLoginPage: peerCost };
-    rows.push([
-      `4 page cost (${oursCost.requests} requests; paint = median of ${oursCost.runs})`,
-      `${round(oursCost.bytes / 1024, 1)} KiB raw, ${round(oursCost.gzipBytes / 1024, 1)} KiB gzip, QR painted ${ms(oursCost.paintMs)} ms`,
-      `oidc-provider login page ${round(peerCost.bytes / 1024, 1)} KiB raw, ${round(peerCost.gzipBytes / 1024, 1)} KiB gzip, ${ms(peerCost.paintMs)} ms`,
-      '',
-    ]);
+    figures.peer.chromium = browser.version();
+    return await pageCost(browser, async () => build(rp.config, rp.redirectUri), rp.redirectUri.includes('/bench/callback') ? 'input[name=login]' : 'svg[data-qr]', SIZES.pageRuns);
   } finally {
-    await peer.stop();
     await browser.close();
   }
 }
 
-/** Figures 1, 2 and 4 share one server, one relying service and one enrolled phone. */
-async function sharedServerPhases(): Promise<void> {
-  const { server, flow } = await ours();
+/** Held logins and echo sockets after hibernation, the user workerd alone; its open-file limit. */
+async function held(column: Column): Promise<void> {
+  const describe = (results: HeldResult[]) =>
+    results.map((r) => ({
+      held: r.logins,
+      ...(r.failed ? { failed: r.failed } : { rssBeforeBytes: r.before, rssAfterBytes: r.after, bytesPerObject: Math.round(r.perLogin) }),
+      fdsBefore: r.fdsBefore,
+      fdsAfter: r.fdsAfter,
+      fdsPerObject: round(r.fdsPerObject, 2),
+      fdsLivePerObject: round(r.fdsLivePerObject, 2),
+    }));
+  const server = await start(column, { maxOpenFiles: 100_000 });
+  let logins: HeldResult[];
+  let limit;
   try {
+    const flow: FlowServer = { url: server.url, adminToken: server.secrets.ADMIN_TOKEN };
     const rp = await registerRp(flow);
-    const key = await enrolPhone(flow, { deviceName: 'Bench phone' });
-    console.error('1/5 decision-to-page latency…');
-    await phase('decisionToPage', () => latency(flow, rp, key));
-    console.error('2/5 complete logins per second…');
-    await phase('completeLogins', () => throughput(flow, rp, key));
-    console.error('4/5 page cost…');
-    await phase('pageCost', () => page(flow, rp));
+    const pid = server.workerdPid()!;
+    limit = openFileLimit(pid);
+    logins = await heldLogins(flow, rp, SIZES.held, { pid, idleMs: SIZES.heldIdleMs });
   } finally {
     await server.stop();
   }
+  const echo = await start(column, { echo: true, maxOpenFiles: 100_000 });
+  let sockets: HeldResult[];
+  try {
+    const pid = echo.workerdPid()!;
+    sockets = await heldEchoSockets(echo, SIZES.held, { pid, idleMs: SIZES.heldIdleMs });
+  } finally {
+    await echo.stop();
+  }
+  const reached = logins.filter((l) => !l.failed).at(-1);
+  const spare = limit ? limit.soft - (logins[0]?.fdsBefore ?? 0) : Number.NaN;
+  figures[column].heldLogins = {
+    idleMs: SIZES.heldIdleMs,
+    openFileLimit: limit,
+    logins: describe(logins),
+    echo: describe(sockets),
+    // The ceiling: descriptors left under the soft limit ÷ descriptors per object, while objects
+    // are live (SQLite files open) and once they have hibernated (sockets only).
+    ceiling: { live: Math.floor(spare / (reached?.fdsLivePerObject ?? Number.NaN)), hibernated: Math.floor(spare / (reached?.fdsPerObject ?? Number.NaN)) },
+  };
+}
+
+/** The peer: cold path and warm discovery, complete logins at each concurrency, its login page. */
+async function peer(): Promise<void> {
+  await phase('cold', 'peer', async () => {
+    const p = await spawnPeer(await freePort());
+    try {
+      const t = await requestTimes(`${p.url}/.well-known/openid-configuration`);
+      figures.peer.coldPath = { firstRequestMs: ms(t.first), secondRequestMs: ms(t.second), warmDiscoveryMedianMs: ms(t.warm) };
+    } finally {
+      await p.stop();
+    }
+  });
+  const p = await startPeer(await freePort());
+  try {
+    await phase('logins', 'peer', async () => {
+      await peerLogin(p, 'warm-up');
+      const runs = [];
+      for (const { c, n } of SIZES.throughput) {
+        const t0 = performance.now();
+        await inPool(Array.from({ length: n }, (_, i) => i), c, (i) => peerLogin(p, `user-${i}`));
+        runs.push({ concurrency: c, logins: n, perSecond: round(n / ((performance.now() - t0) / 1000), 1) });
+      }
+      figures.peer.completeLogins = runs;
+    });
+    await phase('page', 'peer', async () => void (figures.peer.pageCost = await page(authorizationUrl, { config: p.config, redirectUri: 'http://localhost/bench/callback' })));
+  } finally {
+    await p.stop();
+  }
+}
+
+function versions() {
+  const pkg = (name: string) => (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+  let workerdBinary = '';
+  try {
+    workerdBinary = execFileSync(new URL('../node_modules/.bin/workerd', import.meta.url).pathname, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not runnable
+  }
+  return { node: process.version, wrangler: pkg('wrangler'), miniflare: pkg('miniflare'), workerd: pkg('workerd'), workerdBinary, oidcProvider: pkg('oidc-provider'), openidClient: pkg('openid-client'), playwrightCore: pkg('playwright-core') };
+}
+
+type Target = { name: string; column: Column; ours: number; baseline: number; ratio: number; goal: string; met: boolean };
+
+/** The targets of issue 13, computed from one column's figures and the peer's. */
+function targets(column: Column): Target[] {
+  const f = figures[column] as Record<string, any>;
+  const p = figures.peer as Record<string, any>;
+  const out: Target[] = [];
+  const add = (name: string, ours: number | undefined, baseline: number | undefined, goal: string, met: (ratio: number) => boolean) => {
+    const ratio = ours !== undefined && baseline !== undefined ? round(ours / baseline, 3) : Number.NaN;
+    out.push({ name, column, ours: ours ?? Number.NaN, baseline: baseline ?? Number.NaN, ratio, goal, met: Number.isFinite(ratio) && met(ratio) });
+  };
+  for (const c of [8, 32]) {
+    add(`complete logins/s at concurrency ${c} vs node-oidc-provider`, f.completeLogins?.find((r: any) => r.concurrency === c)?.perSecond, p.completeLogins?.find((r: any) => r.concurrency === c)?.perSecond, '≥ 1.0×', (r) => r >= 1);
+  }
+  const high = SIZES.latency.at(-1)!;
+  add('decision-to-page p50 at 1 concurrent vs write-then-send floor p50 (ms)', f.decisionToPage?.[0]?.p50, f.floors?.levels?.[0]?.writeThenSend.p50, '≤ 1.5×', (r) => r <= 1.5);
+  add(`decision-to-page p99 at ${high} concurrent vs write-then-send floor p99 (ms)`, f.decisionToPage?.at(-1)?.p99, f.floors?.levels?.at(-1)?.writeThenSend.p99, '≤ 2×', (r) => r <= 2);
+  // The largest size both held (a failure on either side leaves nothing to compare).
+  const bothHeld = (f.heldLogins?.logins ?? []).filter((l: any) => !l.failed && f.heldLogins.echo.some((e: any) => e.held === l.held && !e.failed));
+  const lastHeld = bothHeld.at(-1);
+  const lastEcho = f.heldLogins?.echo?.find((e: any) => e.held === lastHeld?.held);
+  add(`held login memory after hibernation (${lastHeld?.held ?? '?'} held) vs echo object with one socket (bytes each)`, lastHeld?.bytesPerObject, lastEcho?.bytesPerObject, '≤ 1.2×', (r) => r <= 1.2);
+  const page = (f.pageCost ?? figures['runtime-tmpfs'].pageCost ?? figures.dev.pageCost) as PageCost | undefined;
+  add('login page: gzip bytes of everything it loads vs 10 KB', page?.gzipBytes, 10 * 1024, '≤ 1.0×', (r) => r <= 1);
+  add('login page: requests before first paint vs one', page?.requestsForFirstPaint, 1, '= 1', (r) => r === 1);
+  add('login page: QR painted (ms) vs node-oidc-provider login page', page?.paintMs, p.pageCost?.paintMs, '≤ 1.2×', (r) => r <= 1.2);
+  add('login page: static files with hashed names served immutable, of all it loads', page?.staticFiles.hashedImmutable, page?.staticFiles.total, '= 1.0×', (r) => r === 1);
+  add('cold first request (ms) vs node-oidc-provider', f.coldPath?.firstRequestMs, p.coldPath?.firstRequestMs, '≤ 2×', (r) => r <= 2);
+  return out;
+}
+
+/** One row per figure, one cell per column. */
+function rows(columns: Column[]): string[][] {
+  const out: string[][] = [];
+  const get = (c: Column | 'peer') => figures[c] as Record<string, any>;
+  const row = (name: string, cell: (f: Record<string, any>) => string | undefined, peerCell?: string) =>
+    out.push([name, ...columns.map((c) => cell(get(c)) ?? '—'), peerCell ?? '']);
+  const p = get('peer');
+  row('cold: first request (ms)', (f) => f.coldPath && `${f.coldPath.firstRequestMs}`, p.coldPath && `${p.coldPath.firstRequestMs}`);
+  row('floor: warm discovery, median of 50 (ms)', (f) => f.coldPath && `${f.coldPath.warmDiscoveryMedianMs}`, p.coldPath && `${p.coldPath.warmDiscoveryMedianMs}`);
+  row('floor: trivial request (echo /healthz), median (ms)', (f) => f.floors && `${f.floors.trivialRequestMedianMs}`);
+  for (const [i, c] of SIZES.latency.entries()) {
+    row(`decision→page, ${c} concurrent p50/p99 (ms)`, (f) => f.decisionToPage?.[i] && `${f.decisionToPage[i].p50} / ${f.decisionToPage[i].p99}`);
+    row(`  floor write-then-send, ${c} p50/p99 (ms)`, (f) => f.floors?.levels?.[i] && `${f.floors.levels[i].writeThenSend.p50} / ${f.floors.levels[i].writeThenSend.p99}`);
+    row(`  floor echo, ${c} p50/p99 (ms)`, (f) => f.floors?.levels?.[i] && `${f.floors.levels[i].echo.p50} / ${f.floors.levels[i].echo.p99}`);
+  }
+  for (const [i, { c, n }] of SIZES.throughput.entries()) {
+    row(`complete logins/s, concurrency ${c} (n=${n})`, (f) => f.completeLogins?.[i] && `${f.completeLogins[i].perSecond}`, p.completeLogins?.[i] && `${p.completeLogins[i].perSecond}`);
+  }
+  for (const [i, n] of SIZES.held.entries()) {
+    const cell = (e: any) => (e ? (e.failed ? `failed at ${e.failed.reached}` : `${round(e.bytesPerObject / 1024, 1)} KiB, fds ${e.fdsLivePerObject}→${e.fdsPerObject}`) : undefined);
+    row(`held ${n} after ${SIZES.heldIdleMs / 1000} s idle: per login`, (f) => cell(f.heldLogins?.logins?.[i]));
+    row(`  echo object per socket`, (f) => cell(f.heldLogins?.echo?.[i]));
+  }
+  row('held: open-file limit; ceiling live / hibernated', (f) => f.heldLogins?.openFileLimit && `${f.heldLogins.openFileLimit.soft}; ${f.heldLogins.ceiling.live} / ${f.heldLogins.ceiling.hibernated}`);
+  const pageCell = (pc?: PageCost) => pc && `${round(pc.gzipBytes / 1024, 1)} KiB gzip, ${pc.requests} req (${pc.requestsForFirstPaint} before paint), paint ${ms(pc.paintMs)} ms`;
+  row('login page', (f) => pageCell(f.pageCost), pageCell(p.pageCost));
+  return out;
 }
 
 async function main(): Promise<void> {
   const started = new Date();
-  console.error(`Benchmark${QUICK ? ' (quick)' : ''}: ${cpus().length} × ${cpus()[0]?.model}, ${round(totalmem() / 2 ** 30, 0)} GiB`);
-
-  console.error('5/5 cold path…');
-  await phase('coldPath', cold);
-
-  if (!ONLY || ONLY.some((p) => ['decisionToPage', 'completeLogins', 'pageCost'].includes(p))) {
-    await sharedServerPhases();
+  const columns = COLUMNS.filter((c) => !ONLY_COLUMNS || ONLY_COLUMNS.includes(c));
+  const loadBefore = loadavg();
+  console.error(`Benchmark${QUICK ? ' (quick)' : ''}: ${cpus().length} × ${cpus()[0]?.model}, ${round(totalmem() / 2 ** 30, 0)} GiB, load ${loadBefore.map((l) => round(l, 2)).join(' ')}`);
+  // The runtime columns serve the built client (dist/client) as wrangler dev does: build it first.
+  execFileSync(new URL('../node_modules/.bin/vite', import.meta.url).pathname, ['build', '--logLevel', 'warn'], { stdio: 'inherit' });
+  await peer();
+  for (const column of columns) {
+    await phase('cold', column, () => cold(column));
+    await phase('floors', column, () => floors(column));
+    if (!ONLY || ONLY.some((p) => ['latency', 'logins', 'page'].includes(p))) {
+      // Not a phase itself: its latency, logins and page phases are filtered one by one.
+      await product(column, column !== 'runtime-disk').catch((error) => {
+        errors[`${column}.product`] = String(error).slice(0, 2000);
+        console.error(`product server (${column}) failed: ${String(error).slice(0, 2000)}`);
+      });
+    }
+    if (column !== 'dev') await phase('held', column, () => held(column));
   }
-  console.error('3/5 held logins…');
-  await phase('heldLogins', held);
-
   const result = {
     date: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
     quick: QUICK,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
+    versions: { ...versions(), chromium: figures.peer.chromium },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      memoryBytes: totalmem(),
+      loadAverageAtStart: loadBefore.map((l) => round(l, 2)),
+      loadAverageAtEnd: loadavg().map((l) => round(l, 2)),
+      storage: STORAGE,
+    },
+    columns,
+    targetColumn: TARGET_COLUMN,
+    targets: targets(TARGET_COLUMN),
+    targetsOnDisk: targets('runtime-disk'),
     figures,
+    errors,
   };
   const dir = new URL('results/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
-  const name = QUICK ? 'quick.json' : ONLY ? 'partial.json' : `${started.toISOString().slice(0, 19).replace(/:/g, '-')}.json`;
-  writeFileSync(`${dir}${name}`, `${JSON.stringify(result, null, 2)}\n`);
-  if (!QUICK && !ONLY) writeFileSync(`${dir}latest.json`, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(table(['figure', 'Mobile Key login', 'compared with', 'ratio'], rows));
+  const partial = ONLY || ONLY_COLUMNS;
+  const name = QUICK ? 'quick.json' : partial ? 'partial.json' : `${started.toISOString().slice(0, 19).replace(/:/g, '-')}.json`;
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(`${dir}${name}`, json);
+  if (!QUICK && !partial) writeFileSync(`${dir}latest.json`, json);
+  console.log(table(['figure', ...columns.map((c) => HEADERS[c]), 'node-oidc-provider'], rows(columns)));
+  console.log(`\nTargets (${HEADERS[TARGET_COLUMN]} column; load average ${result.machine.loadAverageAtStart.join(' ')} → ${result.machine.loadAverageAtEnd.join(' ')}):`);
+  console.log(
+    table(
+      ['target', 'ours', 'baseline', 'ratio', 'goal', 'met'],
+      result.targets.map((t) => [t.name, String(t.ours), String(t.baseline), String(t.ratio), t.goal, t.met ? 'yes' : 'NO']),
+    ),
+  );
+  if (Object.keys(errors).length) console.log(`\nFailed phases: ${Object.keys(errors).join(', ')}`);
   console.log(`\nWritten to bench/results/${name}`);
 }
 

@@ -1,8 +1,21 @@
 import { DurableObject } from 'cloudflare:workers';
 
-/** Echoes every WebSocket message back (hibernatable). One object per name in `/ws/<name>`. */
+/**
+ * The bench's floors (one object per name):
+ * - `GET /ws/<name>` (WebSocket): echoes every message back (hibernatable).
+ * - `POST /send/<name>` with a text body: writes one storage key, then sends the body on every
+ *   socket the object holds, then answers 204 — the shape of a login's approval (an HTTP
+ *   request, one durable write, one WebSocket send), with none of its checks.
+ * - `GET /healthz`: the trivial request.
+ */
 export class Echo extends DurableObject {
-  override async fetch(): Promise<Response> {
+  override async fetch(request: Request): Promise<Response> {
+    if (request.method === 'POST') {
+      const body = await request.text();
+      await this.ctx.storage.put('last', body); // as LoginSession writes
+      for (const ws of this.ctx.getWebSockets()) ws.send(body);
+      return new Response(null, { status: 204 });
+    }
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     return new Response(null, { status: 101, webSocket: pair[0] });
@@ -17,6 +30,8 @@ export default {
   async fetch(request: Request, env: { ECHO: DurableObjectNamespace<Echo> }): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === '/healthz') return new Response('{"status":"ok"}');
+    const send = /^\/send\/([\w-]{1,64})$/.exec(url.pathname);
+    if (send && request.method === 'POST') return env.ECHO.get(env.ECHO.idFromName(send[1]!)).fetch(request);
     const match = /^\/ws\/([\w-]{1,64})$/.exec(url.pathname);
     if (!match || request.headers.get('Upgrade') !== 'websocket') return new Response('not found', { status: 404 });
     return env.ECHO.get(env.ECHO.idFromName(match[1]!)).fetch(request);

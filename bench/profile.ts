@@ -1,0 +1,102 @@
+/**
+ * Profiles complete logins on the runtime column (tmpfs): every HTTP request the browser, the
+ * phone and the relying service make (timed by the client), and inside each the D1 queries and
+ * Durable Object calls the Worker made (timed by a wrapper, bench/profile/entry.ts). One warm-up
+ * login, then `LOGINS` profiled ones; per request the median over them. Writes
+ * bench/results/profile.json and prints a Markdown table (docs/performance.md).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { generateSecrets } from '../scripts/lib/secrets.ts';
+import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
+import { median, round } from './lib/stats.ts';
+import { startRuntime } from './runtime.ts';
+
+const LOGINS = process.env.BENCH_QUICK === '1' ? 2 : 9;
+
+interface Call { kind: 'd1' | 'do'; what: string; ms: number }
+interface ServerRecord { method: string; path: string; calls: Call[] }
+interface ClientRecord { method: string; path: string; ms: number }
+
+const server = await startRuntime({
+  secrets: await generateSecrets(),
+  storageRoot: '/dev/shm/mobile-key-bench',
+  configPath: 'bench/profile/wrangler.toml',
+  product: true,
+});
+const client: ClientRecord[] = [];
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+  const request = new Request(input, init);
+  const url = new URL(request.url);
+  const t0 = performance.now();
+  const response = await realFetch(input, init);
+  if (url.origin === new URL(server.url).origin && url.pathname !== '/__profile') {
+    // Time to the whole body, as the caller reads it.
+    const body = await response.arrayBuffer();
+    client.push({ method: request.method, path: url.pathname, ms: performance.now() - t0 });
+    return new Response(response.status === 101 || response.status === 204 || response.status === 304 ? null : body, response);
+  }
+  return response;
+};
+const pathName = (p: string) => p.replace(/\/[0-9a-f]{64}(?=\/|$)/g, '/:id');
+
+try {
+  const flow = { url: server.url, adminToken: server.secrets.ADMIN_TOKEN };
+  const rp = await registerRp(flow);
+  const key = await enrolPhone(flow, { deviceName: 'Profile phone' });
+  await runLogin(flow, rp, key, { timeoutMs: 30_000 });
+  const runs: { client: ClientRecord[]; server: ServerRecord[]; totalMs: number }[] = [];
+  for (let i = 0; i < LOGINS; i++) {
+    await realFetch(`${server.url}/__profile`).then((r) => r.arrayBuffer());
+    client.length = 0;
+    const login = await runLogin(flow, rp, key, { timeoutMs: 30_000 });
+    const records = (await (await realFetch(`${server.url}/__profile`)).json()) as ServerRecord[];
+    runs.push({ client: [...client], server: records, totalMs: login.timings.total });
+  }
+  // Pair each server record with the client request of the same method and path, in order.
+  const steps = runs[0]!.server.map((s, i) => {
+    const per = runs.map((run) => {
+      const rec = run.server[i]!;
+      const c = run.client.filter((x) => x.method === rec.method && pathName(x.path) === pathName(rec.path));
+      const nth = run.server.slice(0, i).filter((x) => x.method === rec.method && pathName(x.path) === pathName(rec.path)).length;
+      const d1 = rec.calls.filter((x) => x.kind === 'd1');
+      const dos = rec.calls.filter((x) => x.kind === 'do');
+      return { clientMs: c[nth]?.ms ?? Number.NaN, d1: d1.length, d1Ms: d1.reduce((n, x) => n + x.ms, 0), do: dos.length, doMs: dos.reduce((n, x) => n + x.ms, 0), calls: rec.calls.map((x) => `${x.kind}:${x.what}`) };
+    });
+    return {
+      request: `${s.method} ${pathName(s.path)}`,
+      clientMs: round(median(per.map((p) => p.clientMs).filter(Number.isFinite)), 2),
+      d1Queries: per[0]!.d1,
+      d1Ms: round(median(per.map((p) => p.d1Ms)), 2),
+      doCalls: per[0]!.do,
+      doMs: round(median(per.map((p) => p.doMs)), 2),
+      calls: per[0]!.calls,
+    };
+  });
+  const totals = {
+    requests: steps.length,
+    d1Queries: steps.reduce((n, s) => n + s.d1Queries, 0),
+    d1Ms: round(steps.reduce((n, s) => n + s.d1Ms, 0), 2),
+    doCalls: steps.reduce((n, s) => n + s.doCalls, 0),
+    doMs: round(steps.reduce((n, s) => n + s.doMs, 0), 2),
+    clientMs: round(steps.reduce((n, s) => n + (Number.isFinite(s.clientMs) ? s.clientMs : 0), 0), 2),
+    loginMedianMs: round(median(runs.map((r) => r.totalMs)), 2),
+  };
+  const result = { date: new Date().toISOString(), logins: LOGINS, loadAverage: loadavg().map((l) => round(l, 2)), steps, totals };
+  const dir = new URL('results/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}profile.json`, `${JSON.stringify(result, null, 2)}\n`);
+  console.log('| # | request | client ms | D1 queries | D1 ms | DO calls | DO ms | calls |');
+  console.log('| - | --- | --: | --: | --: | --: | --: | --- |');
+  for (const [i, s] of steps.entries()) {
+    console.log(`| ${i + 1} | \`${s.request}\` | ${s.clientMs} | ${s.d1Queries} | ${s.d1Ms} | ${s.doCalls} | ${s.doMs} | ${s.calls.join(', ')} |`);
+  }
+  console.log(`| | **total** (${totals.requests} requests; login median ${totals.loginMedianMs} ms) | ${totals.clientMs} | ${totals.d1Queries} | ${totals.d1Ms} | ${totals.doCalls} | ${totals.doMs} | |`);
+  console.log(`\nload average ${result.loadAverage.join(' ')}; medians over ${LOGINS} logins; bench/results/profile.json`);
+} catch (error) {
+  console.error(server.output().slice(-3000));
+  throw error;
+} finally {
+  await server.stop();
+}
