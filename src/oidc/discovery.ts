@@ -2,7 +2,7 @@
  * Discovery (OIDC Discovery 1.0 §3, RFC 8414) and the JWKS (RFC 7517 §5).
  */
 import { Hono } from 'hono';
-import { ACR_MOBILE_KEY, SUPPORTED_SCOPES, claimsForScopes } from './claims.ts';
+import { ACR_SUBSTANTIAL, SUPPORTED_SCOPES, claimsForScopes } from './claims.ts';
 import { publicJwks, signingAlgs } from './keys.ts';
 import { RESPONSE_MODES } from './respond.ts';
 
@@ -24,11 +24,11 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     code_challenge_methods_supported: ['S256'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'at_hash', ...claimsForScopes(SUPPORTED_SCOPES)],
-    acr_values_supported: [ACR_MOBILE_KEY],
+    acr_values_supported: [ACR_SUBSTANTIAL],
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     display_values_supported: ['page', 'popup', 'touch', 'wap'],
     ui_locales_supported: ['cs', 'en'],
-    claims_parameter_supported: false,
+    claims_parameter_supported: true,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,

@@ -11,6 +11,9 @@ import { getClient, verifyClientSecret, type Client } from './clients.ts';
 import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
 import { readForm } from './form.ts';
 import { signIdToken } from './idtoken.ts';
+import { releasedClaims } from './claims.ts';
+import { requestedClaimNames, type ClaimsRequest } from './claims-request.ts';
+import { getIdentity } from '../identity/identities.ts';
 import { CODE_VERIFIER, s256 } from './pkce.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 
@@ -109,7 +112,12 @@ tokenRoutes.all('/token', async (c) => {
     const grant = result.value;
     const now = Date.now();
     const nonce = grant.authorization.nonce;
+    // Claims the `claims` parameter asked for in the ID token (OIDC Core §5.5), where we hold them.
+    const wanted = requestedClaimNames(grant.authorization.claims as ClaimsRequest | undefined, 'id_token');
+    const identity = wanted.length ? await getIdentity(c.env.DB, grant.sub) : null;
+    const { sub: _sub, ...extra } = identity ? releasedClaims(grant.sub, identity.claims, [], wanted) : { sub: grant.sub };
     const idToken = await signIdToken(c.env, {
+      claims: extra,
       sub: grant.sub,
       clientId: client.clientId,
       alg: client.idTokenAlg,

@@ -256,7 +256,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /** See {@link introspectAccessToken} in ./grants.ts. */
-  async introspectAccessToken(accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string }>> {
+  async introspectAccessToken(accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string; claims: string[] }>> {
     return introspectAccessToken(this.#grantHost, accessToken);
   }
 

@@ -139,6 +139,7 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
     sub: device.sub,
     scope: String(authorization.scope ?? 'openid'),
     issuedAt: now,
+    ...(userinfoClaims(authorization).length ? { claims: userinfoClaims(authorization) } : {}),
     expiresAt: now + ACCESS_TOKEN_TTL_MS,
   };
   await host.storage.put({ [OIDC_KEY.code]: { ...code!, redeemedAt: now }, [OIDC_KEY.accessToken]: token });
@@ -159,10 +160,19 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
  * Validates an access token for a protected resource (UserInfo).
  * @returns the subject, granted scope and client; `invalid_token` when unknown, expired or revoked.
  */
-export async function introspectAccessToken(host: GrantHost, accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string }>> {
+export async function introspectAccessToken(
+  host: GrantHost,
+  accessToken: string,
+): Promise<GrantResult<{ sub: string; scope: string; clientId: string; claims: string[] }>> {
   const hash = await sha256Hex(accessToken);
   const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
   const refused = checkAccessToken(token, hash, Date.now());
   if (refused) return { ok: false, error: 'invalid_token', description: refused };
-  return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId } };
+  return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId, claims: token!.claims ?? [] } };
+}
+
+/** The claim names the authorization request's `claims` parameter asked for at UserInfo (opaque data, only names kept). */
+function userinfoClaims(authorization: Record<string, unknown>): string[] {
+  const claims = authorization.claims as { userinfo?: Record<string, unknown> } | undefined;
+  return Object.keys(claims?.userinfo ?? {});
 }

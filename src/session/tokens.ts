@@ -42,6 +42,8 @@ export interface AccessTokenRecord {
   sub: string;
   /** Granted scopes, space separated. */
   scope: string;
+  /** Claim names the `claims` parameter asked for at UserInfo (beyond the scopes). */
+  claims?: string[];
   issuedAt: number;
   expiresAt: number;
   /** Set when a replayed code revoked it (RFC 6749 §4.1.2). */
