@@ -14,6 +14,8 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
     userinfo_endpoint: `${issuer}/userinfo`,
+    revocation_endpoint: `${issuer}/revoke`,
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     jwks_uri: `${issuer}/jwks`,
     scopes_supported: SUPPORTED_SCOPES,
     response_types_supported: ['code'],

@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { authorizationRoutes } from './authorization.ts';
 import { discoveryRoutes } from './discovery.ts';
+import { revocationRoutes } from './revocation.ts';
 import { tokenRoutes } from './token.ts';
 import { userinfoRoutes } from './userinfo.ts';
 
@@ -20,8 +21,10 @@ export const oidcRoutes = new Hono<{ Bindings: Env }>();
 
 // Browser-based relying services call these directly; tokens are bearer, never cookies.
 oidcRoutes.use('/token', cors({ origin: '*', allowMethods: ['POST'], maxAge: 600 }));
+oidcRoutes.use('/revoke', cors({ origin: '*', allowMethods: ['POST'], maxAge: 600 }));
 oidcRoutes.use('/userinfo', cors({ origin: '*', allowMethods: ['GET', 'POST'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
 oidcRoutes.route('/', discoveryRoutes);
 oidcRoutes.route('/', authorizationRoutes);
 oidcRoutes.route('/', tokenRoutes);
 oidcRoutes.route('/', userinfoRoutes);
+oidcRoutes.route('/', revocationRoutes);

@@ -44,7 +44,7 @@ function parseBasic(header: string | undefined, realm: string): { id: string; se
  * @throws {OAuthError} `invalid_client` (401; with `WWW-Authenticate` when Basic was tried),
  *   `invalid_request` when two methods are mixed.
  */
-async function authenticateClient(db: D1Database, header: string | undefined, params: URLSearchParams, realm: string): Promise<Client> {
+export async function authenticateClient(db: D1Database, header: string | undefined, params: URLSearchParams, realm: string): Promise<Client> {
   const basic = parseBasic(header, realm);
   const failed = () =>
     new OAuthError('invalid_client', D.clientAuthFailed, {

@@ -3,7 +3,7 @@ import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { randomToken, timingSafeEqual } from './crypto.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
-import { introspectAccessToken, issueCode, redeemCode, type Grant, type GrantHost, type GrantResult } from './grants.ts';
+import { introspectAccessToken, issueCode, redeemCode, revokeAccessToken, type Grant, type GrantHost, type GrantResult } from './grants.ts';
 import type { Redemption } from './tokens.ts';
 
 // Kept here for callers that import them from the object's module.
@@ -258,6 +258,11 @@ export class LoginSession extends DurableObject<Env> {
   /** See {@link introspectAccessToken} in ./grants.ts. */
   async introspectAccessToken(accessToken: string): Promise<GrantResult<{ sub: string; scope: string; clientId: string; claims: string[] }>> {
     return introspectAccessToken(this.#grantHost, accessToken);
+  }
+
+  /** See {@link revokeAccessToken} in ./grants.ts. */
+  async revokeAccessToken(accessToken: string, clientId: string): Promise<boolean> {
+    return revokeAccessToken(this.#grantHost, accessToken, clientId);
   }
 
   /** What ./grants.ts may use of this object: its storage and its transitions. */

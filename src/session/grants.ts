@@ -171,6 +171,19 @@ export async function introspectAccessToken(
   return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId, claims: token!.claims ?? [] } };
 }
 
+/**
+ * Revokes the access token (RFC 7009 §2.2) if it is this one and was issued to `clientId`;
+ * anything else (unknown, another client's, already revoked or expired) changes nothing.
+ * @returns whether a token was revoked now (the endpoint answers 200 either way).
+ */
+export async function revokeAccessToken(host: GrantHost, accessToken: string, clientId: string): Promise<boolean> {
+  const hash = await sha256Hex(accessToken);
+  const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
+  if (checkAccessToken(token, hash, Date.now()) !== null || token!.clientId !== clientId) return false;
+  await host.storage.put(OIDC_KEY.accessToken, { ...token!, revokedAt: Date.now() });
+  return true;
+}
+
 /** The claim names the authorization request's `claims` parameter asked for at UserInfo (opaque data, only names kept). */
 function userinfoClaims(authorization: Record<string, unknown>): string[] {
   const claims = authorization.claims as { userinfo?: Record<string, unknown> } | undefined;
