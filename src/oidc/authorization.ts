@@ -21,6 +21,7 @@ import {
 } from './authorize.ts';
 import { claimsForScopes } from './claims.ts';
 import { sessionStep, startBrowserSession, type SessionStep } from './session-step.ts';
+import { requestedClaimNames } from './claims-request.ts';
 import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
@@ -82,7 +83,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   }
   const snapshot = await startLogin(c, {
     client: { id: client.clientId, name: client.name },
-    claims: claimsForScopes(request.scope.split(' ')),
+    claims: [...new Set([...claimsForScopes(request.scope.split(' ')), ...requestedClaimNames(request.claims, 'userinfo'), ...requestedClaimNames(request.claims, 'id_token')])],
     locale: pickLocale(request.ui_locales, c.req.header('Accept-Language')),
     authorization: { ...request },
     ...(step.requiredSub ? { requiredSub: step.requiredSub } : {}),

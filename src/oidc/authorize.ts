@@ -9,6 +9,7 @@
  */
 import type { Client } from './clients.ts';
 import { knownScopes, parseScope } from './claims.ts';
+import { checkAcrRequest, parseClaimsRequest, type ClaimsRequest } from './claims-request.ts';
 import { OAuthError } from './errors.ts';
 import { S256_CHALLENGE } from './pkce.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
@@ -33,6 +34,8 @@ export interface AuthorizationRequest {
   prompt?: string;
   display?: string;
   ui_locales?: string;
+  /** The parsed `claims` parameter (OIDC Core §5.5). */
+  claims?: ClaimsRequest;
 }
 
 /** Longest accepted value of a free-text parameter (state, nonce, login_hint...). */
@@ -186,12 +189,15 @@ export function validateAuthorization(params: Params, client: Client, redirectUr
   const prompt = checkPrompt(params);
   const maxAge = checkMaxAge(params);
   checkDisplayAndLengths(params);
+  const claims = parseClaimsRequest(one(params, 'claims'));
+  checkAcrRequest(claims);
   const request: AuthorizationRequest = { client_id: client.clientId, redirect_uri: redirectUri, response_type: responseType, scope, ...pkce };
   if (responseModeOf(params) === 'form_post') request.response_mode = 'form_post';
   const optional = { state: one(params, 'state'), nonce: one(params, 'nonce'), acr_values: one(params, 'acr_values'),
     login_hint: one(params, 'login_hint'), display: one(params, 'display'), ui_locales: one(params, 'ui_locales'), prompt };
   for (const [name, value] of Object.entries(optional)) if (value !== undefined) (request as unknown as Record<string, unknown>)[name] = value;
   if (maxAge !== undefined) request.max_age = maxAge;
+  if (claims !== undefined) request.claims = claims;
   return request;
 }
 

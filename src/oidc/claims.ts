@@ -21,8 +21,14 @@ export type Scope = keyof typeof SCOPE_CLAIMS;
 /** The scopes this provider knows, in a stable order (discovery `scopes_supported`). */
 export const SUPPORTED_SCOPES = Object.keys(SCOPE_CLAIMS) as Scope[];
 
-/** The acr value of every login here: approval with an enrolled mobile key. */
-export const ACR_MOBILE_KEY = 'urn:mobile-key:acr:mobile-key';
+/**
+ * The acr value of every login here: eIDAS level of assurance **substantial** (Commission
+ * Implementing Regulation (EU) 2015/1502), the level of the national mobile key — possession of
+ * an enrolled device key, unlocked on the device, after identity proofing at the counter.
+ * Not `high`: the key may be a software key, not certified hardware. The URI is the one eIDAS
+ * nodes and the Czech national identity point use.
+ */
+export const ACR_SUBSTANTIAL = 'http://eidas.europa.eu/LoA/substantial';
 
 /**
  * Authentication methods (RFC 8176): proof of possession of the enrolled device key (`pop`).
@@ -52,13 +58,16 @@ export function claimsForScopes(scopes: readonly string[]): string[] {
  * @param sub the subject identifier.
  * @param claims everything held about the person (D1 `identities.claims`).
  * @param scopes the granted scopes.
+ * @param requested claim names asked for individually by the `claims` parameter (OIDC Core
+ *   §5.5), released like those of the scopes (only names a scope could release; see claims-request.ts).
  */
-export function releasedClaims(sub: string, claims: IdentityClaims, scopes: readonly string[]): Record<string, unknown> {
+export function releasedClaims(sub: string, claims: IdentityClaims, scopes: readonly string[], requested: readonly string[] = []): Record<string, unknown> {
   const released: Record<string, unknown> = { sub };
-  for (const name of claimsForScopes(scopes)) {
+  const names = [...new Set([...claimsForScopes(scopes), ...requested])];
+  for (const name of names) {
     if (claims[name] !== undefined && claims[name] !== null) released[name] = claims[name];
   }
-  if (scopes.includes('profile') && released.name === undefined && (claims.given_name || claims.family_name)) {
+  if (names.includes('name') && released.name === undefined && (claims.given_name || claims.family_name)) {
     // A display name is what most relying services show first; derive it when none is held.
     released.name = [claims.given_name, claims.family_name].filter(Boolean).join(' ');
   }

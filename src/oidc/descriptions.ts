@@ -57,6 +57,7 @@ export const DESCRIPTIONS = {
   grantTypeMissing: 'grant_type is missing',
   grantTypeUnsupported: 'only authorization_code is supported',
   codeMissing: 'code is missing',
+  revokeTokenMissing: 'token is missing',
   codeVerifierMalformed: 'code_verifier is malformed',
   codeInvalid: 'the code is invalid',
   codeUsed: 'the code has already been used',

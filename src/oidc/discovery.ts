@@ -2,7 +2,7 @@
  * Discovery (OIDC Discovery 1.0 §3, RFC 8414) and the JWKS (RFC 7517 §5).
  */
 import { Hono } from 'hono';
-import { ACR_MOBILE_KEY, SUPPORTED_SCOPES, claimsForScopes } from './claims.ts';
+import { ACR_SUBSTANTIAL, SUPPORTED_SCOPES, claimsForScopes } from './claims.ts';
 import { publicJwks, signingAlgs } from './keys.ts';
 import { RESPONSE_MODES } from './respond.ts';
 
@@ -14,6 +14,8 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
     userinfo_endpoint: `${issuer}/userinfo`,
+    revocation_endpoint: `${issuer}/revoke`,
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     jwks_uri: `${issuer}/jwks`,
     scopes_supported: SUPPORTED_SCOPES,
     response_types_supported: ['code'],
@@ -24,11 +26,11 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     code_challenge_methods_supported: ['S256'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'at_hash', ...claimsForScopes(SUPPORTED_SCOPES)],
-    acr_values_supported: [ACR_MOBILE_KEY],
+    acr_values_supported: [ACR_SUBSTANTIAL],
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     display_values_supported: ['page', 'popup', 'touch', 'wap'],
     ui_locales_supported: ['cs', 'en'],
-    claims_parameter_supported: false,
+    claims_parameter_supported: true,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,

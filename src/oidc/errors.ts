@@ -20,6 +20,7 @@ export type OAuthErrorCode =
   | 'login_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
+  | 'unmet_authentication_requirements' // OpenID Connect Unmet Authentication Requirements 1.0
   // token endpoint (RFC 6749 §5.2)
   | 'invalid_grant'
   | 'unauthorized_client' // reserved: every registered client may use the authorization_code grant

@@ -3,7 +3,7 @@
  */
 import { SignJWT } from 'jose';
 import { base64urlEncode } from '../mobile/protocol.ts';
-import { ACR_MOBILE_KEY, AMR } from './claims.ts';
+import { ACR_SUBSTANTIAL, AMR } from './claims.ts';
 import type { IdTokenAlg } from './clients.ts';
 import { signingKey } from './keys.ts';
 
@@ -29,13 +29,25 @@ export async function atHash(accessToken: string): Promise<string> {
  */
 export async function signIdToken(
   env: Env,
-  input: { sub: string; clientId: string; alg: IdTokenAlg; authTime: number; nonce?: string; sid?: string; accessToken: string; now?: number },
+  input: {
+    sub: string;
+    clientId: string;
+    alg: IdTokenAlg;
+    authTime: number;
+    nonce?: string;
+    sid?: string;
+    accessToken: string;
+    now?: number;
+    /** Identity claims the `claims` parameter asked for in the ID token (OIDC Core §5.5), already selected. */
+    claims?: Record<string, unknown>;
+  },
 ): Promise<string> {
   const key = await signingKey(env, input.alg);
   const iat = Math.floor((input.now ?? Date.now()) / 1000);
   const claims: Record<string, unknown> = {
+    ...input.claims,
     auth_time: Math.floor(input.authTime / 1000),
-    acr: ACR_MOBILE_KEY,
+    acr: ACR_SUBSTANTIAL,
     amr: [...AMR],
     at_hash: await atHash(input.accessToken),
   };

@@ -8,6 +8,7 @@ import { cors } from 'hono/cors';
 import { authorizationRoutes } from './authorization.ts';
 import { discoveryRoutes } from './discovery.ts';
 import { logoutRoutes } from './logout.ts';
+import { revocationRoutes } from './revocation.ts';
 import { tokenRoutes } from './token.ts';
 import { userinfoRoutes } from './userinfo.ts';
 
@@ -21,9 +22,11 @@ export const oidcRoutes = new Hono<{ Bindings: Env }>();
 
 // Browser-based relying services call these directly; tokens are bearer, never cookies.
 oidcRoutes.use('/token', cors({ origin: '*', allowMethods: ['POST'], maxAge: 600 }));
+oidcRoutes.use('/revoke', cors({ origin: '*', allowMethods: ['POST'], maxAge: 600 }));
 oidcRoutes.use('/userinfo', cors({ origin: '*', allowMethods: ['GET', 'POST'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
 oidcRoutes.route('/', discoveryRoutes);
 oidcRoutes.route('/', authorizationRoutes);
 oidcRoutes.route('/', tokenRoutes);
 oidcRoutes.route('/', userinfoRoutes);
 oidcRoutes.route('/', logoutRoutes);
+oidcRoutes.route('/', revocationRoutes);

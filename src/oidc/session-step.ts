@@ -11,7 +11,7 @@ import { loginStub, unwrap } from '../session/stub.ts';
 import type { LoginSession } from '../session/LoginSession.ts';
 import type { Result } from '../session/types.ts';
 import type { AuthorizationRequest, Params } from './authorize.ts';
-import { ACR_MOBILE_KEY, AMR, claimsForScopes } from './claims.ts';
+import { ACR_SUBSTANTIAL, AMR, claimsForScopes } from './claims.ts';
 import type { Client } from './clients.ts';
 import { resolveLoginHint, verifyIdTokenHint } from './hints.ts';
 import { decideSso } from './sso.ts';
@@ -89,7 +89,7 @@ export async function startBrowserSession(
   const { id, view } = await establishBrowserSession(c, {
     sub: approval.sub,
     authTime: Math.floor(approval.approvedAt / 1000),
-    acr: ACR_MOBILE_KEY,
+    acr: ACR_SUBSTANTIAL,
     amr: [...AMR],
     deviceId: approval.deviceId,
   });

@@ -12,6 +12,9 @@ import { getClient, verifyClientSecret, type Client } from './clients.ts';
 import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
 import { readForm } from './form.ts';
 import { signIdToken } from './idtoken.ts';
+import { releasedClaims } from './claims.ts';
+import { requestedClaimNames, type ClaimsRequest } from './claims-request.ts';
+import { getIdentity } from '../identity/identities.ts';
 import { CODE_VERIFIER, s256 } from './pkce.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 
@@ -42,7 +45,7 @@ function parseBasic(header: string | undefined, realm: string): { id: string; se
  * @throws {OAuthError} `invalid_client` (401; with `WWW-Authenticate` when Basic was tried),
  *   `invalid_request` when two methods are mixed.
  */
-async function authenticateClient(db: D1Database, header: string | undefined, params: URLSearchParams, realm: string): Promise<Client> {
+export async function authenticateClient(db: D1Database, header: string | undefined, params: URLSearchParams, realm: string): Promise<Client> {
   const basic = parseBasic(header, realm);
   const failed = () =>
     new OAuthError('invalid_client', D.clientAuthFailed, {
@@ -112,7 +115,12 @@ tokenRoutes.all('/token', async (c) => {
     if (grant.browserSession) await recordClient(c.env, grant.browserSession.id, client.clientId);
     const now = Date.now();
     const nonce = grant.authorization.nonce;
+    // Claims the `claims` parameter asked for in the ID token (OIDC Core §5.5), where we hold them.
+    const wanted = requestedClaimNames(grant.authorization.claims as ClaimsRequest | undefined, 'id_token');
+    const identity = wanted.length ? await getIdentity(c.env.DB, grant.sub) : null;
+    const { sub: _sub, ...extra } = identity ? releasedClaims(grant.sub, identity.claims, [], wanted) : { sub: grant.sub };
     const idToken = await signIdToken(c.env, {
+      claims: extra,
       sub: grant.sub,
       clientId: client.clientId,
       alg: client.idTokenAlg,

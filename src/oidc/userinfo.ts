@@ -9,6 +9,7 @@ import { getIdentity } from '../identity/identities.ts';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
 import { parseScope, releasedClaims } from './claims.ts';
+import { REQUESTABLE_CLAIMS } from './claims-request.ts';
 import { NO_STORE, OAuthError, bearerChallenge } from './errors.ts';
 import { isForm, readForm } from './form.ts';
 import { DESCRIPTIONS as D, type Description } from './descriptions.ts';
@@ -63,7 +64,7 @@ userinfoRoutes.on(['GET', 'POST'], '/userinfo', async (c) => {
       throw invalid(D.keyRevoked);
     }
     if (!identity) throw invalid(D.personGone);
-    return c.json(releasedClaims(identity.sub, identity.claims, parseScope(result.value.scope)), 200, NO_STORE);
+    return c.json(releasedClaims(identity.sub, identity.claims, parseScope(result.value.scope), result.value.claims.filter((n) => REQUESTABLE_CLAIMS.has(n))), 200, NO_STORE);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     return new Response(JSON.stringify({ error: error.code, error_description: error.description }), {

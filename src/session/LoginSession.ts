@@ -9,6 +9,7 @@ import {
   issueCode,
   OIDC_KEY,
   redeemCode,
+  revokeAccessToken,
   type BrowserSessionLink,
   type Grant,
   type GrantHost,
@@ -292,8 +293,13 @@ export class LoginSession extends DurableObject<Env> {
   /** See {@link introspectAccessToken} in ./grants.ts. */
   async introspectAccessToken(
     accessToken: string,
-  ): Promise<GrantResult<{ sub: string; scope: string; clientId: string; deviceId: string }>> {
+  ): Promise<GrantResult<{ sub: string; scope: string; clientId: string; deviceId: string; claims: string[] }>> {
     return introspectAccessToken(this.#grantHost, accessToken);
+  }
+
+  /** See {@link revokeAccessToken} in ./grants.ts. */
+  async revokeAccessToken(accessToken: string, clientId: string): Promise<boolean> {
+    return revokeAccessToken(this.#grantHost, accessToken, clientId);
   }
 
   /** What ./grants.ts may use of this object: its storage and its transitions. */

@@ -154,6 +154,7 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
     deviceId: device.id,
     scope: String(authorization.scope ?? 'openid'),
     issuedAt: now,
+    ...(userinfoClaims(authorization).length ? { claims: userinfoClaims(authorization) } : {}),
     expiresAt: now + ACCESS_TOKEN_TTL_MS,
   };
   await host.storage.put({ [OIDC_KEY.code]: { ...code!, redeemedAt: now }, [OIDC_KEY.accessToken]: token });
@@ -180,11 +181,30 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
 export async function introspectAccessToken(
   host: GrantHost,
   accessToken: string,
-): Promise<GrantResult<{ sub: string; scope: string; clientId: string; deviceId: string }>> {
+): Promise<GrantResult<{ sub: string; scope: string; clientId: string; deviceId: string; claims: string[] }>> {
   const hash = await sha256Hex(accessToken);
   const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
   const refused = checkAccessToken(token, hash, Date.now());
   if (refused) return { ok: false, error: 'invalid_token', description: refused };
   const deviceId = token!.deviceId ?? (await host.device())?.id ?? '';
-  return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId, deviceId } };
+  return { ok: true, value: { sub: token!.sub, scope: token!.scope, clientId: token!.clientId, deviceId, claims: token!.claims ?? [] } };
+}
+
+/**
+ * Revokes the access token (RFC 7009 §2.2) if it is this one and was issued to `clientId`;
+ * anything else (unknown, another client's, already revoked or expired) changes nothing.
+ * @returns whether a token was revoked now (the endpoint answers 200 either way).
+ */
+export async function revokeAccessToken(host: GrantHost, accessToken: string, clientId: string): Promise<boolean> {
+  const hash = await sha256Hex(accessToken);
+  const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
+  if (checkAccessToken(token, hash, Date.now()) !== null || token!.clientId !== clientId) return false;
+  await host.storage.put(OIDC_KEY.accessToken, { ...token!, revokedAt: Date.now() });
+  return true;
+}
+
+/** The claim names the authorization request's `claims` parameter asked for at UserInfo (opaque data, only names kept). */
+function userinfoClaims(authorization: Record<string, unknown>): string[] {
+  const claims = authorization.claims as { userinfo?: Record<string, unknown> } | undefined;
+  return Object.keys(claims?.userinfo ?? {});
 }

@@ -44,6 +44,8 @@ export interface AccessTokenRecord {
   deviceId?: string;
   /** Granted scopes, space separated. */
   scope: string;
+  /** Claim names the `claims` parameter asked for at UserInfo (beyond the scopes). */
+  claims?: string[];
   issuedAt: number;
   expiresAt: number;
   /** Set when a replayed code revoked it (RFC 6749 §4.1.2). */

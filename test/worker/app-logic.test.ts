@@ -158,6 +158,13 @@ describe('problems → messages', () => {
     );
   });
 
+  it('tells the phone a login was cancelled by the browser that started it', () => {
+    const problem = problemFromBody(409, { type: 'urn:mobile-key:problem:login-cancelled', title: 'Login cancelled in the browser', status: 409 });
+    expect(t('en', problemMessage(problem))).toBe('The sign-in was cancelled by the browser that started it.');
+    expect(t('cs', problemMessage(problem))).toBe('Přihlášení bylo zrušeno v prohlížeči, který ho zahájil.');
+    expect(loginOutcome(problem)).toBe('error');
+  });
+
   it('maps throttling, expiry and revoked keys to their own messages', () => {
     expect(t('cs', problemMessage({ code: 'too-many-requests', status: 429 }))).toBe(
       'Příliš mnoho pokusů. Počkejte prosím chvíli a zkuste to znovu.',

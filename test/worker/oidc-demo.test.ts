@@ -48,7 +48,7 @@ describe('demo relying service', () => {
     expect(html).toContain('<span id="name">Jana Nováková</span>');
     expect(html).toContain('jana@example.cz');
     expect(html).toContain(person.sub);
-    expect(html).toContain('urn:mobile-key:acr:mobile-key');
+    expect(html).toContain('http://eidas.europa.eu/LoA/substantial');
     expect(html).not.toContain('never-released');
   });
 

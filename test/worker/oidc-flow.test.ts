@@ -53,7 +53,7 @@ describe('discovery and JWKS', () => {
     expect(as.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
     expect(as.id_token_signing_alg_values_supported).toEqual(['RS256', 'ES256']);
     expect(as.authorization_response_iss_parameter_supported).toBe(true);
-    expect(as.acr_values_supported).toEqual(['urn:mobile-key:acr:mobile-key']);
+    expect(as.acr_values_supported).toEqual(['http://eidas.europa.eu/LoA/substantial']);
   });
 
   it('publishes every signing key, public parts only', async () => {
@@ -87,7 +87,7 @@ describe('authorization code flow with oauth4webapi as the relying service', () 
       sub: person.sub,
       aud: tc.client.client_id,
       nonce: request.nonce,
-      acr: 'urn:mobile-key:acr:mobile-key',
+      acr: 'http://eidas.europa.eu/LoA/substantial',
       amr: ['pop'],
       at_hash: await atHash(tokens.access_token),
     });

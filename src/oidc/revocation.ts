@@ -1,0 +1,43 @@
+/**
+ * Token revocation (`POST /revoke`, RFC 7009) for access tokens, client-authenticated like the
+ * token endpoint. There are no refresh tokens yet, so `token_type_hint=refresh_token` finds
+ * nothing (RFC 7009 §2.2: an unknown hint value or token is no error).
+ */
+import { Hono } from 'hono';
+import { loginStub } from '../session/stub.ts';
+import { loginIdOf } from '../session/tokens.ts';
+import { DESCRIPTIONS as D } from './descriptions.ts';
+import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
+import { readForm } from './form.ts';
+import { authenticateClient } from './token.ts';
+
+
+/** `POST /revoke`: 200 with an empty body for any well-formed request by an authenticated client. */
+export const revocationRoutes = new Hono<{ Bindings: Env }>();
+
+revocationRoutes.all('/revoke', async (c) => {
+  try {
+    if (c.req.method !== 'POST') throw new OAuthError('invalid_request', D.usePost, { status: 405, headers: { Allow: 'POST' } });
+    const params = await readForm(c.req.raw);
+    const seen = new Set<string>();
+    for (const name of params.keys()) {
+      if (seen.has(name)) throw new OAuthError('invalid_request', D.parameterRepeated);
+      seen.add(name);
+    }
+    const client = await authenticateClient(c.env.DB, c.req.header('Authorization'), params, c.env.ISSUER);
+    const token = params.get('token');
+    if (!token) throw new OAuthError('invalid_request', D.revokeTokenMissing);
+    const loginId = loginIdOf(token);
+    if (loginId) {
+      try {
+        await loginStub(c.env, loginId).revokeAccessToken(token, client.clientId);
+      } catch {
+        // an id that names no object of ours: nothing to revoke (RFC 7009 §2.2)
+      }
+    }
+    return new Response(null, { status: 200, headers: NO_STORE });
+  } catch (error) {
+    if (error instanceof OAuthError) return oauthErrorResponse(error);
+    throw error;
+  }
+});
