@@ -131,8 +131,8 @@ function mountService(routes: Hono<{ Bindings: Env }>, service: DemoService) {
   const flowCookie = `${FLOW_COOKIE}${service.sub ? '_2' : ''}`;
 
   routes.get(service.sub || '/', async (c) => {
+    // An ended session's cookie stays until the next login replaces it, so the page keeps saying how it ended.
     const { session, ended } = await sessionStatus(c, service);
-    if (session && ended.length) deleteCookie(c, sessionCookie(service), { path: '/demo' });
     const live = session && !ended.length;
     return page(
       c,
