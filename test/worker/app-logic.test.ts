@@ -158,6 +158,12 @@ describe('problems → messages', () => {
     );
   });
 
+  it('tells the person when the service asked for another identity (login_hint)', () => {
+    expect(t('en', problemMessage(problemFromBody(403, { type: 'urn:mobile-key:problem:wrong-identity' })))).toBe(
+      'The service asks for another person to log in. This key belongs to someone else; use that person’s key.',
+    );
+  });
+
   it('maps throttling, expiry and revoked keys to their own messages', () => {
     expect(t('cs', problemMessage({ code: 'too-many-requests', status: 429 }))).toBe(
       'Příliš mnoho pokusů. Počkejte prosím chvíli a zkuste to znovu.',

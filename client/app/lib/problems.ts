@@ -68,6 +68,8 @@ export function problemMessage(problem: ApiProblem): MessageKey {
     case 'login-claimed':
     case 'wrong-device':
       return 'problemLoginClaimed';
+    case 'wrong-identity':
+      return 'problemWrongIdentity';
     case 'not-found':
       return 'problemNotFound';
     case 'unknown-device':
