@@ -135,8 +135,8 @@ function mountService(routes: Hono<{ Bindings: Env }>, service: DemoService) {
   const flowCookie = `${FLOW_COOKIE}${service.sub ? '_2' : ''}`;
 
   routes.get(service.sub || '/', async (c) => {
+    // An ended session's cookie stays until the next login replaces it, so the page keeps saying how it ended.
     const { session, ended } = await sessionStatus(c, service);
-    if (session && ended.length) deleteCookie(c, sessionCookie(service), { path: '/demo' });
     const live = session && !ended.length;
     return page(
       c,
@@ -294,9 +294,9 @@ ${await sessionBlock(c, other, false)}
   routes.get(`${service.sub}/frontchannel-logout`, async (c) => {
     const sid = c.req.query('sid');
     if (c.req.query('iss') !== c.env.ISSUER || !sid || sid.length > 512) return c.text('not for us', 400, { 'Cache-Control': 'no-store' });
+    // Recorded only: the service's page forgets its session when it next sees this record, and
+    // says how it learnt of the logout.
     await recordDemoLogout(c.env.DB, { clientId: service.clientId, sid, via: 'frontchannel' });
-    const session = readSession(c, service);
-    if (session && (session.sid === undefined || session.sid === sid)) deleteCookie(c, sessionCookie(service), { path: '/demo' });
     return c.html('<!doctype html><title>Logged out</title>', 200, { 'Cache-Control': 'no-store' });
   });
 }

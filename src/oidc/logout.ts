@@ -86,6 +86,8 @@ async function endAndAnswer(c: Ctx, locale: 'cs' | 'en', continueTo: string | un
 export const logoutRoutes = new Hono<{ Bindings: Env }>();
 
 logoutRoutes.on(['GET', 'POST'], '/logout', async (c) => {
+  // Ending a session must not happen on a HEAD (link prefetchers, checkers).
+  if (c.req.method === 'HEAD') return new Response(null, { status: 405, headers: { Allow: 'GET, POST' } });
   let form: URLSearchParams;
   let params: LogoutParams | undefined;
   try {

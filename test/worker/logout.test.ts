@@ -200,6 +200,16 @@ describe('bad input: an error page, no redirect, nothing changed', () => {
     expect(repeated.headers.get('Location')).toBeNull();
   });
 
+  it('a HEAD request ends nothing', async () => {
+    const { client, postLogout } = await logoutClient();
+    const res = await call(`/logout?${new URLSearchParams({ id_token_hint: await idTokenFor(client.clientId), post_logout_redirect_uri: postLogout })}`, {
+      method: 'HEAD',
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('Location')).toBeNull();
+  });
+
   it('error pages never echo the input', async () => {
     const res = await logoutGet({ id_token_hint: '<script>alert(1)</script>', state: '<b>x</b>' });
     expect(res.status).toBe(400);
