@@ -6,13 +6,17 @@ import { wrangler } from './server.ts';
 /** The demo relying service's public client (src/demo/routes.ts). */
 export const DEMO_CLIENT = { clientId: 'demo', name: 'Demo relying service' } as const;
 
+/** The console's public client (src/console/session.ts), seeded beside the demo's. */
+export const CONSOLE_CLIENT = { clientId: 'console', name: 'Operator console' } as const;
+
 /** A SQL string literal. */
 function sql(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
 /**
- * Registers the demo public client `demo` with redirect_uri `${server}/demo/callback` directly in
+ * Registers the demo public client `demo` with redirect_uri `${server}/demo/callback` (and the
+ * console's public client `console` with `${server}/console/callback`) directly in
  * the local D1 (no operator API needed): created only if absent; when the server runs on another
  * port than before, that port's redirect_uri is added to the existing client.
  * @param persistTo the wrangler persistence folder the server uses.
@@ -26,7 +30,7 @@ INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, 
 UPDATE clients SET redirect_uris = json_insert(redirect_uris, '$[#]', ${sql(redirectUri)})
   WHERE client_id = ${sql(DEMO_CLIENT.clientId)}
     AND NOT EXISTS (SELECT 1 FROM json_each(clients.redirect_uris) WHERE value = ${sql(redirectUri)});
-`;
+${consoleClientSql(server)}`;
   const dir = mkdtempSync(join(tmpdir(), 'mobile-key-seed-'));
   try {
     const file = join(dir, 'seed.sql');
@@ -35,6 +39,19 @@ UPDATE clients SET redirect_uris = json_insert(redirect_uris, '$[#]', ${sql(redi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The console client with redirect_uri `${server}/console/callback` (added for a new port, like the demo's). */
+function consoleClientSql(server: string): string {
+  const redirectUri = `${server}/console/callback`;
+  return `
+INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, created_at)
+  VALUES (${sql(CONSOLE_CLIENT.clientId)}, ${sql(CONSOLE_CLIENT.name)}, NULL, json_array(${sql(redirectUri)}), 'RS256', ${Date.now()})
+  ON CONFLICT(client_id) DO NOTHING;
+UPDATE clients SET redirect_uris = json_insert(redirect_uris, '$[#]', ${sql(redirectUri)})
+  WHERE client_id = ${sql(CONSOLE_CLIENT.clientId)}
+    AND NOT EXISTS (SELECT 1 FROM json_each(clients.redirect_uris) WHERE value = ${sql(redirectUri)});
+`;
 }
 
 /**
@@ -48,6 +65,7 @@ export async function seedDemo(server: string, adminToken: string, persistTo = '
     `Health: ${server}/healthz`,
     `Demo relying service: ${server}/demo  (public client "${DEMO_CLIENT.clientId}", redirect_uri ${server}/demo/callback)`,
     `OpenID Provider metadata: ${server}/.well-known/openid-configuration`,
+    `Operator console: ${server}/console  (the demo identity below is its admin)`,
     ...(await seedDemoIdentity(server, adminToken)),
   ];
 }
@@ -62,7 +80,7 @@ export const DEMO_EMAIL = 'jana.novakova@example.cz';
  * @throws {Error} when the operator API refuses.
  */
 export async function seedDemoIdentity(server: string, adminToken: string): Promise<string[]> {
-  const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const api = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
     const res = await fetch(`${server}${path}`, {
       method,
       headers: { Authorization: `Bearer ${adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
@@ -83,9 +101,11 @@ export async function seedDemoIdentity(server: string, adminToken: string): Prom
         phone_number: '+420601123456',
         address: { street_address: 'Náměstí Svobody 1', locality: 'Brno', postal_code: '602 00', country: 'CZ' },
       });
+  // The demo person is the console's admin, so a newcomer can log in to /console with her key.
+  await api('PUT', `/admin/operators/${String(issued.sub)}`, { role: 'admin' });
   return [
     '',
-    `Demo identity: Jana Nováková (${String(issued.sub)})`,
+    `Demo identity: Jana Nováková (${String(issued.sub)}), admin of the console`,
     `  Activation code: ${String(issued.activation_code)}   (valid until ${new Date(issued.expires_at as number).toISOString()})`,
     `  Activation link: ${String(issued.activation_url)}`,
     '  Enrol the reference mobile key (the CLI) with it:',
