@@ -8,6 +8,9 @@ export const DEMO_CLIENT = { clientId: 'demo', name: 'Demo relying service' } as
 /** The second demo service (`/demo/second`): shows single sign-on and logout across services. */
 export const SECOND_DEMO_CLIENT = { clientId: 'demo-2', name: 'Second demo service' } as const;
 
+/** The console's public client (src/console/session.ts), seeded beside the demo's. */
+export const CONSOLE_CLIENT = { clientId: 'console', name: 'Operator console' } as const;
+
 /** A SQL string literal. */
 function sql(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -15,9 +18,10 @@ function sql(value: string): string {
 
 /**
  * Registers the demo public clients `demo` (at `${server}/demo`) and `demo-2` (at
- * `${server}/demo/second`) directly in the local D1 (no operator API needed): created only if
- * absent; when the server runs on another port than before, that port's redirect and
- * post-logout URIs are added; the back- and front-channel logout URIs follow the latest port.
+ * `${server}/demo/second`), and the console's public client `console` (`${server}/console/callback`),
+ * directly in the local D1 (no operator API needed): created only if absent; when the server
+ * runs on another port than before, that port's redirect and post-logout URIs are added; the
+ * back- and front-channel logout URIs follow the latest port.
  * @param persistTo the wrangler persistence folder the server uses.
  */
 export async function seedDemoClient(server: string, persistTo = '.wrangler/state'): Promise<void> {
@@ -38,7 +42,7 @@ INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, 
 UPDATE clients SET backchannel_logout_uri = ${sql(`${base}/backchannel-logout`)}, frontchannel_logout_uri = ${sql(`${base}/frontchannel-logout`)}
   WHERE client_id = ${id};`;
     })
-    .join('\n');
+    .join('\n') + `\n${consoleClientSql(server)}`;
   const dir = mkdtempSync(join(tmpdir(), 'mobile-key-seed-'));
   try {
     const file = join(dir, 'seed.sql');
@@ -47,6 +51,19 @@ UPDATE clients SET backchannel_logout_uri = ${sql(`${base}/backchannel-logout`)}
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The console client with redirect_uri `${server}/console/callback` (added for a new port, like the demo's). */
+function consoleClientSql(server: string): string {
+  const redirectUri = `${server}/console/callback`;
+  return `
+INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, created_at)
+  VALUES (${sql(CONSOLE_CLIENT.clientId)}, ${sql(CONSOLE_CLIENT.name)}, NULL, json_array(${sql(redirectUri)}), 'RS256', ${Date.now()})
+  ON CONFLICT(client_id) DO NOTHING;
+UPDATE clients SET redirect_uris = json_insert(redirect_uris, '$[#]', ${sql(redirectUri)})
+  WHERE client_id = ${sql(CONSOLE_CLIENT.clientId)}
+    AND NOT EXISTS (SELECT 1 FROM json_each(clients.redirect_uris) WHERE value = ${sql(redirectUri)});
+`;
 }
 
 /**
@@ -61,6 +78,7 @@ export async function seedDemo(server: string, adminToken: string, persistTo = '
     `Demo relying service: ${server}/demo  (public client "${DEMO_CLIENT.clientId}", redirect_uri ${server}/demo/callback)`,
     `Second demo service:  ${server}/demo/second  (public client "${SECOND_DEMO_CLIENT.clientId}": single sign-on and logout across both)`,
     `OpenID Provider metadata: ${server}/.well-known/openid-configuration`,
+    `Operator console: ${server}/console  (the demo identity below is its admin)`,
     ...(await seedDemoIdentity(server, adminToken)),
   ];
 }
@@ -75,7 +93,7 @@ export const DEMO_EMAIL = 'jana.novakova@example.cz';
  * @throws {Error} when the operator API refuses.
  */
 export async function seedDemoIdentity(server: string, adminToken: string): Promise<string[]> {
-  const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const api = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
     const res = await fetch(`${server}${path}`, {
       method,
       headers: { Authorization: `Bearer ${adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
@@ -96,9 +114,11 @@ export async function seedDemoIdentity(server: string, adminToken: string): Prom
         phone_number: '+420601123456',
         address: { street_address: 'Náměstí Svobody 1', locality: 'Brno', postal_code: '602 00', country: 'CZ' },
       });
+  // The demo person is the console's admin, so a newcomer can log in to /console with her key.
+  await api('PUT', `/admin/operators/${String(issued.sub)}`, { role: 'admin' });
   return [
     '',
-    `Demo identity: Jana Nováková (${String(issued.sub)})`,
+    `Demo identity: Jana Nováková (${String(issued.sub)}), admin of the console`,
     `  Activation code: ${String(issued.activation_code)}   (valid until ${new Date(issued.expires_at as number).toISOString()})`,
     `  Activation link: ${String(issued.activation_url)}`,
     '  Enrol the reference mobile key (the CLI) with it:',
