@@ -100,7 +100,6 @@ describe('roles and CSRF', () => {
     expect((await call(`/admin/operators/${sub}`, { method: 'DELETE', headers: ADMIN })).status).toBe(200);
     expect((await call(`/admin/operators/${sub}`, { method: 'DELETE', headers: ADMIN })).status).toBe(404);
     expect((await call('/admin/operators', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
-    void postJson;
   });
 });
 
