@@ -16,7 +16,12 @@ Commands:
   identity activation-code SUB       issue a new activation code (older unused codes stop working)
   identity show SUB                  show an identity's claims
   client create --name NAME --redirect-uri URI [--redirect-uri URI ...] [--public] [--id-token-alg RS256|ES256]
+                [--post-logout-redirect-uri URI ...] [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
                                      register a relying service (prints its client_id and secret)
+  client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
+                [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
+                                     change a relying service; a repeated option replaces the whole
+                                     list; an empty value ("") clears a logout URI or the list
   devices SUB                        list an identity's devices
   device revoke DEVICE_ID            revoke a device (idempotent)
   audit SUB                          an identity's audit events, newest first
@@ -42,6 +47,9 @@ const { values, positionals } = parseArgs({
     'redirect-uri': { type: 'string', multiple: true },
     public: { type: 'boolean' },
     'id-token-alg': { type: 'string' },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
+    'backchannel-logout-uri': { type: 'string' },
+    'frontchannel-logout-uri': { type: 'string' },
   },
 });
 
@@ -50,7 +58,8 @@ const json = values.json === true;
 await runCli('admin', json, async () => {
   const [group, action, arg] = positionals;
   if (values.help || !group || group === 'help') return { json: { help: HELP }, text: HELP };
-  const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'h']);
+  const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'h',
+    'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const api = client(serverUrl(str('server') ?? DEFAULT_SERVER));
 
@@ -90,6 +99,7 @@ await runCli('admin', json, async () => {
       redirect_uris: redirectUris,
       public: values.public === true,
       ...(alg ? { id_token_alg: alg } : {}),
+      ...logoutOptions(),
     });
     const out: Record<string, unknown> = { client_id: created.client_id };
     if (created.client_secret) out.client_secret = created.client_secret;
@@ -99,9 +109,22 @@ await runCli('admin', json, async () => {
         `Registered ${created.public ? 'public' : 'confidential'} client "${created.name}"`,
         `client_id:     ${created.client_id}`,
         created.client_secret ? `client_secret: ${created.client_secret}   (shown once; store it now)` : 'no secret: the client must use PKCE',
-        `redirect URIs: ${(created.redirect_uris as string[]).join(', ')}`,
+        ...registrationLines(created),
       ].join('\n'),
     };
+  }
+  if (group === 'client' && action === 'update') {
+    const clientId = positional(arg, 'CLIENT_ID');
+    const redirectUris = values['redirect-uri'];
+    const name = str('name');
+    const patch: Record<string, unknown> = {
+      ...(name !== undefined ? { name } : {}),
+      ...(Array.isArray(redirectUris) ? { redirect_uris: redirectUris } : {}),
+      ...logoutOptions(),
+    };
+    if (Object.keys(patch).length === 0) throw usage('client update needs at least one option to change');
+    const updated = await api('PATCH', `/admin/clients/${encodeURIComponent(clientId)}`, patch);
+    return { json: updated, text: [`Updated client "${updated.name}" (${updated.client_id})`, ...registrationLines(updated)].join('\n') };
   }
   if (group === 'devices') {
     const listed = await api('GET', `/admin/identities/${encodeURIComponent(positional(action, 'SUB'))}/devices`);
@@ -145,6 +168,29 @@ function required(name: string): string {
   return value;
 }
 
+/** The logout registration options as API members; "" clears (null, or an empty list). */
+function logoutOptions(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const postLogout = values['post-logout-redirect-uri'];
+  if (Array.isArray(postLogout)) out.post_logout_redirect_uris = postLogout.filter((uri) => uri !== '');
+  for (const [flag, member] of [['backchannel-logout-uri', 'backchannel_logout_uri'], ['frontchannel-logout-uri', 'frontchannel_logout_uri']] as const) {
+    const value = str(flag);
+    if (value !== undefined) out[member] = value === '' ? null : value;
+  }
+  return out;
+}
+
+/** A client's URIs, one line each. */
+function registrationLines(client: Record<string, unknown>): string[] {
+  const list = (value: unknown) => ((value as string[] | undefined)?.length ? (value as string[]).join(', ') : '(none)');
+  return [
+    `redirect URIs: ${list(client.redirect_uris)}`,
+    `post-logout redirect URIs: ${list(client.post_logout_redirect_uris)}`,
+    `back-channel logout URI:   ${String(client.backchannel_logout_uri ?? '(none)')}`,
+    `front-channel logout URI:  ${String(client.frontchannel_logout_uri ?? '(none)')}`,
+  ];
+}
+
 function positional(value: string | undefined, name: string): string {
   if (!value) throw usage(`missing ${name}`);
   return value;
@@ -170,7 +216,7 @@ function adminToken(): string {
 /** A small client of the operator API; refusals become CliErrors with the problem's code. */
 function client(server: string) {
   const token = adminToken();
-  return async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> => {
+  return async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<Record<string, unknown>> => {
     let res: Response;
     try {
       res = await fetch(`${server}${path}`, {

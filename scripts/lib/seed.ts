@@ -5,6 +5,8 @@ import { wrangler } from './server.ts';
 
 /** The demo relying service's public client (src/demo/routes.ts). */
 export const DEMO_CLIENT = { clientId: 'demo', name: 'Demo relying service' } as const;
+/** The second demo service (`/demo/second`): shows single sign-on and logout across services. */
+export const SECOND_DEMO_CLIENT = { clientId: 'demo-2', name: 'Second demo service' } as const;
 
 /** A SQL string literal. */
 function sql(value: string): string {
@@ -12,21 +14,31 @@ function sql(value: string): string {
 }
 
 /**
- * Registers the demo public client `demo` with redirect_uri `${server}/demo/callback` directly in
- * the local D1 (no operator API needed): created only if absent; when the server runs on another
- * port than before, that port's redirect_uri is added to the existing client.
+ * Registers the demo public clients `demo` (at `${server}/demo`) and `demo-2` (at
+ * `${server}/demo/second`) directly in the local D1 (no operator API needed): created only if
+ * absent; when the server runs on another port than before, that port's redirect and
+ * post-logout URIs are added; the back- and front-channel logout URIs follow the latest port.
  * @param persistTo the wrangler persistence folder the server uses.
  */
 export async function seedDemoClient(server: string, persistTo = '.wrangler/state'): Promise<void> {
-  const redirectUri = `${server}/demo/callback`;
-  const statements = `
+  const statements = [
+    [DEMO_CLIENT, `${server}/demo`],
+    [SECOND_DEMO_CLIENT, `${server}/demo/second`],
+  ]
+    .map(([client, base]) => {
+      const { clientId, name } = client as { clientId: string; name: string };
+      const id = sql(clientId);
+      const add = (column: string, uri: string) => `
+UPDATE clients SET ${column} = json_insert(${column}, '$[#]', ${sql(uri)})
+  WHERE client_id = ${id} AND NOT EXISTS (SELECT 1 FROM json_each(clients.${column}) WHERE value = ${sql(uri)});`;
+      return `
 INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, created_at)
-  VALUES (${sql(DEMO_CLIENT.clientId)}, ${sql(DEMO_CLIENT.name)}, NULL, json_array(${sql(redirectUri)}), 'RS256', ${Date.now()})
-  ON CONFLICT(client_id) DO NOTHING;
-UPDATE clients SET redirect_uris = json_insert(redirect_uris, '$[#]', ${sql(redirectUri)})
-  WHERE client_id = ${sql(DEMO_CLIENT.clientId)}
-    AND NOT EXISTS (SELECT 1 FROM json_each(clients.redirect_uris) WHERE value = ${sql(redirectUri)});
-`;
+  VALUES (${id}, ${sql(name)}, NULL, json_array(), 'RS256', ${Date.now()})
+  ON CONFLICT(client_id) DO NOTHING;${add('redirect_uris', `${base}/callback`)}${add('post_logout_redirect_uris', `${base}/logged-out`)}
+UPDATE clients SET backchannel_logout_uri = ${sql(`${base}/backchannel-logout`)}, frontchannel_logout_uri = ${sql(`${base}/frontchannel-logout`)}
+  WHERE client_id = ${id};`;
+    })
+    .join('\n');
   const dir = mkdtempSync(join(tmpdir(), 'mobile-key-seed-'));
   try {
     const file = join(dir, 'seed.sql');
@@ -47,6 +59,7 @@ export async function seedDemo(server: string, adminToken: string, persistTo = '
   return [
     `Health: ${server}/healthz`,
     `Demo relying service: ${server}/demo  (public client "${DEMO_CLIENT.clientId}", redirect_uri ${server}/demo/callback)`,
+    `Second demo service:  ${server}/demo/second  (public client "${SECOND_DEMO_CLIENT.clientId}": single sign-on and logout across both)`,
     `OpenID Provider metadata: ${server}/.well-known/openid-configuration`,
     ...(await seedDemoIdentity(server, adminToken)),
   ];

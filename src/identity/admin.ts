@@ -11,13 +11,16 @@
  * - `GET /admin/identities/:sub/audit` — `{sub, events: [...]}` newest first
  * - `POST /admin/devices/:id/revoke` — idempotent → `{device_id, sub, revoked_at}`
  * - `POST /admin/clients` — register a relying service → 201 `{client_id, client_secret?, ...}`
+ * - `GET /admin/clients/:client_id` — one relying service's registration (never its secret)
+ * - `PATCH /admin/clients/:client_id` — change name, redirect URIs or logout registration
+ *   (`post_logout_redirect_uris`, `backchannel_logout_uri`, `frontchannel_logout_uri`; null clears a URI)
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
-import { registerClient } from '../oidc/clients.ts';
+import { getClient, registerClient, updateClient, type Client, type LogoutRegistration } from '../oidc/clients.ts';
 import { sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from './activation.ts';
 import { listAudit, recordAudit } from './audit.ts';
@@ -49,29 +52,57 @@ const IdentityBody = v.strictObject({
   ),
 });
 
+/**
+ * One registered URI (a redirect URI, a post-logout redirect URI, a logout URI): absolute http(s),
+ * no fragment (RFC 6749 §3.1.2; Back-Channel Logout §2.2; Front-Channel Logout §2), no
+ * credentials, https except on loopback (RFC 9700 §2.6), at most 2000 characters.
+ */
+const registeredUri = (what: string) =>
+  v.pipe(
+    v.string(),
+    v.url(`each ${what} must be an absolute URL`),
+    v.maxLength(2000, `a ${what} must be at most 2000 characters`),
+    v.check((uri) => !uri.includes('#'), `a ${what} must not have a fragment (RFC 6749 §3.1.2)`),
+    v.check((uri) => !URL.parse(uri)?.username && !URL.parse(uri)?.password, `a ${what} must not carry credentials`),
+    v.check(
+      (uri) => URL.parse(uri)?.protocol !== 'http:' || ['localhost', '127.0.0.1', '[::1]'].includes(URL.parse(uri)!.hostname),
+      `a ${what} must use https, except on loopback (RFC 9700 §2.6)`,
+    ),
+    v.check((uri) => /^https?:$/.test(URL.parse(uri)?.protocol ?? 'https:'), `a ${what} must be http or https`),
+  );
+
+/** A list of registered URIs: distinct, at most 20, at least `min`. */
+const uriList = (what: string, min: number) =>
+  v.pipe(
+    v.array(registeredUri(what)),
+    v.minLength(min, `at least one ${what} is required`),
+    v.maxLength(20),
+    v.check((uris) => new Set(uris).size === uris.length, `${what}s must not repeat`),
+  );
+
+/** The logout registration members (RP-Initiated, Back-Channel and Front-Channel Logout 1.0). */
+const LOGOUT_FIELDS = {
+  post_logout_redirect_uris: v.optional(uriList('post-logout redirect URI', 0)),
+  // null clears a registered URI (on update)
+  backchannel_logout_uri: v.optional(v.nullable(registeredUri('back-channel logout URI'))),
+  frontchannel_logout_uri: v.optional(v.nullable(registeredUri('front-channel logout URI'))),
+  // Logout tokens and front-channel requests always carry sid: only `true` is accepted.
+  backchannel_logout_session_required: v.optional(v.literal(true, 'backchannel_logout_session_required is always true here')),
+  frontchannel_logout_session_required: v.optional(v.literal(true, 'frontchannel_logout_session_required is always true here')),
+};
+
 const ClientBody = v.strictObject({
   name: displayName('name', 100),
-  redirect_uris: v.pipe(
-    v.array(
-      v.pipe(
-        v.string(),
-        v.url('each redirect URI must be an absolute URL'),
-        v.maxLength(2000, 'a redirect URI must be at most 2000 characters'),
-        v.check((uri) => !uri.includes('#'), 'a redirect URI must not have a fragment (RFC 6749 §3.1.2)'),
-        v.check((uri) => !URL.parse(uri)?.username && !URL.parse(uri)?.password, 'a redirect URI must not carry credentials'),
-        v.check(
-          (uri) => URL.parse(uri)?.protocol !== 'http:' || ['localhost', '127.0.0.1', '[::1]'].includes(URL.parse(uri)!.hostname),
-          'a redirect URI must use https, except on loopback (RFC 9700 §2.6)',
-        ),
-        v.check((uri) => /^https?:$/.test(URL.parse(uri)?.protocol ?? 'https:'), 'a redirect URI must be http or https'),
-      ),
-    ),
-    v.minLength(1, 'at least one redirect URI is required'),
-    v.maxLength(20),
-    v.check((uris) => new Set(uris).size === uris.length, 'redirect URIs must not repeat'),
-  ),
+  redirect_uris: uriList('redirect URI', 1),
   public: v.optional(v.boolean(), false),
   id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
+  ...LOGOUT_FIELDS,
+});
+
+const ClientUpdateBody = v.strictObject({
+  name: v.optional(displayName('name', 100)),
+  redirect_uris: v.optional(uriList('redirect URI', 1)),
+  ...LOGOUT_FIELDS,
 });
 
 /** The operator API routes, mounted at `/admin` (see the module comment). */
@@ -162,22 +193,63 @@ adminRoutes.post('/clients', async (c) => {
     redirectUris: body.redirect_uris,
     public: body.public,
     ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
+    ...logoutRegistration(body),
   });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, detail: { name: client.name } });
-  return c.json(
-    {
-      client_id: client.clientId,
-      ...(clientSecret ? { client_secret: clientSecret } : {}),
-      name: client.name,
-      redirect_uris: client.redirectUris,
-      public: client.public,
-      id_token_alg: client.idTokenAlg,
-      created_at: client.createdAt,
-    },
-    201,
-    NO_STORE,
-  );
+  return c.json({ ...clientJson(client), ...(clientSecret ? { client_secret: clientSecret } : {}) }, 201, NO_STORE);
 });
+
+adminRoutes.get('/clients/:client_id', async (c) => {
+  const client = await getClient(c.env.DB, c.req.param('client_id'));
+  if (!client) throw unknownClient();
+  return c.json(clientJson(client), 200, NO_STORE);
+});
+
+adminRoutes.patch('/clients/:client_id', async (c) => {
+  const body = await readJson(c.req.raw, ClientUpdateBody);
+  const client = await updateClient(c.env.DB, c.req.param('client_id'), {
+    ...(body.name !== undefined ? { name: body.name } : {}),
+    ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+    ...logoutRegistration(body),
+  });
+  if (!client) throw unknownClient();
+  await recordAudit(c.env.DB, { type: 'client.updated', clientId: client.clientId, detail: { fields: Object.keys(body).sort() } });
+  return c.json(clientJson(client), 200, NO_STORE);
+});
+
+function unknownClient(): ProblemError {
+  return new ProblemError('not-found', 404, 'Unknown client', { detail: 'No relying service has this client_id.' });
+}
+
+/** The logout members of a validated body, as {@link LogoutRegistration} (absent stays absent). */
+function logoutRegistration(body: {
+  post_logout_redirect_uris?: string[] | undefined;
+  backchannel_logout_uri?: string | null | undefined;
+  frontchannel_logout_uri?: string | null | undefined;
+}): LogoutRegistration {
+  return {
+    ...(body.post_logout_redirect_uris !== undefined ? { postLogoutRedirectUris: body.post_logout_redirect_uris } : {}),
+    ...(body.backchannel_logout_uri !== undefined ? { backchannelLogoutUri: body.backchannel_logout_uri } : {}),
+    ...(body.frontchannel_logout_uri !== undefined ? { frontchannelLogoutUri: body.frontchannel_logout_uri } : {}),
+  };
+}
+
+/** A client as the operator API shows it (never its secret, which is only returned at registration). */
+function clientJson(client: Client) {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    redirect_uris: client.redirectUris,
+    public: client.public,
+    id_token_alg: client.idTokenAlg,
+    created_at: client.createdAt,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    backchannel_logout_session_required: true,
+    frontchannel_logout_uri: client.frontchannelLogoutUri,
+    frontchannel_logout_session_required: true,
+  };
+}
 
 async function requireIdentity(db: D1Database, sub: string): Promise<Identity> {
   const identity = await getIdentity(db, sub);

@@ -10,7 +10,8 @@ export type AuditType =
   | 'device.revoked'
   | 'login.approved'
   | 'login.denied'
-  | 'client.registered';
+  | 'client.registered'
+  | 'client.updated';
 
 export interface AuditEvent {
   id: number;

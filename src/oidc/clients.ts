@@ -15,6 +15,19 @@ export interface Client {
   idTokenAlg: IdTokenAlg;
   /** Epoch milliseconds. */
   createdAt: number;
+  /** Where RP-Initiated Logout 1.0 may send the browser afterwards (exact string match, §3.1). */
+  postLogoutRedirectUris: string[];
+  /** Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed; null when not registered. */
+  backchannelLogoutUri: string | null;
+  /** Front-Channel Logout 1.0 §2: loaded in an iframe on the logged-out page; null when not registered. */
+  frontchannelLogoutUri: string | null;
+}
+
+/** The logout registration fields of a client (all optional when registering). */
+export interface LogoutRegistration {
+  postLogoutRedirectUris?: string[];
+  backchannelLogoutUri?: string | null;
+  frontchannelLogoutUri?: string | null;
 }
 
 interface ClientRow {
@@ -24,7 +37,13 @@ interface ClientRow {
   redirect_uris: string;
   id_token_alg: string;
   created_at: number;
+  post_logout_redirect_uris: string;
+  backchannel_logout_uri: string | null;
+  frontchannel_logout_uri: string | null;
 }
+
+const COLUMNS =
+  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri';
 
 /**
  * Registers a relying service.
@@ -33,7 +52,7 @@ interface ClientRow {
  */
 export async function registerClient(
   db: D1Database,
-  input: { name: string; redirectUris: string[]; public?: boolean; idTokenAlg?: IdTokenAlg; clientId?: string },
+  input: { name: string; redirectUris: string[]; public?: boolean; idTokenAlg?: IdTokenAlg; clientId?: string } & LogoutRegistration,
   now = Date.now(),
 ): Promise<{ client: Client; clientSecret?: string }> {
   const clientId = input.clientId ?? `client_${randomToken(12)}`;
@@ -42,9 +61,19 @@ export async function registerClient(
   const idTokenAlg = input.idTokenAlg ?? 'RS256';
   await db
     .prepare(
-      'INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)',
+      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
     )
-    .bind(clientId, input.name, secretHash, JSON.stringify(input.redirectUris), idTokenAlg, now)
+    .bind(
+      clientId,
+      input.name,
+      secretHash,
+      JSON.stringify(input.redirectUris),
+      idTokenAlg,
+      now,
+      JSON.stringify(input.postLogoutRedirectUris ?? []),
+      input.backchannelLogoutUri ?? null,
+      input.frontchannelLogoutUri ?? null,
+    )
     .run();
   const client: Client = {
     clientId,
@@ -53,6 +82,9 @@ export async function registerClient(
     redirectUris: input.redirectUris,
     idTokenAlg,
     createdAt: now,
+    postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
+    backchannelLogoutUri: input.backchannelLogoutUri ?? null,
+    frontchannelLogoutUri: input.frontchannelLogoutUri ?? null,
   };
   return clientSecret ? { client, clientSecret } : { client };
 }
@@ -60,10 +92,46 @@ export async function registerClient(
 /** The client with this id, or null. */
 export async function getClient(db: D1Database, clientId: string): Promise<Client | null> {
   const row = await db
-    .prepare('SELECT client_id, name, secret_hash, redirect_uris, id_token_alg, created_at FROM clients WHERE client_id = ?1')
+    .prepare(`SELECT ${COLUMNS} FROM clients WHERE client_id = ?1`)
     .bind(clientId)
     .first<ClientRow>();
   return row ? fromRow(row) : null;
+}
+
+/**
+ * Changes a client's name, redirect URIs or logout registration; fields left undefined stay as
+ * they are, `null` clears a logout URI. The secret, public/confidential and alg never change here.
+ * @returns the updated client, or null when there is no client with this id.
+ */
+export async function updateClient(
+  db: D1Database,
+  clientId: string,
+  patch: { name?: string; redirectUris?: string[] } & LogoutRegistration,
+): Promise<Client | null> {
+  const current = await getClient(db, clientId);
+  if (!current) return null;
+  const next: Client = {
+    ...current,
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.redirectUris !== undefined ? { redirectUris: patch.redirectUris } : {}),
+    ...(patch.postLogoutRedirectUris !== undefined ? { postLogoutRedirectUris: patch.postLogoutRedirectUris } : {}),
+    ...(patch.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: patch.backchannelLogoutUri } : {}),
+    ...(patch.frontchannelLogoutUri !== undefined ? { frontchannelLogoutUri: patch.frontchannelLogoutUri } : {}),
+  };
+  await db
+    .prepare(
+      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6 WHERE client_id = ?1',
+    )
+    .bind(
+      clientId,
+      next.name,
+      JSON.stringify(next.redirectUris),
+      JSON.stringify(next.postLogoutRedirectUris),
+      next.backchannelLogoutUri,
+      next.frontchannelLogoutUri,
+    )
+    .run();
+  return next;
 }
 
 /**
@@ -84,5 +152,8 @@ function fromRow(row: ClientRow): Client {
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     idTokenAlg: row.id_token_alg === 'ES256' ? 'ES256' : 'RS256',
     createdAt: row.created_at,
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    frontchannelLogoutUri: row.frontchannel_logout_uri,
   };
 }

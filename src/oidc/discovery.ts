@@ -31,6 +31,12 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
+    // RP-Initiated, Back-Channel and Front-Channel Logout 1.0 (src/oidc/logout.ts, backchannel.ts)
+    end_session_endpoint: `${issuer}/logout`,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
+    frontchannel_logout_supported: true,
+    frontchannel_logout_session_supported: true,
   };
 }
 

@@ -1,12 +1,13 @@
 /**
  * The OpenID Provider's endpoints, mounted at the root:
- * `/.well-known/openid-configuration`, `/jwks`, `/authorize`, `/token`, `/userinfo`.
+ * `/.well-known/openid-configuration`, `/jwks`, `/authorize`, `/token`, `/userinfo`, `/logout`.
  * (`/login/:id/continue` is {@link continueRoutes}, mounted at `/login`.)
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { authorizationRoutes } from './authorization.ts';
 import { discoveryRoutes } from './discovery.ts';
+import { logoutRoutes } from './logout.ts';
 import { tokenRoutes } from './token.ts';
 import { userinfoRoutes } from './userinfo.ts';
 
@@ -21,3 +22,4 @@ oidcRoutes.route('/', discoveryRoutes);
 oidcRoutes.route('/', authorizationRoutes);
 oidcRoutes.route('/', tokenRoutes);
 oidcRoutes.route('/', userinfoRoutes);
+oidcRoutes.route('/', logoutRoutes);
