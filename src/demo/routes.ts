@@ -14,6 +14,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { base64url } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { isLocalhost } from '../session/binding.ts';
 import { documentHeaders, escapeHtml, htmlDocument } from '../oidc/html.ts';
@@ -41,6 +42,16 @@ export const DEMO_SCOPE = 'openid profile email phone address';
 const FLOW_COOKIE = '__Host-demo_flow';
 
 type Ctx = Context<{ Bindings: Env }>;
+
+/** A cookie value for any text (names like "Alžběta" included): base64url of its UTF-8 bytes. */
+function toCookie(text: string): string {
+  return base64url.encode(new TextEncoder().encode(text));
+}
+
+/** The text of a {@link toCookie} value. @throws {Error} for anything else (the callers catch). */
+function fromCookie(value: string | undefined): string {
+  return new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(value ?? ''));
+}
 
 interface Flow {
   state: string;
@@ -95,7 +106,7 @@ function cookieOptions(c: Ctx, maxAge: number) {
 
 function readSession(c: Ctx, service: DemoService): DemoSession | null {
   try {
-    const session = JSON.parse(atob(getCookie(c, sessionCookie(service)) ?? '')) as DemoSession;
+    const session = JSON.parse(fromCookie(getCookie(c, sessionCookie(service)))) as DemoSession;
     return typeof session.idToken === 'string' && typeof session.sub === 'string' ? session : null;
   } catch {
     return null;
@@ -175,7 +186,7 @@ ${await sessionBlock(c, other, false)}
       code_challenge_method: 'S256',
     }).toString();
     // sent on the top-level redirect back from the provider (SameSite=Lax)
-    setCookie(c, flowCookie, btoa(JSON.stringify(flow)), FLOW_COOKIE_OPTIONS);
+    setCookie(c, flowCookie, toCookie(JSON.stringify(flow)), FLOW_COOKIE_OPTIONS);
     c.header('Cache-Control', 'no-store');
     return c.redirect(url.toString(), 303);
   });
@@ -183,7 +194,7 @@ ${await sessionBlock(c, other, false)}
   routes.get(`${service.sub}/callback`, async (c) => {
     let flow: Flow;
     try {
-      flow = JSON.parse(atob(getCookie(c, flowCookie) ?? '')) as Flow;
+      flow = JSON.parse(fromCookie(getCookie(c, flowCookie))) as Flow;
       if (typeof flow.state !== 'string' || typeof flow.nonce !== 'string' || typeof flow.codeVerifier !== 'string') throw new Error();
     } catch {
       return page(c, 'Login failed', `<h1>Login failed</h1><p>This browser did not start a login here.</p><p><a href="${base}">Start again</a></p>`, 400);
@@ -206,7 +217,7 @@ ${await sessionBlock(c, other, false)}
       const name = [userinfo.given_name, userinfo.family_name].filter(Boolean).join(' ') || String(userinfo.name ?? idToken.sub);
       const session: DemoSession = { idToken: tokens.id_token!, sub: idToken.sub, name, at: Date.now() };
       if (typeof idToken.sid === 'string') session.sid = idToken.sid;
-      setCookie(c, sessionCookie(service), btoa(JSON.stringify(session)), cookieOptions(c, 8 * 3600));
+      setCookie(c, sessionCookie(service), toCookie(JSON.stringify(session)), cookieOptions(c, 8 * 3600));
       return page(
         c,
         'Logged in',
