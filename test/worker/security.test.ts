@@ -8,6 +8,8 @@ import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
 import { secureServerUrl } from '../../cli/lib/common.ts';
 import { describeDevice, describePlace } from '../../client/app/lib/device.ts';
+import { addressKey } from '../../src/http/address.ts';
+import { enrolThrottleKey } from '../../src/identity/throttle.ts';
 import { isSafeDisplayName, MAX_REQUESTER_TEXT, safeRequester } from '../../src/http/names.ts';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from '../../src/session/LoginSession.ts';
@@ -191,5 +193,17 @@ describe('review 2: the binding cookie is a __Host- cookie', () => {
     expect(planted.status).toBe(403);
     const bound = await call(`/login/${id}/state`, { headers: { Cookie: `__Host-mk_login_${id.slice(0, 16)}=${value}` } });
     expect(bound.status).toBe(200);
+  });
+});
+
+describe('client address keys (throttles and rate limits)', () => {
+  it('keeps IPv4, folds IPv6 to its /64 and IPv4-mapped IPv6 to IPv4', () => {
+    expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0DB8:0001:0002::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::ffff:198.51.100.1')).toBe('198.51.100.1');
+    expect(enrolThrottleKey('2001:db8:1:2::9', 'ab12-cdef-ghjk-mnpq')).toBe('enrol:2001:db8:1:2::/64:AB');
+    expect(enrolThrottleKey('203.0.113.7', 'nonsense')).toBe('enrol:203.0.113.7:malformed');
   });
 });
