@@ -23,7 +23,8 @@ import { claimsForScopes } from './claims.ts';
 import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
-import { documentHeaders, errorPage } from './html.ts';
+import { documentHeaders, errorPage, tooManyPage } from './html.ts';
+import { addressMayStartLogin, clientMayStartLogin, LOGIN_START_PERIOD_SECONDS } from './ratelimit.ts';
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -32,6 +33,12 @@ function localError(c: Ctx, error: OAuthError, params?: URLSearchParams): Respon
   console.warn(`authorization request refused locally: ${error.code}: ${error.description}`);
   const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
   return c.html(errorPage(error.code, error.description, locale), 400, documentHeaders());
+}
+
+/** 429 for a rate-limited login start: an HTML page (browsers navigate here) with `Retry-After`. */
+function tooMany(c: Ctx, params?: URLSearchParams): Response {
+  const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
+  return c.html(tooManyPage(locale), 429, { ...documentHeaders(), 'Retry-After': String(LOGIN_START_PERIOD_SECONDS) });
 }
 
 /** 303 to the client's redirect_uri with the response parameters and `iss` (RFC 9207). */
@@ -47,6 +54,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   let params: URLSearchParams | undefined;
   let client: Client;
   let redirectUri: string;
+  if (!(await addressMayStartLogin(c.env, c.req.raw))) return tooMany(c);
   try {
     params = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
     client = checkClient(await getClient(c.env.DB, checkClientId(params)));
@@ -66,6 +74,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
     if (!(error instanceof OAuthError)) throw error;
     return backToClient(c, redirectUri, { error: error.code, error_description: error.description, state });
   }
+  if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {
     client: { id: client.clientId, name: client.name },
     claims: claimsForScopes(request.scope.split(' ')),

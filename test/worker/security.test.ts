@@ -207,3 +207,26 @@ describe('client address keys (throttles and rate limits)', () => {
     expect(enrolThrottleKey('203.0.113.7', 'nonsense')).toBe('enrol:203.0.113.7:malformed');
   });
 });
+
+describe('review 4: starting logins is rate limited per address (IPv6 per /64)', () => {
+  it('the 31st /authorize in 10 s from one /64 gets a 429 page with Retry-After and starts no login', async () => {
+    const tc = await newClient({ public: true });
+    const { params } = await codeRequest(tc);
+    const b = crypto.getRandomValues(new Uint16Array(2));
+    const net = `2001:db8:${b[0]!.toString(16)}:${b[1]!.toString(16)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      statuses.push((await authorize(params, { 'CF-Connecting-IP': `${net}::${(i + 1).toString(16)}`, Accept: 'text/html' })).status);
+    }
+    expect(statuses.every((s) => s === 303)).toBe(true);
+    const limited = await authorize(params, { 'CF-Connecting-IP': `${net}:ffff::1`, Accept: 'text/html', 'Accept-Language': 'en' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('Retry-After')).toBe('10');
+    expect(limited.headers.get('Location')).toBeNull();
+    expect(limited.headers.getSetCookie()).toEqual([]);
+    expect(limited.headers.get('Content-Security-Policy')).toContain("frame-ancestors 'none'");
+    expect(await limited.text()).toContain('Too many logins');
+    // Another network is not affected.
+    expect((await authorize(params, { 'CF-Connecting-IP': '203.0.113.99' })).status).toBe(303);
+  });
+});
