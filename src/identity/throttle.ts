@@ -1,9 +1,11 @@
 /**
- * Fixed-window throttling of guessable inputs (activation codes) in D1, keyed by client address.
- * Only failures are counted, so a person who types their code right is never slowed down: each
- * attempt is counted before its guess is checked (so parallel guesses cannot all slip past the
- * check) and given back when it succeeds.
+ * Fixed-window throttling of guessable inputs (activation codes) in D1. Only failures are
+ * counted, so a person who types their code right is never slowed down: each attempt is counted
+ * before its guess is checked (so parallel guesses cannot all slip past the check) and given
+ * back when it succeeds.
  */
+import { addressKey } from '../http/address.ts';
+import { normaliseActivationCode } from './activation.ts';
 
 export interface ThrottleRule {
   /** Failures allowed per window. */
@@ -12,8 +14,30 @@ export interface ThrottleRule {
   windowMs: number;
 }
 
-/** Activation code guesses: 10 failures per address per 15 minutes. */
-export const ENROL_THROTTLE: ThrottleRule = { limit: 10, windowMs: 15 * 60 * 1000 };
+/**
+ * Activation code guesses: 5 failures per 15 minutes per address (IPv6 per /64) *and code
+ * prefix* ({@link enrolThrottleKey}). Why per prefix (docs/security.md, "Brute-force login"):
+ * a plain per-address count let ten wrong codes from a shared address (an office NAT, a
+ * library) lock the rightful person out; now a guesser fills only the buckets of the prefixes
+ * it tries, and the person's own code is refused only if its first two characters were guessed
+ * wrong five times. Guessing stays slow: 1,024 prefixes × 5 = 5,120 guesses per 15 minutes per
+ * address, against 80-bit codes (each guess hits one of even 2^20 live codes with p ≤ 2^-60).
+ */
+export const ENROL_THROTTLE: ThrottleRule = { limit: 5, windowMs: 15 * 60 * 1000 };
+
+/** Characters of the normalised code that name its throttle bucket (2 × 5 bits: 1,024 buckets). */
+export const ENROL_PREFIX_LENGTH = 2;
+
+/**
+ * The throttle key of one enrolment attempt: `enrol:<address key>:<first 2 code characters>`,
+ * or `…:malformed` for input that is not a code at all.
+ * @param address the client address (`CF-Connecting-IP` or `local`); IPv6 is counted per /64.
+ * @param typedCode the activation code as typed.
+ */
+export function enrolThrottleKey(address: string, typedCode: unknown): string {
+  const code = typeof typedCode === 'string' ? normaliseActivationCode(typedCode) : null;
+  return `enrol:${addressKey(address)}:${code ? code.slice(0, ENROL_PREFIX_LENGTH) : 'malformed'}`;
+}
 
 /**
  * Whether `key` may try again now.

@@ -21,7 +21,7 @@ import { enrolDevice } from '../identity/activation.ts';
 import { logEvent } from '../lib/log.ts';
 import { auditStatement } from '../identity/audit.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
-import { ENROL_THROTTLE, checkThrottle, clientAddress, recordFailure, releaseAttempt } from '../identity/throttle.ts';
+import { ENROL_THROTTLE, checkThrottle, clientAddress, enrolThrottleKey, recordFailure, releaseAttempt } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import { getIdentity } from '../identity/identities.ts';
 import { heldClaimNames } from '../oidc/claims.ts';
@@ -59,22 +59,24 @@ const RevokeBody = v.object({
 export const mobileRoutes = new Hono<{ Bindings: Env }>();
 
 mobileRoutes.post('/enrol', async (c) => {
-  const throttleKey = `enrol:${clientAddress(c.req.raw)}`;
+  const body = await readJson(c.req.raw, EnrolBody);
+  // Counted per address and code prefix, so guessing from a shared address cannot lock out the
+  // person whose code starts differently (ENROL_THROTTLE explains the numbers).
+  const throttleKey = enrolThrottleKey(clientAddress(c.req.raw), body.activation_code);
   const allowed = await checkThrottle(c.env.DB, throttleKey, ENROL_THROTTLE);
   if (!allowed.allowed) {
     throw new ProblemError('too-many-requests', 429, 'Too many attempts', {
-      detail: 'Too many wrong activation codes from this address. Try again later.',
+      detail: 'Too many wrong activation codes like this one from this address. Check the code and try again later.',
       headers: { 'Retry-After': String(allowed.retryAfterSeconds) },
     });
   }
-  const body = await readJson(c.req.raw, EnrolBody);
   const publicJwk = await parsePublicJwk(body.public_jwk);
   // Take a place before the code is checked (one atomic upsert), so parallel guesses cannot all
   // pass the check above; a success gives its place back.
   if ((await recordFailure(c.env.DB, throttleKey, ENROL_THROTTLE)) > ENROL_THROTTLE.limit) {
     const now = await checkThrottle(c.env.DB, throttleKey, ENROL_THROTTLE);
     throw new ProblemError('too-many-requests', 429, 'Too many attempts', {
-      detail: 'Too many wrong activation codes from this address. Try again later.',
+      detail: 'Too many wrong activation codes like this one from this address. Check the code and try again later.',
       headers: { 'Retry-After': String(now.allowed ? 1 : now.retryAfterSeconds) },
     });
   }

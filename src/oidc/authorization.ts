@@ -25,7 +25,8 @@ import { requestedClaimNames } from './claims-request.ts';
 import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
-import { documentHeaders, errorPage } from './html.ts';
+import { documentHeaders, errorPage, tooManyPage } from './html.ts';
+import { addressMayStartLogin, clientMayStartLogin, LOGIN_START_PERIOD_SECONDS } from './ratelimit.ts';
 import { authorizationResponse, type ResponseTarget } from './respond.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 
@@ -36,6 +37,12 @@ function localError(c: Ctx, error: OAuthError, params?: URLSearchParams): Respon
   console.warn(`authorization request refused locally: ${error.code}: ${error.description}`);
   const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
   return c.html(errorPage(error.code, error.description, locale), 400, documentHeaders());
+}
+
+/** 429 for a rate-limited login start: an HTML page (browsers navigate here) with `Retry-After`. */
+function tooMany(c: Ctx, params?: URLSearchParams): Response {
+  const locale = pickLocale(params?.get('ui_locales') ?? undefined, c.req.header('Accept-Language'));
+  return c.html(tooManyPage(locale), 429, { ...documentHeaders(), 'Retry-After': String(LOGIN_START_PERIOD_SECONDS) });
 }
 
 /** The response to the client's redirect_uri in its response mode, with `state` and `iss` (RFC 9207). */
@@ -50,6 +57,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   let params: URLSearchParams | undefined;
   let client: Client;
   let redirectUri: string;
+  if (!(await addressMayStartLogin(c.env, c.req.raw))) return tooMany(c);
   try {
     params = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
     client = checkClient(await getClient(c.env.DB, checkClientId(params)));
@@ -81,6 +89,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   if (step.kind === 'redirect') {
     return backToClient(c, { redirect_uri: redirectUri, state, response_mode: responseModeOf(params) }, step.params);
   }
+  if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {
     client: { id: client.clientId, name: client.name },
     claims: [...new Set([...claimsForScopes(request.scope.split(' ')), ...requestedClaimNames(request.claims, 'userinfo'), ...requestedClaimNames(request.claims, 'id_token')])],

@@ -70,3 +70,17 @@ export function errorPage(code: string, description: string, locale: 'cs' | 'en'
     locale,
   );
 }
+
+const TOO_MANY_TEXT = {
+  cs: { title: 'Příliš mnoho přihlášení', body: 'Odsud se právě zahajuje příliš mnoho přihlášení. Počkejte chvíli a zkuste to znovu.' },
+  en: { title: 'Too many logins', body: 'Too many logins are being started from here right now. Wait a moment and try again.' },
+} as const;
+
+/**
+ * The page for a browser whose login start was rate limited (HTTP 429, with `Retry-After`).
+ * @param locale `cs` (default) or `en`.
+ */
+export function tooManyPage(locale: 'cs' | 'en' = 'cs'): string {
+  const text = TOO_MANY_TEXT[locale];
+  return htmlDocument(text.title, `<main><h1>${escapeHtml(text.title)}</h1>\n<p>${escapeHtml(text.body)}</p>\n<p><code id="error">too_many_requests</code></p></main>`, locale);
+}

@@ -72,6 +72,11 @@ describe('throttle', () => {
   });
 });
 
+/** A random well-formed activation code starting with `prefix` (two characters of the alphabet). */
+function withPrefix(prefix: string): string {
+  return prefix + generateActivationCode().slice(2);
+}
+
 describe('enrolment', () => {
   async function enrol(code: string, publicJwk: unknown, headers = address(), name = 'Jana’s Pixel') {
     return post('/api/mobile/enrol', { activation_code: code, public_jwk: publicJwk, name }, headers);
@@ -178,12 +183,13 @@ describe('enrolment', () => {
     }
   });
 
-  it('throttles guessing per address with 429 and Retry-After, even for the right code', async () => {
+  it('throttles guessing per address and code prefix with 429 and Retry-After, even for the right code', async () => {
     const identity = await createTestIdentity();
+    const prefix = identity.activation_code.slice(0, 2);
     const { publicJwk } = await newKeyPair();
     const guesser = address();
     for (let i = 0; i < ENROL_THROTTLE.limit; i++) {
-      expect((await enrol(generateActivationCode(), publicJwk, guesser)).status).toBe(400);
+      expect((await enrol(withPrefix(prefix), publicJwk, guesser)).status).toBe(400);
     }
     const blocked = await enrol(identity.activation_code, publicJwk, guesser);
     expect(blocked.status).toBe(429);
@@ -195,11 +201,39 @@ describe('enrolment', () => {
     expect((await enrol(identity.activation_code, publicJwk, address())).status).toBe(201);
   });
 
+  it('a valid code still works at an address where someone guessed many wrong codes (review 7)', async () => {
+    const identity = await createTestIdentity();
+    const own = identity.activation_code.slice(0, 2);
+    const { publicJwk } = await newKeyPair();
+    const office = address();
+    // Forty wrong codes — four times what used to lock the whole address out — none with the person's prefix.
+    let guesses = 0;
+    while (guesses < 40) {
+      const guess = generateActivationCode();
+      if (guess.slice(0, 2) === own) continue;
+      expect([400, 429]).toContain((await enrol(guess, publicJwk, office)).status);
+      guesses++;
+    }
+    expect((await enrol('not a code', publicJwk, office)).status).toBe(400);
+    expect((await enrol(identity.activation_code, publicJwk, office)).status).toBe(201);
+  });
+
+  it('counts an IPv6 network per /64', async () => {
+    const { publicJwk } = await newKeyPair();
+    const b = crypto.getRandomValues(new Uint16Array(2));
+    const net = `2001:db8:${b[0]!.toString(16)}:${b[1]!.toString(16)}`;
+    for (let i = 0; i < ENROL_THROTTLE.limit; i++) {
+      const ip = { 'CF-Connecting-IP': `${net}:${i}:0:0:${i + 1}` };
+      expect((await enrol(withPrefix('7Q'), publicJwk, ip)).status).toBe(400);
+    }
+    expect((await enrol(withPrefix('7Q'), publicJwk, { 'CF-Connecting-IP': `${net}::beef` })).status).toBe(429);
+  });
+
   it('parallel guesses from one address: exactly the limit are checked, the rest get 429', async () => {
     const { publicJwk } = await newKeyPair();
     const guesser = address();
     const statuses = await Promise.all(
-      Array.from({ length: ENROL_THROTTLE.limit * 3 }, () => enrol(generateActivationCode(), publicJwk, guesser).then((r) => r.status)),
+      Array.from({ length: ENROL_THROTTLE.limit * 3 }, () => enrol(withPrefix('K3'), publicJwk, guesser).then((r) => r.status)),
     );
     expect(statuses.filter((s) => s === 400)).toHaveLength(ENROL_THROTTLE.limit);
     expect(statuses.filter((s) => s === 429)).toHaveLength(ENROL_THROTTLE.limit * 2);

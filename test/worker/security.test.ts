@@ -8,6 +8,8 @@ import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
 import { secureServerUrl } from '../../cli/lib/common.ts';
 import { describeDevice, describePlace } from '../../client/app/lib/device.ts';
+import { addressKey } from '../../src/http/address.ts';
+import { enrolThrottleKey } from '../../src/identity/throttle.ts';
 import { isSafeDisplayName, MAX_REQUESTER_TEXT, safeRequester } from '../../src/http/names.ts';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from '../../src/session/LoginSession.ts';
@@ -191,5 +193,40 @@ describe('review 2: the binding cookie is a __Host- cookie', () => {
     expect(planted.status).toBe(403);
     const bound = await call(`/login/${id}/state`, { headers: { Cookie: `__Host-mk_login_${id.slice(0, 16)}=${value}` } });
     expect(bound.status).toBe(200);
+  });
+});
+
+describe('client address keys (throttles and rate limits)', () => {
+  it('keeps IPv4, folds IPv6 to its /64 and IPv4-mapped IPv6 to IPv4', () => {
+    expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0DB8:0001:0002::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::ffff:198.51.100.1')).toBe('198.51.100.1');
+    expect(enrolThrottleKey('2001:db8:1:2::9', 'ab12-cdef-ghjk-mnpq')).toBe('enrol:2001:db8:1:2::/64:AB');
+    expect(enrolThrottleKey('203.0.113.7', 'nonsense')).toBe('enrol:203.0.113.7:malformed');
+  });
+});
+
+describe('review 4: starting logins is rate limited per address (IPv6 per /64)', () => {
+  it('the 31st /authorize in 10 s from one /64 gets a 429 page with Retry-After and starts no login', async () => {
+    const tc = await newClient({ public: true });
+    const { params } = await codeRequest(tc);
+    const b = crypto.getRandomValues(new Uint16Array(2));
+    const net = `2001:db8:${b[0]!.toString(16)}:${b[1]!.toString(16)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      statuses.push((await authorize(params, { 'CF-Connecting-IP': `${net}::${(i + 1).toString(16)}`, Accept: 'text/html' })).status);
+    }
+    expect(statuses.every((s) => s === 303)).toBe(true);
+    const limited = await authorize(params, { 'CF-Connecting-IP': `${net}:ffff::1`, Accept: 'text/html', 'Accept-Language': 'en' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('Retry-After')).toBe('10');
+    expect(limited.headers.get('Location')).toBeNull();
+    expect(limited.headers.getSetCookie()).toEqual([]);
+    expect(limited.headers.get('Content-Security-Policy')).toContain("frame-ancestors 'none'");
+    expect(await limited.text()).toContain('Too many logins');
+    // Another network is not affected.
+    expect((await authorize(params, { 'CF-Connecting-IP': '203.0.113.99' })).status).toBe(303);
   });
 });
