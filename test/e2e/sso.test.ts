@@ -78,7 +78,7 @@ describe('single sign-on under wrangler dev', () => {
     const authorized = await get(request.url, session);
     const loginId = /^\/login\/([0-9a-f]{64})$/.exec(authorized.headers.get('Location') ?? '')?.[1];
     expect(loginId, authorized.headers.get('Location') ?? '').toBeDefined();
-    const binding = cookieFrom(authorized, 'mk_login_')!;
+    const binding = cookieFrom(authorized, '__Host-mk_login_')!;
     const state = await fetch(`${server.url}/login/${loginId}/state`, { headers: { Cookie: binding } });
     const { loginUrl } = (await state.json()) as { loginUrl: string };
     expect((await approveOnPhone(phone, loginUrl)).status).toBe('approved');
