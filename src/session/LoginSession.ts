@@ -16,6 +16,10 @@ import {
   type GrantResult,
 } from './grants.ts';
 import type { Redemption } from './tokens.ts';
+import { cancelledProblem, refusalProblem, wrongIdentity } from './refusals.ts';
+import { broadcast, closeOldestSockets, type SocketAttachment } from './sockets.ts';
+
+export { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from './sockets.ts';
 
 // Kept here for callers that import them from the object's module.
 export type { BrowserSessionLink, Grant, GrantResult } from './grants.ts';
@@ -34,13 +38,6 @@ import type {
 export const ENDED_RETENTION_MS = 10 * 60 * 1000;
 /** Largest WebSocket message the page may send, in bytes. */
 const MAX_MESSAGE_BYTES = 1024;
-/**
- * Most page WebSockets one login keeps open (a few tabs of the one bound browser); a new one
- * beyond this closes the oldest with {@link SOCKET_REPLACED_CODE} (issue 14, review 6).
- */
-export const MAX_PAGE_SOCKETS = 4;
-/** WebSocket close code (private range, RFC 6455 §7.4.2) for a socket replaced by a newer one. */
-export const SOCKET_REPLACED_CODE = 4000;
 /** Header by which the Worker passes the SHA-256 of the binding cookie to the object. */
 export const BINDING_HEADER = 'X-Login-Binding';
 
@@ -57,38 +54,6 @@ const KEY = {
 } as const;
 
 type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
-
-/** What each page WebSocket carries across hibernation. */
-interface SocketAttachment {
-  /** When it was accepted, epoch ms (the oldest is closed first). */
-  openedAt: number;
-}
-
-const refusalProblem: Record<Refusal, () => ProblemError> = {
-  expired: () => new ProblemError('login-expired', 410, 'Login expired', { detail: 'This login is no longer valid.' }),
-  ended: () => new ProblemError('login-decided', 409, 'Login already ended', { detail: 'This login has already ended.' }),
-  claimed: () =>
-    new ProblemError('login-claimed', 409, 'Login claimed by another device', {
-      detail: 'Another device has already scanned this login.',
-    }),
-  'not-scanned': () =>
-    new ProblemError('login-not-scanned', 409, 'Login not scanned', { detail: 'Scan the login before answering it.' }),
-  'wrong-device': () =>
-    new ProblemError('wrong-device', 403, 'Wrong device', { detail: 'Only the device that scanned this login may answer it.' }),
-  'not-approved': () => new ProblemError('conflict', 409, 'Login not approved'),
-  'already-redeemed': () => new ProblemError('conflict', 409, 'Already redeemed'),
-};
-
-const cancelledProblem = () =>
-  new ProblemError('login-cancelled', 409, 'Login cancelled in the browser', {
-    detail: 'The login was cancelled in the browser that started it.',
-  });
-
-/** A device of another identity than the one `login_hint` named (OIDC Core §3.1.2.1). */
-const wrongIdentity = (): ProblemData =>
-  new ProblemError('wrong-identity', 403, 'Another person’s key', {
-    detail: 'This login is for another person: the service asked for a specific identity. Use that person’s mobile key.',
-  }).toJSON();
 
 const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
@@ -379,7 +344,7 @@ export class LoginSession extends DurableObject<Env> {
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ openedAt: Date.now() } satisfies SocketAttachment);
-    this.#closeOldestSockets();
+    closeOldestSockets(this.ctx.getWebSockets());
     server.send(JSON.stringify(await this.#snapshot(await this.#record())));
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -519,43 +484,13 @@ export class LoginSession extends DurableObject<Env> {
     }
     const snapshot = await this.#snapshot(result.record);
     // Pages see the state; a change they cannot see (the code's redemption) is no news to them.
-    if (result.changed && result.record.state !== record.state) this.#broadcast(snapshot);
+    if (result.changed && result.record.state !== record.state) broadcast(this.ctx.getWebSockets(), snapshot);
     if (!result.ok) {
       // A phone answering a login the browser cancelled is told so, not just "ended".
       const cancelled = result.refusal === 'ended' && result.record.state === 'cancelled';
       return { ok: false, problem: (cancelled ? cancelledProblem() : refusalProblem[result.refusal]()).toJSON() };
     }
     return { ok: true, value: snapshot, changed: result.changed };
-  }
-
-  /** Keeps at most {@link MAX_PAGE_SOCKETS} page sockets, closing the oldest first. */
-  #closeOldestSockets(): void {
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length <= MAX_PAGE_SOCKETS) return;
-    const openedAt = (ws: WebSocket): number => {
-      const value = (ws.deserializeAttachment() as Partial<SocketAttachment> | null)?.openedAt;
-      return typeof value === 'number' ? value : 0;
-    };
-    // A stable sort keeps the runtime's (acceptance) order among sockets opened in the same ms.
-    const oldest = sockets.map((ws, i) => ({ ws, i, at: openedAt(ws) })).sort((a, b) => a.at - b.at || a.i - b.i);
-    for (const { ws } of oldest.slice(0, sockets.length - MAX_PAGE_SOCKETS)) {
-      try {
-        ws.close(SOCKET_REPLACED_CODE, 'replaced by a newer connection');
-      } catch {
-        // already closed
-      }
-    }
-  }
-
-  #broadcast(snapshot: LoginSnapshot): void {
-    const text = JSON.stringify(snapshot);
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(text);
-      } catch {
-        // a socket closing under us; the page will reconnect and get a fresh snapshot
-      }
-    }
   }
 
   async #snapshot(record: LoginRecord | undefined): Promise<LoginSnapshot> {

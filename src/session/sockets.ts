@@ -1,0 +1,49 @@
+/**
+ * The page's WebSockets of one login, as the LoginSession keeps them (hibernatable, so every
+ * socket's data lives in its attachment).
+ */
+import type { LoginSnapshot } from './types.ts';
+
+/**
+ * Most page WebSockets one login keeps open (a few tabs of the one bound browser); a new one
+ * beyond this closes the oldest with {@link SOCKET_REPLACED_CODE} (issue 14, review 6).
+ */
+export const MAX_PAGE_SOCKETS = 4;
+/** WebSocket close code (private range, RFC 6455 §7.4.2) for a socket replaced by a newer one. */
+export const SOCKET_REPLACED_CODE = 4000;
+
+/** What each page WebSocket carries across hibernation. */
+export interface SocketAttachment {
+  /** When it was accepted, epoch ms (the oldest is closed first). */
+  openedAt: number;
+}
+
+/** Keeps at most {@link MAX_PAGE_SOCKETS} of `sockets` open, closing the oldest first. */
+export function closeOldestSockets(sockets: WebSocket[]): void {
+  if (sockets.length <= MAX_PAGE_SOCKETS) return;
+  const openedAt = (ws: WebSocket): number => {
+    const value = (ws.deserializeAttachment() as Partial<SocketAttachment> | null)?.openedAt;
+    return typeof value === 'number' ? value : 0;
+  };
+  // A stable sort keeps the runtime's (acceptance) order among sockets opened in the same ms.
+  const oldest = sockets.map((ws, i) => ({ ws, i, at: openedAt(ws) })).sort((a, b) => a.at - b.at || a.i - b.i);
+  for (const { ws } of oldest.slice(0, sockets.length - MAX_PAGE_SOCKETS)) {
+    try {
+      ws.close(SOCKET_REPLACED_CODE, 'replaced by a newer connection');
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Sends the whole snapshot to every socket; one closing under us is skipped (it reconnects). */
+export function broadcast(sockets: WebSocket[], snapshot: LoginSnapshot): void {
+  const text = JSON.stringify(snapshot);
+  for (const ws of sockets) {
+    try {
+      ws.send(text);
+    } catch {
+      // a socket closing under us; the page will reconnect and get a fresh snapshot
+    }
+  }
+}
