@@ -3,7 +3,7 @@ import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
-import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord, type Refusal } from './machine.ts';
+import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord } from './machine.ts';
 import {
   introspectAccessToken,
   issueCode,
