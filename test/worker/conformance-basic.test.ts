@@ -226,6 +226,14 @@ describe('Basic OP', () => {
     await expect(tokensFor(tc, request, callback)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('oidcc-codereuse-30seconds: after a code is reused, the access token from its first redemption is revoked', async () => {
+    const { tc, request, callback } = await loggedIn();
+    const { tokens } = await tokensFor(tc, request, callback);
+    await expect(tokensFor(tc, request, callback)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const res = await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    expect(res.status).toBe(401);
+  });
+
   it('oidcc-ensure-registered-redirect-uri: an unregistered redirect_uri is refused without a redirect', async () => {
     const tc = await newClient();
     const request = await codeRequest(tc, { redirect_uri: 'https://attacker.example/cb' });
