@@ -3,9 +3,12 @@
  * client registration), one test per module, named after it. oauth4webapi is the relying
  * service; the Browser cookie jar and a test device are the person.
  */
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
+import type { BrowserSession } from '../../src/browser-session/BrowserSession.ts';
+import { browserSessionStub } from '../../src/browser-session/api.ts';
+import type { SessionRecord } from '../../src/browser-session/lifetime.ts';
 import { call, testDevice } from './helpers.ts';
 import { codeRequest, discover, newClient, newPerson, rp, type TestClient } from './oidc-support.ts';
 import { authorizeIn, Browser, loginWithPhone, redeem } from './sso-support.ts';
@@ -223,6 +226,14 @@ describe('Basic OP', () => {
     await expect(tokensFor(tc, request, callback)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('oidcc-codereuse-30seconds: after a code is reused, the access token from its first redemption is revoked', async () => {
+    const { tc, request, callback } = await loggedIn();
+    const { tokens } = await tokensFor(tc, request, callback);
+    await expect(tokensFor(tc, request, callback)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const res = await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    expect(res.status).toBe(401);
+  });
+
   it('oidcc-ensure-registered-redirect-uri: an unregistered redirect_uri is refused without a redirect', async () => {
     const tc = await newClient();
     const request = await codeRequest(tc, { redirect_uri: 'https://attacker.example/cb' });
@@ -241,5 +252,39 @@ describe('Basic OP', () => {
       redirect: 'manual',
     });
     expect(location(res).pathname).toMatch(/^\/login\/[0-9a-f]{64}$/);
+  });
+  it('oidcc-max-age-1: a login older than max_age=1 asks the phone again, auth_time in the ID token', async () => {
+    const { browser, tc } = await loggedIn();
+    const stub = browserSessionStub(env, browser.session!.split('.')[0]!)!;
+    await runInDurableObject(stub, async (_i: BrowserSession, state) => {
+      const record = (await state.storage.get<SessionRecord>('session'))!;
+      await state.storage.put('session', { ...record, authTime: record.authTime - 5 });
+    });
+    const request = await codeRequest(tc, { max_age: '1' });
+    expect(location(await authorizeIn(browser, request.params)).pathname).toMatch(/^\/login\/[0-9a-f]{64}$/);
+  });
+
+  it('oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported: request objects are refused with request_not_supported', async () => {
+    expect((await discover()).request_parameter_supported).toBe(false);
+    const tc = await newClient();
+    const request = await codeRequest(tc, { request: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.' });
+    const back = location(await authorizeIn(new Browser(), request.params));
+    expect(back.searchParams.get('error')).toBe('request_not_supported');
+    expect(back.searchParams.get('state')).toBe(request.state);
+  });
+
+  it('oidcc-request-uri-unsigned: request_uri is refused with request_uri_not_supported', async () => {
+    expect((await discover()).request_uri_parameter_supported).toBe(false);
+    const tc = await newClient();
+    const request = await codeRequest(tc, { request_uri: 'https://rp.example/request.jwt' });
+    const back = location(await authorizeIn(new Browser(), request.params));
+    expect(back.searchParams.get('error')).toBe('request_uri_not_supported');
+  });
+
+  it('oidcc-claims-essential: the claims parameter asking for name as essential at UserInfo is honoured', async () => {
+    const { tc, request, callback } = await loggedIn({ scope: 'openid', claims: JSON.stringify({ userinfo: { given_name: { essential: true } } }) });
+    const { tokens } = await tokensFor(tc, request, callback);
+    const body = (await (await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } })).json()) as Record<string, unknown>;
+    expect(body.given_name).toBe('Jana');
   });
 });
