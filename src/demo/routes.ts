@@ -223,7 +223,7 @@ ${await sessionBlock(c, other, false)}
         'Logged in',
         `<h1>Hello, <span id="name">${escapeHtml(name)}</span></h1>
 <p>You logged in to ${escapeHtml(service.name)} with the mobile key. This is what the service received.</p>
-<p><a class="button" href="/demo${other.sub}" id="other-service">Open ${escapeHtml(other.name)}</a> (logs you in without the phone while your session lasts)</p>
+<p><a class="button" href="/demo${other.sub}" id="other-service">Open ${escapeHtml(other.name)}</a> (press its Log in button: while your session lasts it logs you in without the phone)</p>
 <form method="post" action="${base}/logout"><button class="button" type="submit">Log out</button></form>
 <h2>UserInfo</h2>${claimsTable(userinfo as Record<string, unknown>)}
 <h2>ID token</h2>${claimsTable(idToken as Record<string, unknown>)}
@@ -231,8 +231,16 @@ ${await sessionBlock(c, other, false)}
       );
     } catch (error) {
       const code = error instanceof oauth.AuthorizationResponseError ? error.error : error instanceof oauth.ResponseBodyError ? error.error : 'login_failed';
+      // The provider's fixed descriptions tell a denial, a cancellation and a timeout apart (docs/relying-services.md).
+      const description = error instanceof oauth.AuthorizationResponseError ? error.error_description : undefined;
       const text =
-        code === 'access_denied' ? 'You declined the login on your phone.' : 'The login could not be completed.';
+        code !== 'access_denied'
+          ? 'The login could not be completed.'
+          : description === 'the person cancelled the login'
+            ? 'You cancelled the login.'
+            : description === 'the login timed out before the person answered'
+              ? 'The login timed out before you answered on your phone.'
+              : 'You declined the login on your phone.';
       console.warn('demo login failed', error instanceof Error ? error.message : error);
       return page(
         c,
