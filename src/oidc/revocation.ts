@@ -8,8 +8,7 @@ import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
-import { readForm } from './form.ts';
-import { authenticateClient } from './token.ts';
+import { readClientRequest } from './token.ts';
 
 
 /** `POST /revoke`: 200 with an empty body for any well-formed request by an authenticated client. */
@@ -17,14 +16,7 @@ export const revocationRoutes = new Hono<{ Bindings: Env }>();
 
 revocationRoutes.all('/revoke', async (c) => {
   try {
-    if (c.req.method !== 'POST') throw new OAuthError('invalid_request', D.usePost, { status: 405, headers: { Allow: 'POST' } });
-    const params = await readForm(c.req.raw);
-    const seen = new Set<string>();
-    for (const name of params.keys()) {
-      if (seen.has(name)) throw new OAuthError('invalid_request', D.parameterRepeated);
-      seen.add(name);
-    }
-    const client = await authenticateClient(c.env.DB, c.req.header('Authorization'), params, c.env.ISSUER);
+    const { params, client } = await readClientRequest(c.req.raw, c.env);
     const token = params.get('token');
     if (!token) throw new OAuthError('invalid_request', D.revokeTokenMissing);
     const loginId = loginIdOf(token);

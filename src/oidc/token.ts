@@ -69,21 +69,30 @@ export async function authenticateClient(db: D1Database, header: string | undefi
   return client;
 }
 
+/**
+ * The shared first steps of the client-authenticated endpoints (`/token`, `/revoke`): POST only
+ * (405), the form body (src/oidc/form.ts limits), no repeated parameter (RFC 6749 §3.2), then the
+ * client authenticated before anything else is decided.
+ * @throws {OAuthError} `invalid_request` or `invalid_client`.
+ */
+export async function readClientRequest(request: Request, env: Env): Promise<{ params: URLSearchParams; client: Client }> {
+  if (request.method !== 'POST') throw new OAuthError('invalid_request', D.usePost, { status: 405, headers: { Allow: 'POST' } });
+  const params = await readForm(request);
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) throw new OAuthError('invalid_request', D.parameterRepeated);
+    seen.add(name);
+  }
+  const client = await authenticateClient(env.DB, request.headers.get('Authorization') ?? undefined, params, env.ISSUER);
+  return { params, client };
+}
+
 /** `POST /token`. Every response, success or error, carries `Cache-Control: no-store`. */
 export const tokenRoutes = new Hono<{ Bindings: Env }>();
 
 tokenRoutes.all('/token', async (c) => {
   try {
-    if (c.req.method !== 'POST') {
-      throw new OAuthError('invalid_request', D.usePost, { status: 405, headers: { Allow: 'POST' } });
-    }
-    const params = await readForm(c.req.raw);
-    const seen = new Set<string>();
-    for (const name of params.keys()) {
-      if (seen.has(name)) throw new OAuthError('invalid_request', D.parameterRepeated);
-      seen.add(name);
-    }
-    const client = await authenticateClient(c.env.DB, c.req.header('Authorization'), params, c.env.ISSUER);
+    const { params, client } = await readClientRequest(c.req.raw, c.env);
     const grantType = params.get('grant_type');
     if (!grantType) throw new OAuthError('invalid_request', D.grantTypeMissing);
     if (grantType !== 'authorization_code') throw new OAuthError('unsupported_grant_type', D.grantTypeUnsupported);
