@@ -127,16 +127,27 @@ export interface StartedLogin {
   pageStatus: number | null;
 }
 
+let browsers = 0;
+/**
+ * A fresh client address for a simulated browser, from 198.18.0.0/15 (RFC 2544, for benchmarks):
+ * only ever a header value, nothing is sent there.
+ */
+function nextBrowserAddress(): string {
+  const n = browsers++ % (2 * 65536);
+  return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
 /**
  * The browser's start: an authorization request with PKCE (`GET /authorize`), the 303 to the
  * hosted page with the binding cookie, the page itself, and its snapshot.
  * @param options.scope defaults to `openid profile`.
+ * @param options.address the browser's `CF-Connecting-IP`; by default a new one per call.
  * @throws {FlowError} unless the request is accepted and the snapshot is `pending` with a loginUrl.
  */
 export async function startLogin(
   server: Pick<FlowServer, 'url'>,
   rp: RpClient,
-  options: { scope?: string; uiLocales?: string } = {},
+  options: { scope?: string; uiLocales?: string; address?: string } = {},
 ): Promise<StartedLogin> {
   const codeVerifier = randomBytes(32).toString('base64url');
   const state = randomBytes(12).toString('base64url');
@@ -150,7 +161,9 @@ export async function startLogin(
     code_challenge_method: 'S256',
     ...(options.uiLocales ? { ui_locales: options.uiLocales } : {}),
   });
-  const authorized = await fetch(url, { redirect: 'manual' });
+  // Each call is a new browser, with an address of its own: `/authorize` is rate limited per
+  // address (docs/security.md), and wrangler dev keeps a CF-Connecting-IP the caller sends.
+  const authorized = await fetch(url, { redirect: 'manual', headers: { 'CF-Connecting-IP': options.address ?? nextBrowserAddress() } });
   await authorized.arrayBuffer();
   const location = authorized.headers.get('Location') ?? '';
   const loginId = /^\/login\/([0-9a-f]{64})$/.exec(location)?.[1];
