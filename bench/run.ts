@@ -246,7 +246,8 @@ async function held(column: Column): Promise<void> {
     echo: describe(sockets),
     // The ceiling: descriptors left under the soft limit ÷ descriptors per object, while objects
     // are live (SQLite files open) and once they have hibernated (sockets only).
-    ceiling: { live: Math.floor(spare / (reached?.fdsLivePerObject ?? Number.NaN)), hibernated: Math.floor(spare / (reached?.fdsPerObject ?? Number.NaN)) },
+    // (live: the most descriptors per object seen right after opening, before any could hibernate)
+    ceiling: { live: Math.floor(spare / Math.max(...logins.map((l) => l.fdsLivePerObject).filter(Number.isFinite))), hibernated: Math.floor(spare / (reached?.fdsPerObject ?? Number.NaN)) },
   };
 }
 
