@@ -20,7 +20,9 @@ import {
   type AuthorizationRequest,
 } from './authorize.ts';
 import { claimsForScopes } from './claims.ts';
-import { sessionStep, startBrowserSession, type SessionStep } from './session-step.ts';
+import { getIdentity } from '../identity/identities.ts';
+import { choicePage, readChoice, shortName, withoutChoice } from './select-account.tsx';
+import { sessionStep, startBrowserSession, type AccountChoice, type SessionStep } from './session-step.ts';
 import { requestedClaimNames } from './claims-request.ts';
 import { getClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
@@ -57,9 +59,19 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   let params: URLSearchParams | undefined;
   let client: Client;
   let redirectUri: string;
+  let choice: AccountChoice | undefined;
   if (!(await addressMayStartLogin(c.env, c.req.raw))) return tooMany(c);
   try {
     params = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
+    if (c.req.method === 'POST') {
+      // The person's answer on the account choice page (prompt=select_account), CSRF-checked.
+      const answer = readChoice(c, params);
+      if (answer === 'invalid') throw new OAuthError('invalid_request', D.selectAccountExpired, { local: true });
+      if (answer) {
+        choice = answer;
+        params = withoutChoice(params);
+      }
+    }
     client = checkClient(await getClient(c.env.DB, checkClientId(params)));
     redirectUri = checkRedirectUri(params, client);
   } catch (error) {
@@ -80,7 +92,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   }
   let step: SessionStep;
   try {
-    step = await sessionStep(c, params, request, client);
+    step = await sessionStep(c, params, request, client, choice);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     const target = { redirect_uri: redirectUri, state, response_mode: responseModeOf(params) };
@@ -88,6 +100,16 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   }
   if (step.kind === 'redirect') {
     return backToClient(c, { redirect_uri: redirectUri, state, response_mode: responseModeOf(params) }, step.params);
+  }
+  if (step.kind === 'select') {
+    const identity = await getIdentity(c.env.DB, step.sub);
+    return choicePage(c, {
+      locale: pickLocale(request.ui_locales, c.req.header('Accept-Language')),
+      name: shortName(identity?.claims),
+      clientName: client.name,
+      redirectUri,
+      params,
+    });
   }
   if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {

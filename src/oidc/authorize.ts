@@ -143,7 +143,10 @@ export function checkPkce(params: Params, client: Client): { code_challenge?: st
 /**
  * prompt (OIDC Core §3.1.2.1): known values only, and `none` alone. Whether the browser session
  * satisfies it is decided later (`decideSso` in sso.ts): `none` answers silently or with
- * `login_required`; `login`, `consent` and `select_account` always ask the phone.
+ * `login_required`; `login` and `consent` always ask the phone; `select_account` lets the
+ * person choose (src/oidc/select-account.tsx).
+ * @throws {OAuthError} `invalid_request` for unknown values or `none` with another value, except
+ *   `none select_account`: `account_selection_required` (OIDC Core §3.1.2.6).
  */
 export function checkPrompt(params: Params): string | undefined {
   const prompt = one(params, 'prompt');
@@ -151,6 +154,9 @@ export function checkPrompt(params: Params): string | undefined {
   const values = prompt.split(' ').filter(Boolean);
   if (values.some((value) => !PROMPT_VALUES.has(value))) throw new OAuthError('invalid_request', D.promptUnsupported);
   if (values.includes('none') && values.length > 1) {
+    // "none" with "select_account" asks for a choice without a screen to make it on: OIDC Core
+    // §3.1.2.6's account_selection_required says exactly that; other mixes are malformed.
+    if (values.includes('select_account')) throw new OAuthError('account_selection_required', D.promptNoneSelectAccount);
     throw new OAuthError('invalid_request', D.promptNoneCombined);
   }
   return values.join(' ');

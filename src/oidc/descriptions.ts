@@ -29,6 +29,8 @@ export const DESCRIPTIONS = {
   pkceChallenge: 'code_challenge is not a valid S256 challenge',
   promptUnsupported: 'unsupported prompt value',
   promptNoneCombined: 'prompt=none cannot be combined with other values',
+  promptNoneSelectAccount: 'an account can only be selected with a user interface, which prompt=none forbids',
+  selectAccountExpired: 'the account choice has expired or did not come from this browser; start the login again from the service',
   loginRequired: 'the person must log in with the mobile key',
   idTokenHintInvalid: 'id_token_hint is not a valid ID token issued by this provider',
   // end_session endpoint, rendered locally

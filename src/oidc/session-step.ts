@@ -19,11 +19,21 @@ import { decideSso } from './sso.ts';
 /** Where the request goes: back to the client with these parameters, or to a login page. */
 export type SessionStep =
   | { kind: 'redirect'; params: Record<string, string> }
-  | { kind: 'login'; requiredSub?: string };
+  | { kind: 'login'; requiredSub?: string }
+  /** `prompt=select_account` with a session: the person chooses (src/oidc/select-account.tsx). */
+  | { kind: 'select'; sub: string };
+
+/**
+ * The person's answer on the account choice page: `continue` as the session's identity (a
+ * silent answer, `auth_time` unchanged) or log in with `another` key (a fresh approval).
+ */
+export type AccountChoice = 'continue' | 'another';
 
 /**
  * Runs the step. A silent answer starts a LoginSession already approved from the browser
  * session and takes its one code in the same call (docs/login-session.md, "Single sign-on").
+ * @param choice the person's answer on the account choice page, which replaces
+ *   `select_account` in the request's prompt (`another` as if it were `login`).
  * @throws {OAuthError} `invalid_request` for an invalid `id_token_hint` (redirected by the caller).
  */
 export async function sessionStep(
@@ -31,6 +41,7 @@ export async function sessionStep(
   params: Params,
   request: AuthorizationRequest,
   client: Client,
+  choice?: AccountChoice,
 ): Promise<SessionStep> {
   const hint = params.get('id_token_hint') || undefined;
   const [idTokenHintSub, loginHintSub] = await Promise.all([
@@ -46,8 +57,10 @@ export async function sessionStep(
       current = null;
     }
   }
+  let prompt = (request.prompt ?? '').split(' ').filter(Boolean);
+  if (choice) prompt = [...prompt.filter((value) => value !== 'select_account'), ...(choice === 'another' ? ['login'] : [])];
   const decision = decideSso({
-    prompt: (request.prompt ?? '').split(' ').filter(Boolean),
+    prompt,
     ...(request.max_age !== undefined ? { maxAge: request.max_age } : {}),
     ...(idTokenHintSub !== undefined ? { idTokenHintSub } : {}),
     ...(loginHintSub !== undefined ? { loginHintSub } : {}),
@@ -59,6 +72,7 @@ export async function sessionStep(
   }
   // The phone's key must belong to the hinted identity: the login_hint's, else the id_token_hint's.
   const requiredSub = loginHintSub ?? idTokenHintSub;
+  if (decision.kind === 'select' && current) return { kind: 'select', sub: current.view.sub };
   if (decision.kind === 'interactive' || !current) return requiredSub ? { kind: 'login', requiredSub } : { kind: 'login' };
 
   const id = c.env.LOGIN_SESSION.newUniqueId().toString();

@@ -96,15 +96,22 @@ describe('decideSso (OIDC Core §3.1.2.1)', () => {
     expect(decideSso({ prompt: [], session, now })).toEqual({ kind: 'silent' });
     expect(decideSso({ prompt: ['none'], session, now, maxAge: 100, idTokenHintSub: 'sub_jana', loginHintSub: 'sub_jana' })).toEqual({ kind: 'silent' });
   });
-  it('asks the phone without a session, for prompt login/consent/select_account, an exceeded max_age or another identity', () => {
+  it('asks the phone without a session, for prompt login/consent, an exceeded max_age or another identity', () => {
     expect(decideSso({ prompt: [], session: null, now })).toMatchObject({ kind: 'interactive', why: 'no-session' });
-    for (const p of ['login', 'consent', 'select_account']) {
+    for (const p of ['login', 'consent']) {
       expect(decideSso({ prompt: [p], session, now })).toMatchObject({ kind: 'interactive', why: `prompt-${p}` });
     }
     expect(decideSso({ prompt: [], session, now, maxAge: 99 })).toMatchObject({ why: 'max-age' });
     expect(decideSso({ prompt: [], session, now, maxAge: 0 })).toMatchObject({ why: 'max-age' });
     expect(decideSso({ prompt: [], session, now, idTokenHintSub: 'sub_petr' })).toMatchObject({ why: 'other-identity' });
     expect(decideSso({ prompt: [], session, now, loginHintSub: 'sub_petr' })).toMatchObject({ why: 'other-identity' });
+  });
+  it('select_account offers the choice only when the session could answer silently', () => {
+    expect(decideSso({ prompt: ['select_account'], session, now })).toEqual({ kind: 'select' });
+    expect(decideSso({ prompt: ['select_account'], session: null, now })).toMatchObject({ kind: 'interactive', why: 'no-session' });
+    expect(decideSso({ prompt: ['select_account', 'login'], session, now })).toMatchObject({ kind: 'interactive', why: 'prompt-login' });
+    expect(decideSso({ prompt: ['select_account'], session, now, maxAge: 10 })).toMatchObject({ kind: 'interactive', why: 'max-age' });
+    expect(decideSso({ prompt: ['select_account'], session, now, loginHintSub: 'sub_petr' })).toMatchObject({ why: 'other-identity' });
   });
   it('with prompt=none every reason for a fresh approval is login_required', () => {
     for (const input of [{ session: null }, { session, maxAge: 10 }, { session, idTokenHintSub: 'sub_petr' }]) {

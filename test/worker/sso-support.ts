@@ -32,6 +32,18 @@ export class Browser {
     return this.take(await call(path, { headers: { Cookie: this.header() }, redirect: 'manual' }));
   }
 
+  /** POSTs a form (as a page's `<form method="post">` does). */
+  async post(path: string, form: URLSearchParams): Promise<Response> {
+    return this.take(
+      await call(path, {
+        method: 'POST',
+        headers: { Cookie: this.header(), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: form,
+        redirect: 'manual',
+      }),
+    );
+  }
+
   get session(): string | undefined {
     return this.cookies.get(SESSION_COOKIE);
   }

@@ -129,9 +129,9 @@ describe('prompt and max_age (OIDC Core §3.1.2.1)', () => {
     expect(redirectedTo(await authorizeIn(browser, none.params)).searchParams.get('error')).toBe('login_required');
   });
 
-  it('prompt=consent and select_account ask the phone; none combined with another value is invalid_request', async () => {
+  it('prompt=consent asks the phone (select_account: select-account.test.ts); none combined with another value is invalid_request', async () => {
     const { browser, first } = await loggedIn();
-    for (const prompt of ['consent', 'select_account']) {
+    for (const prompt of ['consent']) {
       const request = await codeRequest(first, { prompt });
       expect(redirectedTo(await authorizeIn(browser, request.params)).pathname, prompt).toMatch(/^\/login\//);
     }
