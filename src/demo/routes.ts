@@ -158,7 +158,8 @@ ${ended.length ? `<p id="logged-out-notice"><strong>You were logged out by the p
 OpenID Connect authorization code flow with PKCE as the public client <code>${escapeHtml(service.clientId)}</code>.
 While you are logged in at the provider, a second service logs you in without the phone.</p>
 ${live ? `<p>Logged in as <strong id="name">${escapeHtml(session.name)}</strong>.</p>
-<form method="post" action="${base}/logout"><button class="button" type="submit">Log out</button></form>`
+<form method="post" action="${base}/logout"><button class="button" type="submit">Log out</button></form>
+<form method="post" action="${base}/login"><input type="hidden" name="prompt" value="select_account" /><button class="button button-secondary" type="submit" id="switch-account">Switch account (prompt=select_account)</button></form>`
         : `<form method="post" action="${base}/login"><button class="button" type="submit">Log in with the mobile key</button></form>`}
 <h2>Sessions</h2>
 ${await sessionBlock(c, service, true)}
@@ -168,6 +169,13 @@ ${await sessionBlock(c, other, false)}
   });
 
   routes.post(`${service.sub}/login`, async (c) => {
+    // The "Switch account" button asks the provider to let the person choose (OIDC Core §3.1.2.1).
+    let selectAccount = false;
+    try {
+      selectAccount = (await c.req.formData()).get('prompt') === 'select_account';
+    } catch {
+      // no form body: a plain login
+    }
     const as = await discover(c);
     const flow: Flow = {
       state: oauth.generateRandomState(),
@@ -184,6 +192,7 @@ ${await sessionBlock(c, other, false)}
       nonce: flow.nonce,
       code_challenge: await oauth.calculatePKCECodeChallenge(flow.codeVerifier),
       code_challenge_method: 'S256',
+      ...(selectAccount ? { prompt: 'select_account' } : {}),
     }).toString();
     // sent on the top-level redirect back from the provider (SameSite=Lax)
     setCookie(c, flowCookie, toCookie(JSON.stringify(flow)), FLOW_COOKIE_OPTIONS);

@@ -1,6 +1,7 @@
 /**
  * The demo in Chromium against wrangler dev (issue 10): log in at /demo with the phone, the
- * second demo service logs in silently, "Log out" there goes through the provider's
+ * second demo service logs in silently (and again through prompt=select_account's "Continue as
+ * Jana N."), "Log out" there goes through the provider's
  * end_session_endpoint, whose logged-out page loads both services' front-channel iframes and
  * returns; the first service then shows it was logged out by the provider (front- and
  * back-channel).
@@ -48,6 +49,16 @@ describe('demo: single sign-on and logout across two services', () => {
     await page.locator('#other-service').click();
     await page.waitForURL(/\/demo\/second$/);
     await page.getByRole('button', { name: 'Log in with the mobile key' }).click();
+    await page.waitForURL(/\/demo\/second\/callback/);
+    expect(await textOf(page, '#name')).toBe('Jana Nováková');
+
+    // prompt=select_account: the provider's choice page, "Continue as" answers without the phone.
+    await page.goto(`${server.url}/demo/second`);
+    await page.locator('#switch-account').click();
+    await page.waitForURL((url) => url.pathname === '/authorize');
+    expect(await page.locator('[data-select-account] h1').textContent()).toMatch(/^(Vyberte účet|Choose an account)$/);
+    await page.locator('[data-lang="en"]').click();
+    await page.getByRole('button', { name: 'Continue as Jana N.' }).click();
     await page.waitForURL(/\/demo\/second\/callback/);
     expect(await textOf(page, '#name')).toBe('Jana Nováková');
 
