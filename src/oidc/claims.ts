@@ -14,6 +14,8 @@ export const SCOPE_CLAIMS = {
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
+  // Releases no claim: asks for a refresh token (OIDC Core §11; granted only with prompt=consent, src/oidc/refresh.ts).
+  offline_access: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Scope = keyof typeof SCOPE_CLAIMS;
