@@ -273,6 +273,44 @@ describe('revocation (RFC 7009) of refresh tokens', () => {
   });
 });
 
+describe('operator API: grant_types', () => {
+  const ADMIN = { Authorization: 'Bearer test-admin-token', 'Content-Type': 'application/json' };
+  const create = (extra: Record<string, unknown>) =>
+    call('/admin/clients', { method: 'POST', headers: ADMIN, body: JSON.stringify({ name: 'Portál', redirect_uris: ['https://rp.example/cb'], ...extra }) });
+
+  it('defaults to authorization_code; refresh_token can be allowed at registration and changed later', async () => {
+    const plain = (await (await create({})).json()) as Record<string, unknown>;
+    expect(plain.grant_types).toEqual(['authorization_code']);
+    const res = await create({ grant_types: ['authorization_code', 'refresh_token'] });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as Record<string, unknown>;
+    expect(created.grant_types).toEqual(['authorization_code', 'refresh_token']);
+    const patched = await call(`/admin/clients/${String(created.client_id)}`, { method: 'PATCH', headers: ADMIN, body: JSON.stringify({ grant_types: ['authorization_code'] }) });
+    expect(((await patched.json()) as Record<string, unknown>).grant_types).toEqual(['authorization_code']);
+    const shown = (await (await call(`/admin/clients/${String(created.client_id)}`, { headers: ADMIN })).json()) as Record<string, unknown>;
+    expect(shown.grant_types).toEqual(['authorization_code']);
+  });
+
+  it.each([
+    [['refresh_token'], 'must include authorization_code'],
+    [['authorization_code', 'client_credentials'], 'only authorization_code and refresh_token'],
+    [['authorization_code', 'authorization_code'], 'must not repeat'],
+    ['refresh_token', ''],
+  ])('refuses grant_types %j', async (grantTypes, reason) => {
+    const res = await create({ grant_types: grantTypes });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('Content-Type')).toMatch(/problem\+json/);
+    if (reason) expect(JSON.stringify(await res.json())).toContain(reason);
+  });
+
+  it('a client whose refresh_token grant is taken away can no longer refresh', async () => {
+    const tc = await refreshClient();
+    const { as, tokens } = await loginForTokens(tc);
+    await call(`/admin/clients/${tc.client.client_id}`, { method: 'PATCH', headers: ADMIN, body: JSON.stringify({ grant_types: ['authorization_code'] }) });
+    expect(await refreshError(as, tc, tokens.refresh_token!)).toBe('unauthorized_client');
+  });
+});
+
 describe('refresh rules (pure)', () => {
   const allowed = { grantTypes: ['authorization_code', 'refresh_token'] as const };
   it('offline_access is kept only with prompt=consent and a client allowed the grant', () => {
