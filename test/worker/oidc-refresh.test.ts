@@ -7,6 +7,8 @@ import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_REFRESH_TOKEN_SECONDS, grantableScope, refreshedScope, refreshTokenSeconds } from '../../src/oidc/refresh-rules.ts';
 import { DESCRIPTION_CHARS } from '../../src/oidc/descriptions.ts';
+import { getClient } from '../../src/oidc/clients.ts';
+import { consoleBrowser } from './console-support.ts';
 import { call } from './helpers.ts';
 import { basic, discover, newClient, rp, token, type TestClient } from './oidc-support.ts';
 import { authOf, loginForTokens, refresh, refreshClient, refreshError, userinfo } from './refresh-support.ts';
@@ -301,6 +303,17 @@ describe('operator API: grant_types', () => {
     expect(res.status).toBe(400);
     expect(res.headers.get('Content-Type')).toMatch(/problem\+json/);
     if (reason) expect(JSON.stringify(await res.json())).toContain(reason);
+  });
+
+  it('the console registers a service with refresh tokens when the box is ticked, without otherwise', async () => {
+    const admin = await consoleBrowser('admin');
+    const page = await (await admin.get('/console/clients')).text();
+    expect(page).toContain('name="refresh_token"');
+    const idOf = async (res: Response) => /id="client-id">([^<]+)</.exec(await res.text())![1]!;
+    const withRefresh = await idOf(await admin.post('/console/clients', { csrf: admin.csrf, name: 'Knihovna', redirect_uris: 'https://knihovna.example/cb', refresh_token: '1' }));
+    const without = await idOf(await admin.post('/console/clients', { csrf: admin.csrf, name: 'Knihovna 2', redirect_uris: 'https://knihovna.example/cb' }));
+    expect((await getClient(env.DB, withRefresh))?.grantTypes).toEqual(['authorization_code', 'refresh_token']);
+    expect((await getClient(env.DB, without))?.grantTypes).toEqual(['authorization_code']);
   });
 
   it('a client whose refresh_token grant is taken away can no longer refresh', async () => {
