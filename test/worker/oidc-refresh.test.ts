@@ -9,9 +9,10 @@ import { DEFAULT_REFRESH_TOKEN_SECONDS, grantableScope, refreshedScope, refreshT
 import { DESCRIPTION_CHARS } from '../../src/oidc/descriptions.ts';
 import { getClient } from '../../src/oidc/clients.ts';
 import { consoleBrowser } from './console-support.ts';
-import { call } from './helpers.ts';
-import { basic, discover, newClient, rp, token, type TestClient } from './oidc-support.ts';
-import { authOf, loginForTokens, refresh, refreshClient, refreshError, userinfo } from './refresh-support.ts';
+import { heldClaimNames } from '../../src/oidc/claims.ts';
+import { call, deviceKey, sign } from './helpers.ts';
+import { authorize, basic, codeRequest, discover, loginFrom, newClient, newPerson, rp, token, type TestClient } from './oidc-support.ts';
+import { authOf, enrolledPhone, loginForTokens, refresh, refreshClient, refreshError, userinfo } from './refresh-support.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -58,6 +59,19 @@ describe('when a refresh token is issued', () => {
     expect(tokens.refresh_token).toBeUndefined();
     expect(tokens.scope).toBe('openid profile');
     expect(await refreshError(as, tc, `rt_${'A'.repeat(43)}`)).toBe('unauthorized_client');
+  });
+
+  it('the phone is shown offline_access among what is released, only when it will be granted', async () => {
+    const tc = await refreshClient();
+    const person = await newPerson();
+    const device = await enrolledPhone(person.sub);
+    const scanned = async (extra: Record<string, string>) => {
+      const login = await loginFrom(await authorize((await codeRequest(tc, { scope: 'openid profile offline_access', ...extra })).params));
+      const context = await login.stub.scan({ secret: login.secret, device: deviceKey(device), signature: await sign(device, 'scan', login.id) });
+      return context.ok ? heldClaimNames(context.value.claims, person.claims) : [];
+    };
+    expect(await scanned({ prompt: 'consent' })).toEqual(['name', 'given_name', 'family_name', 'birthdate', 'offline_access']);
+    expect(await scanned({})).not.toContain('offline_access');
   });
 
   it('without offline_access there is none', async () => {
