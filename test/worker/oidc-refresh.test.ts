@@ -3,6 +3,7 @@
  * (RFC 7009), with oauth4webapi as the relying service.
  */
 import { env } from 'cloudflare:workers';
+import fc from 'fast-check';
 import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_REFRESH_TOKEN_SECONDS, grantableScope, refreshedScope, refreshTokenSeconds } from '../../src/oidc/refresh-rules.ts';
@@ -228,6 +229,33 @@ describe('refreshing', () => {
     // None of that used the real tokens up.
     await refresh(as, tc, tokens.refresh_token!);
   });
+
+  it('fuzzed refresh requests are 4xx OAuth errors with fixed descriptions, and spend nothing', async () => {
+    const tc = await refreshClient();
+    const { as, tokens } = await loginForTokens(tc);
+    const real = tokens.refresh_token!;
+    const presented = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.stringMatching(/^rt_[A-Za-z0-9_-]{43}$/),
+      fc.integer({ min: 0, max: real.length - 1 }).map((i) => `${real.slice(0, i)}${real[i] === 'A' ? 'B' : 'A'}${real.slice(i + 1)}`),
+      fc.constant(real.toLowerCase()),
+      fc.constant(` ${real}`),
+    );
+    const scope = fc.option(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('openid phone', 'email', '')), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(presented, scope, async (value, s) => {
+        fc.pre(value !== real);
+        const form: Record<string, string> = { grant_type: 'refresh_token', refresh_token: value };
+        if (s !== undefined) form.scope = s;
+        const { res, body } = await token(form, { Authorization: basic(tc.client.client_id, tc.secret!) });
+        expect(res.status).toBe(400);
+        expect(['invalid_grant', 'invalid_request']).toContain(body.error);
+        expect(String(body.error_description)).toMatch(DESCRIPTION_CHARS);
+      }),
+      { numRuns: 40 },
+    );
+    await refresh(as, tc, real);
+  }, 30_000);
 
   it('an expired grant is invalid_grant', async () => {
     const tc = await refreshClient();
