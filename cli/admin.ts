@@ -17,11 +17,14 @@ Commands:
   identity show SUB                  show an identity's claims
   client create --name NAME --redirect-uri URI [--redirect-uri URI ...] [--public] [--id-token-alg RS256|ES256]
                 [--post-logout-redirect-uri URI ...] [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
-                                     register a relying service (prints its client_id and secret)
+                [--grant-type refresh_token]
+                                     register a relying service (prints its client_id and secret);
+                                     --grant-type refresh_token allows refresh tokens (offline_access)
   client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
-                [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
+                [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI] [--grant-type TYPE ...]
                                      change a relying service; a repeated option replaces the whole
-                                     list; an empty value ("") clears a logout URI or the list
+                                     list; an empty value ("") clears a logout URI or the list;
+                                     authorization_code is always among the grant types
   devices SUB                        list an identity's devices
   device revoke DEVICE_ID            revoke a device (idempotent)
   audit SUB                          an identity's audit events, newest first
@@ -54,6 +57,7 @@ const { values, positionals } = parseArgs({
     'post-logout-redirect-uri': { type: 'string', multiple: true },
     'backchannel-logout-uri': { type: 'string' },
     'frontchannel-logout-uri': { type: 'string' },
+    'grant-type': { type: 'string', multiple: true },
     role: { type: 'string' },
   },
 });
@@ -64,7 +68,7 @@ await runCli('admin', json, async () => {
   const [group, action, arg] = positionals;
   if (values.help || !group || group === 'help') return { json: { help: HELP }, text: HELP };
   const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'role', 'h',
-    'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri']);
+    'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri', 'grant-type']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const api = client(secureServerUrl(str('server') ?? DEFAULT_SERVER));
 
@@ -105,6 +109,7 @@ await runCli('admin', json, async () => {
       public: values.public === true,
       ...(alg ? { id_token_alg: alg } : {}),
       ...logoutOptions(),
+      ...grantTypeOption(),
     });
     const out: Record<string, unknown> = { client_id: created.client_id };
     if (created.client_secret) out.client_secret = created.client_secret;
@@ -126,6 +131,7 @@ await runCli('admin', json, async () => {
       ...(name !== undefined ? { name } : {}),
       ...(Array.isArray(redirectUris) ? { redirect_uris: redirectUris } : {}),
       ...logoutOptions(),
+      ...grantTypeOption(),
     };
     if (Object.keys(patch).length === 0) throw usage('client update needs at least one option to change');
     const updated = await api('PATCH', `/admin/clients/${encodeURIComponent(clientId)}`, patch);
@@ -200,6 +206,17 @@ function logoutOptions(): Record<string, unknown> {
   return out;
 }
 
+/**
+ * `--grant-type` as the API's `grant_types`: authorization_code first (always required), then the
+ * values given ("" alone: authorization_code only). The server validates the values.
+ */
+function grantTypeOption(): Record<string, unknown> {
+  const given = values['grant-type'];
+  if (!Array.isArray(given)) return {};
+  const types = given.filter((type): type is string => typeof type === 'string' && type !== '' && type !== 'authorization_code');
+  return { grant_types: ['authorization_code', ...new Set(types)] };
+}
+
 /** A client's URIs, one line each. */
 function registrationLines(client: Record<string, unknown>): string[] {
   const list = (value: unknown) => ((value as string[] | undefined)?.length ? (value as string[]).join(', ') : '(none)');
@@ -208,6 +225,7 @@ function registrationLines(client: Record<string, unknown>): string[] {
     `post-logout redirect URIs: ${list(client.post_logout_redirect_uris)}`,
     `back-channel logout URI:   ${String(client.backchannel_logout_uri ?? '(none)')}`,
     `front-channel logout URI:  ${String(client.frontchannel_logout_uri ?? '(none)')}`,
+    `grant types:   ${list(client.grant_types)}`,
   ];
 }
 

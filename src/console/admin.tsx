@@ -37,6 +37,7 @@ function ClientForm({ page, action, client, error }: { page: PageContext; action
       <label>{t.clientName}<input name="name" required maxLength={100} value={client?.name ?? ''} /></label>
       <label>{t.redirectUris}<textarea name="redirect_uris" rows={3} required>{client?.redirectUris.join('\n') ?? ''}</textarea></label>
       {client ? null : <label class="check"><input type="checkbox" name="public" value="1" />{t.publicClient}</label>}
+      {client ? null : <label class="check"><input type="checkbox" name="refresh_token" value="1" />{t.refreshTokens}</label>}
       <button type="submit">{client ? t.save : t.register}</button>
     </form>
   );
@@ -80,9 +81,10 @@ adminPages.get('/clients', async (c) => {
 adminPages.post('/clients', async (c) => {
   const page = c.get('page');
   const form = c.get('form');
-  const parsed = v.safeParse(ClientBody, { name: form.name ?? '', redirect_uris: uris(form.redirect_uris), public: form.public === '1' });
+  const grantTypes = form.refresh_token === '1' ? ['authorization_code', 'refresh_token'] : ['authorization_code'];
+  const parsed = v.safeParse(ClientBody, { name: form.name ?? '', redirect_uris: uris(form.redirect_uris), public: form.public === '1', grant_types: grantTypes });
   if (!parsed.success) return sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" error={firstIssue(parsed.issues)} />, { status: 400 });
-  const { client, clientSecret } = await registerClient(c.env.DB, { name: parsed.output.name, redirectUris: parsed.output.redirect_uris, public: parsed.output.public });
+  const { client, clientSecret } = await registerClient(c.env.DB, { name: parsed.output.name, redirectUris: parsed.output.redirect_uris, public: parsed.output.public, grantTypes: parsed.output.grant_types! });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, operator: sessionOf(c)!.sub, detail: { name: client.name } });
   return secretPage(c, client, clientSecret);
 });

@@ -12,8 +12,9 @@
  * - `POST /admin/devices/:id/revoke` — idempotent → `{device_id, sub, revoked_at}`
  * - `POST /admin/clients` — register a relying service → 201 `{client_id, client_secret?, ...}`
  * - `GET /admin/clients/:client_id` — one relying service's registration (never its secret)
- * - `PATCH /admin/clients/:client_id` — change name, redirect URIs or logout registration
+ * - `PATCH /admin/clients/:client_id` — change name, redirect URIs, logout registration
  *   (`post_logout_redirect_uris`, `backchannel_logout_uri`, `frontchannel_logout_uri`; null clears a URI)
+ *   or `grant_types` (`["authorization_code"]`, the default, or with `"refresh_token"`)
  * - `/admin/operators` — operator roles of the console (src/console/operator-api.ts)
  */
 import { Hono } from 'hono';
@@ -93,17 +94,29 @@ const LOGOUT_FIELDS = {
   frontchannel_logout_session_required: v.optional(v.literal(true, 'frontchannel_logout_session_required is always true here')),
 };
 
+/**
+ * `grant_types` (RFC 7591 §2): `authorization_code` (always: the only way a grant starts here)
+ * and optionally `refresh_token` (then `offline_access` can be granted, OIDC Core §11).
+ */
+const GRANT_TYPES = v.pipe(
+  v.array(v.picklist(['authorization_code', 'refresh_token'], 'grant_types may hold only authorization_code and refresh_token')),
+  v.check((types) => types.includes('authorization_code'), 'grant_types must include authorization_code'),
+  v.check((types) => new Set(types).size === types.length, 'grant_types must not repeat'),
+);
+
 export const ClientBody = v.strictObject({
   name: displayName('name', 100),
   redirect_uris: uriList('redirect URI', 1),
   public: v.optional(v.boolean(), false),
   id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
+  grant_types: v.optional(GRANT_TYPES),
   ...LOGOUT_FIELDS,
 });
 
 const ClientUpdateBody = v.strictObject({
   name: v.optional(displayName('name', 100)),
   redirect_uris: v.optional(uriList('redirect URI', 1)),
+  grant_types: v.optional(GRANT_TYPES),
   ...LOGOUT_FIELDS,
 });
 
@@ -197,6 +210,7 @@ adminRoutes.post('/clients', async (c) => {
     redirectUris: body.redirect_uris,
     public: body.public,
     ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
+    ...(body.grant_types ? { grantTypes: body.grant_types } : {}),
     ...logoutRegistration(body),
   });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, detail: { name: client.name } });
@@ -214,6 +228,7 @@ adminRoutes.patch('/clients/:client_id', async (c) => {
   const client = await updateClient(c.env.DB, c.req.param('client_id'), {
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+    ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
     ...logoutRegistration(body),
   });
   if (!client) throw unknownClient();
@@ -246,6 +261,7 @@ function clientJson(client: Client) {
     redirect_uris: client.redirectUris,
     public: client.public,
     id_token_alg: client.idTokenAlg,
+    grant_types: client.grantTypes,
     created_at: client.createdAt,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     backchannel_logout_uri: client.backchannelLogoutUri,

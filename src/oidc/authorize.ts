@@ -12,6 +12,7 @@ import { knownScopes, parseScope } from './claims.ts';
 import { checkAcrRequest, parseClaimsRequest, type ClaimsRequest } from './claims-request.ts';
 import { OAuthError } from './errors.ts';
 import { S256_CHALLENGE } from './pkce.ts';
+import { grantableScope } from './refresh-rules.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 
 /** The validated authorization request, as the LoginSession keeps it (opaque to the session). */
@@ -197,7 +198,8 @@ export function validateAuthorization(params: Params, client: Client, redirectUr
   checkDisplayAndLengths(params);
   const claims = parseClaimsRequest(one(params, 'claims'));
   checkAcrRequest(claims);
-  const request: AuthorizationRequest = { client_id: client.clientId, redirect_uri: redirectUri, response_type: responseType, scope, ...pkce };
+  // offline_access only with prompt=consent and a client allowed refresh tokens (OIDC Core §11).
+  const request: AuthorizationRequest = { client_id: client.clientId, redirect_uri: redirectUri, response_type: responseType, scope: grantableScope(scope, prompt, client), ...pkce };
   if (responseModeOf(params) === 'form_post') request.response_mode = 'form_post';
   const optional = { state: one(params, 'state'), nonce: one(params, 'nonce'), acr_values: one(params, 'acr_values'),
     login_hint: one(params, 'login_hint'), display: one(params, 'display'), ui_locales: one(params, 'ui_locales'), prompt };

@@ -14,6 +14,8 @@ export const SCOPE_CLAIMS = {
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
+  // Releases no claim: asks for a refresh token (OIDC Core §11; granted only with prompt=consent, src/oidc/refresh.ts).
+  offline_access: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Scope = keyof typeof SCOPE_CLAIMS;
@@ -76,13 +78,15 @@ export function releasedClaims(sub: string, claims: IdentityClaims, scopes: read
 
 /**
  * Of the claim names a login would release, those this person actually has a value for — what
- * the phone should list, since a claim without a value is never released (see
+ * the phone should list (with `offline_access` when a refresh token is granted), since a claim without a value is never released (see
  * {@link releasedClaims}; `name` counts when it can be derived from the given or family name).
  * @param names claim names from {@link claimsForScopes}, in order.
  * @param claims everything held about the person.
  */
 export function heldClaimNames(names: readonly string[], claims: IdentityClaims): string[] {
   return names.filter((name) =>
+    // Not a claim: ongoing access (a refresh token) the person must see they consent to (OIDC Core §11).
+    name === 'offline_access' ||
     name === 'name'
       ? Boolean(claims.name ?? claims.given_name ?? claims.family_name)
       : claims[name] !== undefined && claims[name] !== null,

@@ -5,6 +5,12 @@ import { randomToken, sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 
 export type IdTokenAlg = 'RS256' | 'ES256';
 
+/** The OAuth grant types a client may use (RFC 7591 §2 `grant_types`); `authorization_code` always. */
+export type GrantType = 'authorization_code' | 'refresh_token';
+
+/** What a client may use unless registered otherwise. */
+export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code'];
+
 export interface Client {
   clientId: string;
   name: string;
@@ -21,6 +27,8 @@ export interface Client {
   backchannelLogoutUri: string | null;
   /** Front-Channel Logout 1.0 §2: loaded in an iframe on the logged-out page; null when not registered. */
   frontchannelLogoutUri: string | null;
+  /** Grant types allowed at the token endpoint; `refresh_token` makes `offline_access` grantable (OIDC Core §11). */
+  grantTypes: GrantType[];
 }
 
 /** The logout registration fields of a client (all optional when registering). */
@@ -40,10 +48,11 @@ interface ClientRow {
   post_logout_redirect_uris: string;
   backchannel_logout_uri: string | null;
   frontchannel_logout_uri: string | null;
+  grant_types: string;
 }
 
 const COLUMNS =
-  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri';
+  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri, grant_types';
 
 /**
  * Registers a relying service.
@@ -52,16 +61,17 @@ const COLUMNS =
  */
 export async function registerClient(
   db: D1Database,
-  input: { name: string; redirectUris: string[]; public?: boolean; idTokenAlg?: IdTokenAlg; clientId?: string } & LogoutRegistration,
+  input: { name: string; redirectUris: string[]; public?: boolean; idTokenAlg?: IdTokenAlg; clientId?: string; grantTypes?: GrantType[] } & LogoutRegistration,
   now = Date.now(),
 ): Promise<{ client: Client; clientSecret?: string }> {
   const clientId = input.clientId ?? `client_${randomToken(12)}`;
   const clientSecret = input.public ? undefined : randomToken(32);
   const secretHash = clientSecret ? await sha256Hex(clientSecret) : null;
   const idTokenAlg = input.idTokenAlg ?? 'RS256';
+  const grantTypes = normalGrantTypes(input.grantTypes);
   await db
     .prepare(
-      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
     )
     .bind(
       clientId,
@@ -73,6 +83,7 @@ export async function registerClient(
       JSON.stringify(input.postLogoutRedirectUris ?? []),
       input.backchannelLogoutUri ?? null,
       input.frontchannelLogoutUri ?? null,
+      JSON.stringify(grantTypes),
     )
     .run();
   const client: Client = {
@@ -85,6 +96,7 @@ export async function registerClient(
     postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
     backchannelLogoutUri: input.backchannelLogoutUri ?? null,
     frontchannelLogoutUri: input.frontchannelLogoutUri ?? null,
+    grantTypes,
   };
   return clientSecret ? { client, clientSecret } : { client };
 }
@@ -106,7 +118,7 @@ export async function getClient(db: D1Database, clientId: string): Promise<Clien
 export async function updateClient(
   db: D1Database,
   clientId: string,
-  patch: { name?: string; redirectUris?: string[] } & LogoutRegistration,
+  patch: { name?: string; redirectUris?: string[]; grantTypes?: GrantType[] } & LogoutRegistration,
 ): Promise<Client | null> {
   const current = await getClient(db, clientId);
   if (!current) return null;
@@ -117,10 +129,11 @@ export async function updateClient(
     ...(patch.postLogoutRedirectUris !== undefined ? { postLogoutRedirectUris: patch.postLogoutRedirectUris } : {}),
     ...(patch.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: patch.backchannelLogoutUri } : {}),
     ...(patch.frontchannelLogoutUri !== undefined ? { frontchannelLogoutUri: patch.frontchannelLogoutUri } : {}),
+    ...(patch.grantTypes !== undefined ? { grantTypes: normalGrantTypes(patch.grantTypes) } : {}),
   };
   await db
     .prepare(
-      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6 WHERE client_id = ?1',
+      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6, grant_types = ?7 WHERE client_id = ?1',
     )
     .bind(
       clientId,
@@ -129,6 +142,7 @@ export async function updateClient(
       JSON.stringify(next.postLogoutRedirectUris),
       next.backchannelLogoutUri,
       next.frontchannelLogoutUri,
+      JSON.stringify(next.grantTypes),
     )
     .run();
   return next;
@@ -155,5 +169,15 @@ function fromRow(row: ClientRow): Client {
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     backchannelLogoutUri: row.backchannel_logout_uri,
     frontchannelLogoutUri: row.frontchannel_logout_uri,
+    grantTypes: normalGrantTypes(JSON.parse(row.grant_types) as GrantType[]),
   };
+}
+
+/**
+ * A grant type list as stored: `authorization_code` always (the only way to start a grant here),
+ * then `refresh_token` if asked for; anything else dropped. Validation of operator input is the
+ * operator API's (src/identity/admin.ts); this only keeps stored rows well-formed.
+ */
+function normalGrantTypes(types: readonly string[] | undefined): GrantType[] {
+  return types?.includes('refresh_token') ? ['authorization_code', 'refresh_token'] : [...DEFAULT_GRANT_TYPES];
 }

@@ -20,7 +20,7 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     scopes_supported: SUPPORTED_SCOPES,
     response_types_supported: ['code'],
     response_modes_supported: [...RESPONSE_MODES],
-    grant_types_supported: ['authorization_code'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: signingAlgs(env),
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],

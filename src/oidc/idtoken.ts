@@ -20,7 +20,7 @@ export async function atHash(accessToken: string): Promise<string> {
 }
 
 /**
- * Signs an ID token for a redeemed code.
+ * Signs an ID token for a redeemed code or a refresh (OIDC Core §12.2: same claims, a new `iat`).
  * @param input.authTime when the person approved, epoch **milliseconds** (written in seconds).
  * @param input.now epoch milliseconds.
  * @param input.sid the browser session's id, when the code was issued in one (Front-/Back-Channel
@@ -40,6 +40,9 @@ export async function signIdToken(
     now?: number;
     /** Identity claims the `claims` parameter asked for in the ID token (OIDC Core §5.5), already selected. */
     claims?: Record<string, unknown>;
+    /** The approval's level and methods, when repeated from an earlier one (a refresh); else a login's. */
+    acr?: string;
+    amr?: readonly string[];
   },
 ): Promise<string> {
   const key = await signingKey(env, input.alg);
@@ -47,8 +50,8 @@ export async function signIdToken(
   const claims: Record<string, unknown> = {
     ...input.claims,
     auth_time: Math.floor(input.authTime / 1000),
-    acr: ACR_SUBSTANTIAL,
-    amr: [...AMR],
+    acr: input.acr ?? ACR_SUBSTANTIAL,
+    amr: [...(input.amr ?? AMR)],
     at_hash: await atHash(input.accessToken),
   };
   if (input.nonce !== undefined) claims.nonce = input.nonce;

@@ -1,13 +1,16 @@
 /**
- * Token revocation (`POST /revoke`, RFC 7009) for access tokens, client-authenticated like the
- * token endpoint. There are no refresh tokens yet, so `token_type_hint=refresh_token` finds
- * nothing (RFC 7009 §2.2: an unknown hint value or token is no error).
+ * Token revocation (`POST /revoke`, RFC 7009) for refresh and access tokens, client-authenticated
+ * like the token endpoint. Each kind of token has its own shape, so the token itself says where it
+ * is kept and `token_type_hint` is not needed to find it (§2.1 lets the server look beyond the
+ * hint; an unknown hint value or token is no error, §2.2). Revoking a refresh token ends its whole
+ * grant and the grant's access tokens (src/oidc/refresh.ts).
  */
 import { Hono } from 'hono';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
+import { revokeRefreshTokenOrAccess } from './refresh.ts';
 import { readClientRequest } from './token.ts';
 
 
@@ -20,7 +23,9 @@ revocationRoutes.all('/revoke', async (c) => {
     const token = params.get('token');
     if (!token) throw new OAuthError('invalid_request', D.revokeTokenMissing);
     const loginId = loginIdOf(token);
-    if (loginId) {
+    if (await revokeRefreshTokenOrAccess(c.env, token, client.clientId)) {
+      // a refresh token or an access token a refresh issued: done
+    } else if (loginId) {
       try {
         await loginStub(c.env, loginId).revokeAccessToken(token, client.clientId);
       } catch {

@@ -1,6 +1,7 @@
 /**
  * The token endpoint (`POST /token`, RFC 6749 §3.2, §4.1.3, OIDC Core §3.1.3): the
- * authorization_code grant with client_secret_basic, client_secret_post, or none + PKCE.
+ * authorization_code grant with client_secret_basic, client_secret_post, or none + PKCE, and the
+ * refresh_token grant (RFC 6749 §6, in ./refresh.ts).
  */
 import { Hono } from 'hono';
 import { recordClient } from '../browser-session/api.ts';
@@ -17,6 +18,7 @@ import { requestedClaimNames, type ClaimsRequest } from './claims-request.ts';
 import { getIdentity } from '../identity/identities.ts';
 import { CODE_VERIFIER, s256 } from './pkce.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
+import { refreshGrant, startRefreshGrant } from './refresh.ts';
 
 /** Credentials from `Authorization: Basic` (RFC 6749 §2.3.1: each part form-urlencoded). */
 function parseBasic(header: string | undefined, realm: string): { id: string; secret: string } | undefined {
@@ -95,6 +97,7 @@ tokenRoutes.all('/token', async (c) => {
     const { params, client } = await readClientRequest(c.req.raw, c.env);
     const grantType = params.get('grant_type');
     if (!grantType) throw new OAuthError('invalid_request', D.grantTypeMissing);
+    if (grantType === 'refresh_token') return c.json(await refreshGrant(c.env, client, params), 200, NO_STORE);
     if (grantType !== 'authorization_code') throw new OAuthError('unsupported_grant_type', D.grantTypeUnsupported);
     const code = params.get('code');
     if (!code) throw new OAuthError('invalid_request', D.codeMissing);
@@ -139,6 +142,7 @@ tokenRoutes.all('/token', async (c) => {
       ...(typeof nonce === 'string' ? { nonce } : {}),
       ...(grant.browserSession ? { sid: grant.browserSession.sid } : {}),
     });
+    const refreshToken = await startRefreshGrant(c.env, client, grant, loginId!, now);
     return c.json(
       {
         access_token: grant.accessToken,
@@ -146,6 +150,7 @@ tokenRoutes.all('/token', async (c) => {
         expires_in: Math.floor((grant.accessTokenExpiresAt - now) / 1000),
         id_token: idToken,
         scope: String(grant.authorization.scope),
+        ...(refreshToken ? { refresh_token: refreshToken } : {}),
       },
       200,
       NO_STORE,

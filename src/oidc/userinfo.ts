@@ -13,6 +13,8 @@ import { REQUESTABLE_CLAIMS } from './claims-request.ts';
 import { NO_STORE, OAuthError, bearerChallenge } from './errors.ts';
 import { isForm, readForm } from './form.ts';
 import { DESCRIPTIONS as D, type Description } from './descriptions.ts';
+import { introspectRefreshedAccessToken } from './refresh.ts';
+import { isRefreshedAccessTokenShaped } from './refresh-rules.ts';
 
 /** The token from the header or the body; exactly one method (RFC 6750 §2). */
 async function presentedToken(request: Request): Promise<string | undefined> {
@@ -33,6 +35,23 @@ async function presentedToken(request: Request): Promise<string | undefined> {
   return fromHeader ?? fromBody;
 }
 
+/**
+ * The access token's subject, scope, client, approving device and UserInfo claim names: from the
+ * LoginSession that issued it, or from D1 for one a refresh issued (src/oidc/refresh.ts).
+ */
+async function introspect(env: Env, token: string) {
+  if (isRefreshedAccessTokenShaped(token)) return introspectRefreshedAccessToken(env.DB, token);
+  const loginId = loginIdOf(token);
+  if (!loginId) return { ok: false as const, description: D.accessTokenInvalid };
+  let stub;
+  try {
+    stub = loginStub(env, loginId);
+  } catch {
+    return { ok: false as const, description: D.accessTokenInvalid };
+  }
+  return stub.introspectAccessToken(token);
+}
+
 /** `GET|POST /userinfo`. */
 export const userinfoRoutes = new Hono<{ Bindings: Env }>();
 
@@ -45,15 +64,7 @@ userinfoRoutes.on(['GET', 'POST'], '/userinfo', async (c) => {
       return new Response(null, { status: 401, headers: { 'WWW-Authenticate': bearerChallenge(realm), ...NO_STORE } });
     }
     const invalid = (description: Description) => new OAuthError('invalid_token', description, { status: 401 });
-    const loginId = loginIdOf(token);
-    if (!loginId) throw invalid(D.accessTokenInvalid);
-    let stub;
-    try {
-      stub = loginStub(c.env, loginId);
-    } catch {
-      throw invalid(D.accessTokenInvalid);
-    }
-    const result = await stub.introspectAccessToken(token);
+    const result = await introspect(c.env, token);
     if (!result.ok) throw invalid(result.description);
     // The key's revocation reaches its tokens here: checked on every use, not at expiry.
     const [identity, device] = await Promise.all([

@@ -263,7 +263,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /** See {@link revokeAccessToken} in ./grants.ts. */
-  async revokeAccessToken(accessToken: string, clientId: string): Promise<boolean> {
+  async revokeAccessToken(accessToken: string | { hash: string }, clientId: string): Promise<boolean> {
     return revokeAccessToken(this.#grantHost, accessToken, clientId);
   }
 

@@ -68,6 +68,8 @@ export interface Grant {
   /** Epoch ms. */
   accessTokenExpiresAt: number;
   sub: string;
+  /** The device (mobile key) that approved. */
+  deviceId: string;
   /** The validated authorization request (AuthorizationRequest in src/oidc/authorize.ts). */
   authorization: Record<string, unknown>;
   /** When the person approved, epoch ms (`auth_time`: the browser session's when it has one). */
@@ -166,6 +168,7 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
       accessToken,
       accessTokenExpiresAt: token.expiresAt,
       sub: device.sub,
+      deviceId: device.id,
       authorization,
       approvedAt: link ? link.authTime * 1000 : record.endedAt!,
       ...(link ? { browserSession: link } : {}),
@@ -193,10 +196,12 @@ export async function introspectAccessToken(
 /**
  * Revokes the access token (RFC 7009 §2.2) if it is this one and was issued to `clientId`;
  * anything else (unknown, another client's, already revoked or expired) changes nothing.
+ * @param accessToken the token, or its SHA-256 hex (`{ hash }`) when a revoked refresh token
+ *   grant ends the access token its first code redemption issued (src/oidc/refresh.ts).
  * @returns whether a token was revoked now (the endpoint answers 200 either way).
  */
-export async function revokeAccessToken(host: GrantHost, accessToken: string, clientId: string): Promise<boolean> {
-  const hash = await sha256Hex(accessToken);
+export async function revokeAccessToken(host: GrantHost, accessToken: string | { hash: string }, clientId: string): Promise<boolean> {
+  const hash = typeof accessToken === 'string' ? await sha256Hex(accessToken) : accessToken.hash;
   const token = await host.storage.get<AccessTokenRecord>(OIDC_KEY.accessToken);
   if (checkAccessToken(token, hash, Date.now()) !== null || token!.clientId !== clientId) return false;
   await host.storage.put(OIDC_KEY.accessToken, { ...token!, revokedAt: Date.now() });

@@ -225,7 +225,7 @@ describe('fuzzing the OpenID Provider changes nothing and never fails with a 5xx
         if (auth !== undefined) headers.Authorization = auth;
         if (t !== undefined) headers['Content-Type'] = t;
         const res = await call('/token', { method: m, headers, ...(m === 'GET' ? {} : { body: new URLSearchParams(pairs).toString() }) });
-        await expectOAuthError(res, ['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type'], `${m} /token ${JSON.stringify(f)}`);
+        await expectOAuthError(res, ['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type', 'unauthorized_client'], `${m} /token ${JSON.stringify(f)}`);
       }),
       RUNS,
     );

@@ -328,9 +328,11 @@ describe('token endpoint', () => {
   it('request errors: unsupported_grant_type, invalid_request', async () => {
     const tc = await newClient();
     const auth = { Authorization: basic(tc.client.client_id, tc.secret!) };
-    for (const grant of ['refresh_token', 'client_credentials', 'password']) {
+    for (const grant of ['client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:device_code']) {
       expect((await token({ grant_type: grant }, auth)).body.error).toBe('unsupported_grant_type');
     }
+    // RFC 6749 §5.2: a grant type this client is not registered for.
+    expect((await token({ grant_type: 'refresh_token' }, auth)).body.error).toBe('unauthorized_client');
     expect((await token({ code: 'x' }, auth)).body.error).toBe('invalid_request');
     expect((await token({ grant_type: 'authorization_code', redirect_uri: tc.redirectUri }, auth)).body.error).toBe('invalid_request');
     const junk = await token({ grant_type: 'authorization_code', code: 'junk', redirect_uri: tc.redirectUri }, auth);

@@ -7,7 +7,7 @@ import * as oauth from 'oauth4webapi';
 import { expect } from 'vitest';
 import { createIdentity, type IdentityClaims } from '../../src/identity/identities.ts';
 import { parseLoginUrl } from '../../src/mobile/protocol.ts';
-import { registerClient, type IdTokenAlg } from '../../src/oidc/clients.ts';
+import { registerClient, type GrantType, type IdTokenAlg } from '../../src/oidc/clients.ts';
 import { randomToken } from '../../src/session/crypto.ts';
 import { loginStub } from '../../src/session/stub.ts';
 import type { LoginSnapshot } from '../../src/session/types.ts';
@@ -34,7 +34,7 @@ export interface TestClient {
 }
 
 /** Registers a client with a unique redirect_uri. */
-export async function newClient(options: { public?: boolean; alg?: IdTokenAlg } = {}): Promise<TestClient> {
+export async function newClient(options: { public?: boolean; alg?: IdTokenAlg; grantTypes?: GrantType[] } = {}): Promise<TestClient> {
   const redirectUri = `https://rp.example/cb/${randomToken(6)}`;
   const name = `Test RP ${randomToken(3)}`;
   const { client, clientSecret } = await registerClient(env.DB, {
@@ -42,6 +42,7 @@ export async function newClient(options: { public?: boolean; alg?: IdTokenAlg } 
     redirectUris: [redirectUri, 'https://rp.example/other'],
     public: options.public ?? false,
     idTokenAlg: options.alg ?? 'RS256',
+    ...(options.grantTypes ? { grantTypes: options.grantTypes } : {}),
   });
   return {
     client: { client_id: client.clientId, id_token_signed_response_alg: client.idTokenAlg },

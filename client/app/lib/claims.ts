@@ -25,6 +25,8 @@ const LABELS: Record<string, Record<Locale, string>> = {
   phone_number_verified: { cs: 'Ověření telefonního čísla', en: 'Phone number verified' },
   address: { cs: 'Adresa', en: 'Address' },
   updated_at: { cs: 'Datum poslední změny údajů', en: 'Last updated' },
+  // Not a claim: the service may keep access while you are away (a refresh token, OIDC Core §11).
+  offline_access: { cs: 'Trvalý přístup, i když nebudete přihlášeni', en: 'Ongoing access while you are not logged in' },
 };
 
 /**
