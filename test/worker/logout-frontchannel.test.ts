@@ -22,6 +22,8 @@ const client = (overrides: Partial<Client> = {}): Client => ({
   postLogoutRedirectUris: ['https://portal.example/bye'],
   backchannelLogoutUri: null,
   frontchannelLogoutUri: null,
+  subjectType: 'public',
+  sectorIdentifier: null,
   ...overrides,
 });
 
