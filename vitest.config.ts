@@ -21,6 +21,7 @@ export default defineConfig(async () => {
                   ADMIN_TOKEN: 'test-admin-token',
                   LOGIN_VALIDITY_SECONDS: '180',
                   SIGNING_KEYS,
+                  PAIRWISE_SECRET: 'test-pairwise-secret-0123456789abcdef0123456789',
                 },
               },
             }),

@@ -1,5 +1,6 @@
 /**
- * Local secrets for `wrangler dev`: an admin token and the ID token signing keys.
+ * Local secrets for `wrangler dev`: an admin token, the ID token signing keys and the key of
+ * pairwise subject identifiers.
  * Production sets the same names with `wrangler secret put`.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,15 @@ export interface LocalSecrets {
   ADMIN_TOKEN: string;
   /** JSON array of private JWKs (each with `kid` and `alg`) that sign ID tokens; the first of each alg signs. */
   SIGNING_KEYS: string;
+  /**
+   * HMAC-SHA-256 key of pairwise subject identifiers (OIDC Core §8.1, src/oidc/subject.ts), 256
+   * bits base64url. Never rotated: a new value gives every pairwise client new `sub`s.
+   */
+  PAIRWISE_SECRET: string;
 }
+
+/** The names of {@link LocalSecrets}, in the order they are written. */
+export const SECRET_NAMES = ['ADMIN_TOKEN', 'SIGNING_KEYS', 'PAIRWISE_SECRET'] as const;
 
 /** A private signing JWK as `SIGNING_KEYS` holds it (src/oidc/keys.ts). */
 export type SigningJwk = JWK & { kid: string; alg: 'RS256' | 'ES256' };
@@ -23,10 +32,17 @@ export async function generateSigningKey(alg: 'RS256' | 'ES256'): Promise<Signin
   return { ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomBytes(6).toString('hex')}` };
 }
 
-/** Generates fresh secrets: a 256-bit admin token, an RS256 (2048-bit) and an ES256 signing key. */
+/**
+ * Generates fresh secrets: a 256-bit admin token, an RS256 (2048-bit) and an ES256 signing key,
+ * and a 256-bit pairwise subject key.
+ */
 export async function generateSecrets(): Promise<LocalSecrets> {
   const keys = [await generateSigningKey('RS256'), await generateSigningKey('ES256')];
-  return { ADMIN_TOKEN: randomBytes(32).toString('base64url'), SIGNING_KEYS: JSON.stringify(keys) };
+  return {
+    ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+    SIGNING_KEYS: JSON.stringify(keys),
+    PAIRWISE_SECRET: randomBytes(32).toString('base64url'),
+  };
 }
 
 /**
@@ -89,12 +105,12 @@ export function parseDotenv(text: string): Record<string, string> {
 
 /**
  * Makes sure `path` (default `.dev.vars`) holds every local secret, generating missing ones and
- * keeping existing values.
+ * keeping existing values (a `.dev.vars` from before PAIRWISE_SECRET gains it, its other values kept).
  * @returns the secrets in force and whether the file was created or changed.
  */
 export async function ensureDevVars(path = '.dev.vars'): Promise<{ secrets: LocalSecrets; written: boolean }> {
   const existing = existsSync(path) ? parseDotenv(readFileSync(path, 'utf8')) : {};
-  if (existing.ADMIN_TOKEN && existing.SIGNING_KEYS) {
+  if (SECRET_NAMES.every((name) => existing[name])) {
     // Rewrite a file from the earlier double-quoted format, which wrangler read wrongly.
     const text = readFileSync(path, 'utf8');
     if (text !== formatDotenv(existing)) writeFileSync(path, formatDotenv(existing), { mode: 0o600 });

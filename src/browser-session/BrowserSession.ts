@@ -105,14 +105,16 @@ export class BrowserSession extends DurableObject<Env> {
   /**
    * Records a client that received tokens (from the token endpoint, which has no cookie: the
    * code routed here). On a session that ended meanwhile, the client is owed a logout token.
+   * @param sub the `sub` the client's tokens carry (a pairwise client's, OIDC Core §8.1); the
+   *   session's own when omitted. The client's logout token carries the same.
    * @returns false when there is no such session or it has ended.
    */
-  async addClient(clientId: string): Promise<boolean> {
+  async addClient(clientId: string, sub?: string): Promise<boolean> {
     const record = await this.#record();
     if (!record) return false;
     const now = Date.now();
     if (endedBy(record, now) === null) {
-      const next = withClient(record, clientId);
+      const next = withClient(record, clientId, sub);
       if (next !== record) await this.ctx.storage.put(KEY.session, next);
       return true;
     }
@@ -121,8 +123,8 @@ export class BrowserSession extends DurableObject<Env> {
     }
     const ended = (await this.#record())!;
     if (!ended.clients.includes(clientId)) {
-      await this.ctx.storage.put(KEY.session, withClient(ended, clientId));
-      await this.#owe([{ clientId, sub: ended.sub, sid: ended.sid, attempt: 0, dueAt: now }]);
+      await this.ctx.storage.put(KEY.session, withClient(ended, clientId, sub));
+      await this.#owe([{ clientId, sub: sub ?? ended.sub, sid: ended.sid, attempt: 0, dueAt: now }]);
     }
     return false;
   }

@@ -14,7 +14,7 @@ import { lifetimes } from './lifetime.ts';
 export interface BrowserSessionView {
   /** The session id relying services know (`sid` in ID and logout tokens); not the object id. */
   sid: string;
-  /** The identity logged in (the `sub` every client of ours sees). */
+  /** The identity logged in (the `sub` public clients see; pairwise clients see their own, src/oidc/subject.ts). */
   sub: string;
   /** When the person last approved with a mobile key, epoch SECONDS (`auth_time`). */
   authTime: number;
@@ -125,11 +125,13 @@ export async function establishBrowserSession(
 
 /**
  * Records that a client received tokens in a session (the token endpoint, after a redemption).
+ * @param sub the `sub` those tokens carried (a pairwise client's own; src/oidc/subject.ts), which
+ *   its logout token will carry too.
  * @returns false when the session is unknown or has ended (the client is then owed a logout token).
  */
-export async function recordClient(env: Env, sessionId: string, clientId: string): Promise<boolean> {
+export async function recordClient(env: Env, sessionId: string, clientId: string, sub?: string): Promise<boolean> {
   const stub = browserSessionStub(env, sessionId);
-  return stub ? stub.addClient(clientId) : false;
+  return stub ? stub.addClient(clientId, sub) : false;
 }
 
 /**

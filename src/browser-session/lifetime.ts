@@ -29,6 +29,11 @@ export interface SessionRecord {
   amr: string[];
   deviceId: string;
   clients: string[];
+  /**
+   * The `sub` a client knows when it is not `sub` (a pairwise client, OIDC Core §8.1): its logout
+   * token carries this one. Absent for sessions whose clients all see `sub`.
+   */
+  subjects?: Record<string, string>;
   /** Epoch ms. */
   createdAt: number;
   /** Epoch ms of the last use (authorization request answered from it). */
@@ -98,9 +103,21 @@ export function touch(record: SessionRecord, now: number): SessionRecord {
   return record.endedAt !== undefined || now <= record.lastSeenAt ? record : { ...record, lastSeenAt: now };
 }
 
-/** The record with a client that received tokens (each client once, in order of first use). */
-export function withClient(record: SessionRecord, clientId: string): SessionRecord {
-  return record.clients.includes(clientId) ? record : { ...record, clients: [...record.clients, clientId] };
+/**
+ * The record with a client that received tokens (each client once, in order of first use) and
+ * the `sub` its tokens carried (default: the session's own).
+ */
+export function withClient(record: SessionRecord, clientId: string, sub = record.sub): SessionRecord {
+  const known = record.clients.includes(clientId);
+  const subjectKnown = (record.subjects?.[clientId] ?? record.sub) === sub;
+  if (known && subjectKnown) return record;
+  const next = known ? record : { ...record, clients: [...record.clients, clientId] };
+  return subjectKnown ? next : { ...next, subjects: { ...record.subjects, [clientId]: sub } };
+}
+
+/** The `sub` a client of the session knows (its logout token's `sub`). */
+export function subjectOf(record: SessionRecord, clientId: string): string {
+  return record.subjects?.[clientId] ?? record.sub;
 }
 
 /**
@@ -111,7 +128,7 @@ export function end(record: SessionRecord, reason: EndReason, now: number): { re
   if (record.endedAt !== undefined) return { record, owed: [] };
   return {
     record: { ...record, endedAt: now, endReason: reason },
-    owed: record.clients.map((clientId) => ({ clientId, sub: record.sub, sid: record.sid, attempt: 0, dueAt: now })),
+    owed: record.clients.map((clientId) => ({ clientId, sub: subjectOf(record, clientId), sid: record.sid, attempt: 0, dueAt: now })),
   };
 }
 

@@ -11,10 +11,15 @@
  * - `GET /admin/identities/:sub/audit` — `{sub, events: [...]}` newest first
  * - `POST /admin/devices/:id/revoke` — idempotent → `{device_id, sub, revoked_at}`
  * - `POST /admin/clients` — register a relying service → 201 `{client_id, client_secret?, ...}`
+ *   (`subject_type`: `public` by default, or `pairwise` — OIDC Core §8.1, redirect URIs on one host)
  * - `GET /admin/clients/:client_id` — one relying service's registration (never its secret)
  * - `PATCH /admin/clients/:client_id` — change name, redirect URIs, logout registration
  *   (`post_logout_redirect_uris`, `backchannel_logout_uri`, `frontchannel_logout_uri`; null clears a URI)
  *   or `grant_types` (`["authorization_code"]`, the default, or with `"refresh_token"`)
+ * - `GET /admin/clients/:client_id/subjects/:sub` — the identity behind a `sub` this client
+ *   sees (a pairwise client's own) → `{client_id, subject_type, sub, identity_sub}`
+ * - `GET /admin/identities/:sub/subjects/:client_id` — the `sub` this client sees for the identity
+ *   → `{sub, client_id, subject_type, client_sub}`
  * - `/admin/operators` — operator roles of the console (src/console/operator-api.ts)
  */
 import { Hono } from 'hono';
@@ -22,7 +27,8 @@ import * as v from 'valibot';
 import { displayName } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { readJson } from '../http/json.ts';
-import { getClient, registerClient, updateClient, type Client, type LogoutRegistration } from '../oidc/clients.ts';
+import { getClient, registerClient, SectorError, updateClient, type Client, type LogoutRegistration } from '../oidc/clients.ts';
+import { localSubject, pairwiseSecret, sectorIdentifierOf, subjectFor, SUBJECT_TYPES } from '../oidc/subject.ts';
 import { operatorApi } from '../console/operator-api.ts';
 import { sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from './activation.ts';
@@ -110,8 +116,24 @@ export const ClientBody = v.strictObject({
   public: v.optional(v.boolean(), false),
   id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
   grant_types: v.optional(GRANT_TYPES),
+  subject_type: v.optional(v.picklist(SUBJECT_TYPES, 'subject_type must be public or pairwise')),
   ...LOGOUT_FIELDS,
 });
+
+/**
+ * {@link ClientBody} with the pairwise rule (OIDC Core §8.1): without a `sector_identifier_uri`
+ * (not offered) the sector is the redirect URIs' one host, so they must share one.
+ */
+export const ClientRegistrationBody = v.pipe(
+  ClientBody,
+  v.forward(
+    v.check(
+      (body) => body.subject_type !== 'pairwise' || sectorIdentifierOf(body.redirect_uris) !== null,
+      'the redirect URIs of a pairwise client must all be on one host (its sector identifier)',
+    ),
+    ['redirect_uris'],
+  ),
+);
 
 const ClientUpdateBody = v.strictObject({
   name: v.optional(displayName('name', 100)),
@@ -204,13 +226,19 @@ adminRoutes.post('/devices/:id/revoke', async (c) => {
 });
 
 adminRoutes.post('/clients', async (c) => {
-  const body = await readJson(c.req.raw, ClientBody);
+  const body = await readJson(c.req.raw, ClientRegistrationBody);
+  if (body.subject_type === 'pairwise' && !pairwiseSecret(c.env)) {
+    throw new ProblemError('conflict', 409, 'Pairwise subjects not configured', {
+      detail: 'Set the PAIRWISE_SECRET secret (docs/deploy.md) before registering a pairwise client.',
+    });
+  }
   const { client, clientSecret } = await registerClient(c.env.DB, {
     name: body.name,
     redirectUris: body.redirect_uris,
     public: body.public,
     ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
     ...(body.grant_types ? { grantTypes: body.grant_types } : {}),
+    ...(body.subject_type ? { subjectType: body.subject_type } : {}),
     ...logoutRegistration(body),
   });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, detail: { name: client.name } });
@@ -225,15 +253,43 @@ adminRoutes.get('/clients/:client_id', async (c) => {
 
 adminRoutes.patch('/clients/:client_id', async (c) => {
   const body = await readJson(c.req.raw, ClientUpdateBody);
-  const client = await updateClient(c.env.DB, c.req.param('client_id'), {
-    ...(body.name !== undefined ? { name: body.name } : {}),
-    ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
-    ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
-    ...logoutRegistration(body),
-  });
+  let client: Client | null;
+  try {
+    client = await updateClient(c.env.DB, c.req.param('client_id'), {
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+      ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
+      ...logoutRegistration(body),
+    });
+  } catch (error) {
+    if (!(error instanceof SectorError)) throw error;
+    throw new ProblemError('invalid-input', 400, 'Invalid input', {
+      detail: 'redirect_uris: a pairwise client keeps its redirect URIs on the host of its sector identifier.',
+    });
+  }
   if (!client) throw unknownClient();
   await recordAudit(c.env.DB, { type: 'client.updated', clientId: client.clientId, detail: { fields: Object.keys(body).sort() } });
   return c.json(clientJson(client), 200, NO_STORE);
+});
+
+adminRoutes.get('/clients/:client_id/subjects/:sub', async (c) => {
+  const client = await getClient(c.env.DB, c.req.param('client_id'));
+  if (!client) throw unknownClient();
+  const sub = c.req.param('sub');
+  const local = await localSubject(c.env.DB, client, sub);
+  const identity = local === undefined ? null : await getIdentity(c.env.DB, local);
+  if (!identity) {
+    throw new ProblemError('unknown-identity', 404, 'Unknown identity', { detail: 'This service was never given this sub for anyone.' });
+  }
+  return c.json({ client_id: client.clientId, subject_type: client.subjectType, sub, identity_sub: identity.sub }, 200, NO_STORE);
+});
+
+adminRoutes.get('/identities/:sub/subjects/:client_id', async (c) => {
+  const identity = await requireIdentity(c.env.DB, c.req.param('sub'));
+  const client = await getClient(c.env.DB, c.req.param('client_id'));
+  if (!client) throw unknownClient();
+  const clientSub = await subjectFor(c.env, client, identity.sub);
+  return c.json({ sub: identity.sub, client_id: client.clientId, subject_type: client.subjectType, client_sub: clientSub }, 200, NO_STORE);
 });
 
 function unknownClient(): ProblemError {
@@ -268,6 +324,8 @@ function clientJson(client: Client) {
     backchannel_logout_session_required: true,
     frontchannel_logout_uri: client.frontchannelLogoutUri,
     frontchannel_logout_session_required: true,
+    subject_type: client.subjectType,
+    ...(client.sectorIdentifier ? { sector_identifier: client.sectorIdentifier } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import { signingKey } from './keys.ts';
 /** One logout token to deliver: to this client, for this session. */
 export interface LogoutDelivery {
   clientId: string;
-  /** The `sub` this client knows. */
+  /** The `sub` this client knows (a pairwise client's own, as its ID token carried it). */
   sub: string;
   /** The session's `sid`. */
   sid: string;

@@ -2,6 +2,7 @@
  * Registered relying services (OAuth clients) in D1. Client secrets are stored as SHA-256 hex.
  */
 import { randomToken, sha256Hex, timingSafeEqual } from '../session/crypto.ts';
+import { sectorIdentifierOf, type SubjectType } from './subject.ts';
 
 export type IdTokenAlg = 'RS256' | 'ES256';
 
@@ -29,6 +30,10 @@ export interface Client {
   frontchannelLogoutUri: string | null;
   /** Grant types allowed at the token endpoint; `refresh_token` makes `offline_access` grantable (OIDC Core §11). */
   grantTypes: GrantType[];
+  /** OIDC Core §8: `public` (the identity's own `sub`) or `pairwise` (one per sector). Fixed at registration. */
+  subjectType: SubjectType;
+  /** A pairwise client's sector identifier (OIDC Core §8.1): its redirect URIs' one host at registration; null when public. */
+  sectorIdentifier: string | null;
 }
 
 /** The logout registration fields of a client (all optional when registering). */
@@ -49,21 +54,46 @@ interface ClientRow {
   backchannel_logout_uri: string | null;
   frontchannel_logout_uri: string | null;
   grant_types: string;
+  subject_type: string;
+  sector_identifier: string | null;
 }
 
 const COLUMNS =
-  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri, grant_types';
+  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri, grant_types, subject_type, sector_identifier';
+
+/** Thrown when a registration or change would break a pairwise client's sector (see {@link sectorIdentifierOf}). */
+export class SectorError extends Error {
+  readonly code = 'redirect-uris-span-hosts';
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
 
 /**
  * Registers a relying service.
  * @param input.clientId a fixed id (for demo data); a random one when omitted.
+ * @param input.subjectType `public` when omitted; a `pairwise` client's redirect URIs must share
+ *   one host, its sector identifier (OIDC Core §8.1; no `sector_identifier_uri` is offered).
  * @returns the client and, for a confidential client, its secret (shown once, stored hashed).
+ * @throws {SectorError} for a pairwise client whose redirect URIs name several hosts.
  */
 export async function registerClient(
   db: D1Database,
-  input: { name: string; redirectUris: string[]; public?: boolean; idTokenAlg?: IdTokenAlg; clientId?: string; grantTypes?: GrantType[] } & LogoutRegistration,
+  input: {
+    name: string;
+    redirectUris: string[];
+    public?: boolean;
+    idTokenAlg?: IdTokenAlg;
+    clientId?: string;
+    grantTypes?: GrantType[];
+    subjectType?: SubjectType;
+  } & LogoutRegistration,
   now = Date.now(),
 ): Promise<{ client: Client; clientSecret?: string }> {
+  const subjectType = input.subjectType ?? 'public';
+  const sectorIdentifier = subjectType === 'pairwise' ? sectorIdentifierOf(input.redirectUris) : null;
+  if (subjectType === 'pairwise' && !sectorIdentifier) throw new SectorError('the redirect URIs of a pairwise client must share one host');
   const clientId = input.clientId ?? `client_${randomToken(12)}`;
   const clientSecret = input.public ? undefined : randomToken(32);
   const secretHash = clientSecret ? await sha256Hex(clientSecret) : null;
@@ -71,7 +101,7 @@ export async function registerClient(
   const grantTypes = normalGrantTypes(input.grantTypes);
   await db
     .prepare(
-      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
+      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
     )
     .bind(
       clientId,
@@ -84,6 +114,8 @@ export async function registerClient(
       input.backchannelLogoutUri ?? null,
       input.frontchannelLogoutUri ?? null,
       JSON.stringify(grantTypes),
+      subjectType,
+      sectorIdentifier,
     )
     .run();
   const client: Client = {
@@ -97,6 +129,8 @@ export async function registerClient(
     backchannelLogoutUri: input.backchannelLogoutUri ?? null,
     frontchannelLogoutUri: input.frontchannelLogoutUri ?? null,
     grantTypes,
+    subjectType,
+    sectorIdentifier,
   };
   return clientSecret ? { client, clientSecret } : { client };
 }
@@ -112,8 +146,11 @@ export async function getClient(db: D1Database, clientId: string): Promise<Clien
 
 /**
  * Changes a client's name, redirect URIs or logout registration; fields left undefined stay as
- * they are, `null` clears a logout URI. The secret, public/confidential and alg never change here.
+ * they are, `null` clears a logout URI. The secret, public/confidential, alg and subject type
+ * never change here.
  * @returns the updated client, or null when there is no client with this id.
+ * @throws {SectorError} when a pairwise client's new redirect URIs leave its sector's host (its
+ *   subs would no longer match the URIs it is reached at).
  */
 export async function updateClient(
   db: D1Database,
@@ -122,6 +159,9 @@ export async function updateClient(
 ): Promise<Client | null> {
   const current = await getClient(db, clientId);
   if (!current) return null;
+  if (current.subjectType === 'pairwise' && patch.redirectUris !== undefined && sectorIdentifierOf(patch.redirectUris) !== current.sectorIdentifier) {
+    throw new SectorError('the redirect URIs of a pairwise client must stay on its sector host');
+  }
   const next: Client = {
     ...current,
     ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -170,6 +210,8 @@ function fromRow(row: ClientRow): Client {
     backchannelLogoutUri: row.backchannel_logout_uri,
     frontchannelLogoutUri: row.frontchannel_logout_uri,
     grantTypes: normalGrantTypes(JSON.parse(row.grant_types) as GrantType[]),
+    subjectType: row.subject_type === 'pairwise' ? 'pairwise' : 'public',
+    sectorIdentifier: row.sector_identifier,
   };
 }
 

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { ACR_SUBSTANTIAL, SUPPORTED_SCOPES, claimsForScopes } from './claims.ts';
 import { publicJwks, signingAlgs } from './keys.ts';
 import { RESPONSE_MODES } from './respond.ts';
+import { SUBJECT_TYPES } from './subject.ts';
 
 /** The provider metadata for an issuer (e.g. `http://localhost:8787`). */
 export function providerMetadata(env: Env): Record<string, unknown> {
@@ -21,7 +22,7 @@ export function providerMetadata(env: Env): Record<string, unknown> {
     response_types_supported: ['code'],
     response_modes_supported: [...RESPONSE_MODES],
     grant_types_supported: ['authorization_code', 'refresh_token'],
-    subject_types_supported: ['public'],
+    subject_types_supported: [...SUBJECT_TYPES],
     id_token_signing_alg_values_supported: signingAlgs(env),
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     code_challenge_methods_supported: ['S256'],

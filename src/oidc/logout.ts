@@ -25,6 +25,7 @@ import { DESCRIPTIONS } from './descriptions.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
 import { frontchannelFrames } from './frontchannel.ts';
+import { subjectFor } from './subject.ts';
 import { confirmPage, loggedOutPage, logoutErrorPage, type SwitchHref } from './logout-pages.tsx';
 import {
   checkClientMatchesHint,
@@ -120,7 +121,8 @@ logoutRoutes.on(['GET', 'POST'], '/logout', async (c) => {
     ...(hintClient ? { hintClient } : {}),
     ...(params.post_logout_redirect_uri ? { postLogoutRedirectUri: params.post_logout_redirect_uri } : {}),
     ...(params.state !== undefined ? { state: params.state } : {}),
-    session: session ? { sub: session.sub, sid: session.sid } : null,
+    // Compared in the hint's client's terms: a pairwise client's hint carries its own `sub`.
+    session: session ? { sub: hintClient ? await subjectFor(c.env, hintClient, session.sub) : session.sub, sid: session.sid } : null,
   });
   if (decision.kind === 'end') return endAndAnswer(c, locale, decision.redirect, false);
 

@@ -20,6 +20,7 @@ import type { Client } from './clients.ts';
 import { DESCRIPTIONS as D, type Description } from './descriptions.ts';
 import { OAuthError } from './errors.ts';
 import { signIdToken } from './idtoken.ts';
+import { subjectFor } from './subject.ts';
 import {
   findRefreshedAccessToken,
   findRefreshToken,
@@ -140,7 +141,8 @@ export async function refreshGrant(env: Env, client: Client, params: URLSearchPa
     const { sub: _sub, ...claims } = releasedClaims(grant.sub, identity.claims, [], grant.claims.id_token);
     response.id_token = await signIdToken(env, {
       claims,
-      sub: grant.sub,
+      // The same `sub` as the first ID token (OIDC Core §12.2): the client's pairwise one where it has one.
+      sub: await subjectFor(env, client, grant.sub),
       clientId: client.clientId,
       alg: client.idTokenAlg,
       authTime: grant.authTime * 1000,

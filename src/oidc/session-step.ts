@@ -46,7 +46,7 @@ export async function sessionStep(
   const hint = params.get('id_token_hint') || undefined;
   const [idTokenHintSub, loginHintSub] = await Promise.all([
     hint === undefined ? undefined : verifyIdTokenHint(c.env, hint),
-    resolveLoginHint(c.env.DB, request.login_hint),
+    resolveLoginHint(c.env.DB, request.login_hint, client),
   ]);
   let current = await currentWithId(c);
   if (current) {

@@ -19,6 +19,7 @@ import { getIdentity } from '../identity/identities.ts';
 import { CODE_VERIFIER, s256 } from './pkce.ts';
 import { DESCRIPTIONS as D } from './descriptions.ts';
 import { refreshGrant, startRefreshGrant } from './refresh.ts';
+import { issueSubject } from './subject.ts';
 
 /** Credentials from `Authorization: Basic` (RFC 6749 §2.3.1: each part form-urlencoded). */
 function parseBasic(header: string | undefined, realm: string): { id: string; secret: string } | undefined {
@@ -123,9 +124,11 @@ tokenRoutes.all('/token', async (c) => {
     })) as GrantResult<Grant>;
     if (!result.ok) throw new OAuthError('invalid_grant', result.description);
     const grant = result.value;
-    // The client is now part of the browser session (and is told when it ends).
-    if (grant.browserSession) await recordClient(c.env, grant.browserSession.id, client.clientId);
     const now = Date.now();
+    // The `sub` this client sees (OIDC Core §8): the identity's, or the client's pairwise one.
+    const subject = await issueSubject(c.env, client, grant.sub, now);
+    // The client is now part of the browser session (and is told when it ends, with this `sub`).
+    if (grant.browserSession) await recordClient(c.env, grant.browserSession.id, client.clientId, subject);
     const nonce = grant.authorization.nonce;
     // Claims the `claims` parameter asked for in the ID token (OIDC Core §5.5), where we hold them.
     const wanted = requestedClaimNames(grant.authorization.claims as ClaimsRequest | undefined, 'id_token');
@@ -133,7 +136,7 @@ tokenRoutes.all('/token', async (c) => {
     const { sub: _sub, ...extra } = identity ? releasedClaims(grant.sub, identity.claims, [], wanted) : { sub: grant.sub };
     const idToken = await signIdToken(c.env, {
       claims: extra,
-      sub: grant.sub,
+      sub: subject,
       clientId: client.clientId,
       alg: client.idTokenAlg,
       authTime: grant.approvedAt,

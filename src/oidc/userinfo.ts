@@ -8,6 +8,8 @@ import { getDevice } from '../identity/devices.ts';
 import { getIdentity } from '../identity/identities.ts';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
+import { getClient } from './clients.ts';
+import { subjectFor } from './subject.ts';
 import { parseScope, releasedClaims } from './claims.ts';
 import { REQUESTABLE_CLAIMS } from './claims-request.ts';
 import { NO_STORE, OAuthError, bearerChallenge } from './errors.ts';
@@ -67,15 +69,20 @@ userinfoRoutes.on(['GET', 'POST'], '/userinfo', async (c) => {
     const result = await introspect(c.env, token);
     if (!result.ok) throw invalid(result.description);
     // The key's revocation reaches its tokens here: checked on every use, not at expiry.
-    const [identity, device] = await Promise.all([
+    const [identity, device, client] = await Promise.all([
       getIdentity(c.env.DB, result.value.sub),
       getDevice(c.env.DB, result.value.deviceId),
+      getClient(c.env.DB, result.value.clientId),
     ]);
     if (!device || device.revokedAt !== null || device.sub !== result.value.sub) {
       throw invalid(D.keyRevoked);
     }
     if (!identity) throw invalid(D.personGone);
-    return c.json(releasedClaims(identity.sub, identity.claims, parseScope(result.value.scope), result.value.claims.filter((n) => REQUESTABLE_CLAIMS.has(n))), 200, NO_STORE);
+    // A disabled (or removed) client's tokens stop working too.
+    if (!client) throw invalid(D.accessTokenInvalid);
+    // The same `sub` as the client's ID token (OIDC Core §5.3.2): its pairwise one where it has one.
+    const sub = await subjectFor(c.env, client, identity.sub);
+    return c.json(releasedClaims(sub, identity.claims, parseScope(result.value.scope), result.value.claims.filter((n) => REQUESTABLE_CLAIMS.has(n))), 200, NO_STORE);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     return new Response(JSON.stringify({ error: error.code, error_description: error.description }), {

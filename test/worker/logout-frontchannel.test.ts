@@ -23,6 +23,8 @@ const client = (overrides: Partial<Client> = {}): Client => ({
   backchannelLogoutUri: null,
   frontchannelLogoutUri: null,
   grantTypes: ['authorization_code'],
+  subjectType: 'public',
+  sectorIdentifier: null,
   ...overrides,
 });
 
