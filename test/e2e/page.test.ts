@@ -120,7 +120,7 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
       expect(await page.locator('[role="timer"]').isVisible()).toBe(true);
       await saveScreenshot(page, `page-scanned-${name}`);
 
-      const denied = await answerLogin({ server: scan.server, loginId: scan.loginId, secret: scan.secret, nonce: scan.context.nonce, decision: 'deny', store: person.store });
+      const denied = await answerLogin({ server: scan.server, loginId: scan.loginId, nonce: scan.context.nonce, decision: 'deny', store: person.store });
       expect(denied.status).toBe('denied');
       await waitForState(page, 'denied');
       expect(await text(page, '#panel-heading')).toBe('Přihlášení zamítnuto');

@@ -187,7 +187,8 @@ describe('GET /login/:id', () => {
       expectPageHeaders(res);
       const html = await res.text();
       expect(textOf(html, '<h1')).toBe('Přihlášení probíhá v jiném prohlížeči');
-      expect(html).not.toContain(login.secret);
+      expect(html).not.toContain(login.frame.slice(login.frame.indexOf('.') + 1));
+      expect(html).not.toContain(login.launch.slice(2));
     }
     const en = await call(`/login/${login.id}`, { headers: { 'Accept-Language': 'en-GB,en;q=0.9,cs;q=0.5' } });
     expect(en.status).toBe(403);

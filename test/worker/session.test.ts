@@ -202,7 +202,7 @@ describe('phone answers', () => {
     });
     const nonce = await scanAs(login, phone);
     const otherScan = await login.stub.scan({
-      secret: login.secret,
+      frame: login.frame,
       device: deviceKey(other),
       signature: await sign(other, 'scan', login.id),
     });
@@ -215,14 +215,14 @@ describe('phone answers', () => {
     const login = await startTestLogin();
     const phone = await testDevice();
     const wrongSecret = await login.stub.scan({
-      secret: 'A'.repeat(22),
+      frame: `s0.${'A'.repeat(22)}`,
       device: deviceKey(phone),
       signature: await sign(phone, 'scan', login.id),
     });
     expect(wrongSecret).toMatchObject({ ok: false, problem: { code: 'not-found', status: 404 } });
     const other = await testDevice();
     const badSignature = await login.stub.scan({
-      secret: login.secret,
+      frame: login.frame,
       device: deviceKey(phone),
       signature: await sign(other, 'scan', login.id),
     });
