@@ -57,7 +57,9 @@ const AnswerBody = v.object({
  * @throws {ProblemError} 400 `unsupported-protocol-version`, before the body is read any further.
  */
 function requireVersion(body: unknown): void {
-  const version = typeof body === 'object' && body !== null ? (body as { version?: unknown }).version : undefined;
+  // Not an object at all: no key's body, so the shape check says what is wrong.
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const version = (body as { version?: unknown }).version;
   if (version === PROTOCOL_VERSION) return;
   const v1 = version === undefined || version === 1;
   throw new ProblemError('unsupported-protocol-version', 400, 'Unsupported protocol version', {

@@ -166,9 +166,9 @@ describe('POST /api/mobile/devices/:id/revoke', () => {
     const phone = await enrolTestDevice();
     const good = await revocation(phone);
     const invalid = [
-      {},
-      { signature: good.signature },
-      { timestamp: good.timestamp },
+      { version: 2 },
+      { version: 2, signature: good.signature },
+      { version: 2, timestamp: good.timestamp },
       { ...good, timestamp: String(good.timestamp) },
       { ...good, timestamp: good.timestamp + 0.5 },
       { ...good, timestamp: -good.timestamp },

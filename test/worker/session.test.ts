@@ -17,8 +17,10 @@ describe('snapshot over HTTP', () => {
       id: login.id,
       state: 'pending',
       client: { name: 'Demo Service' },
-      loginUrl: login.snapshot.loginUrl,
+      launchUrl: login.snapshot.launchUrl,
     });
+    // The QR of an HTTP read is a static frame (accepted 8 s; src/session/rotation.ts).
+    expect(body.loginUrl).toMatch(new RegExp(`^http://localhost:8787/key/login#${login.id}\\.s\\d+\\.[A-Za-z0-9_-]{22}$`));
     expect(body.now).toBeGreaterThanOrEqual(before);
     expect(body.expiresAt).toBe(login.snapshot.expiresAt);
     expect((body.expiresAt as number) - login.snapshot.now).toBeGreaterThan(179_000);
@@ -75,7 +77,10 @@ describe('page WebSocket', () => {
   it('receives a snapshot on connect, on scan, on approve', async () => {
     const login = await startTestLogin();
     const page = await openPage(login.id, login.cookie);
-    expect(await page.next()).toMatchObject({ state: 'pending', loginUrl: login.snapshot.loginUrl });
+    // Over the socket the QR's frame is a rotating one (src/session/rotation.ts); the launch link stays.
+    const first = await page.next();
+    expect(first).toMatchObject({ state: 'pending', launchUrl: login.snapshot.launchUrl });
+    expect(first.loginUrl).toMatch(new RegExp(`^http://localhost:8787/key/login#${login.id}\\.r\\d+\\.[A-Za-z0-9_-]{22}$`));
 
     const phone = await testDevice('Jana’s Pixel');
     const nonce = await scanAs(login, phone);
