@@ -114,8 +114,8 @@ export class LoginSession extends DurableObject<Env> {
     if (!record) return { ok: false, problem: notFound() };
     const frame = await checkStoredFrame(this.ctx.storage, this.#id, record.createdAt, input.frame, Date.now());
     // A genuine but old frame of a login that has moved on hears what became of the login instead;
-    // a used launch token is refused whatever the login's state (single use).
-    const open = (record.state === 'pending' && Date.now() < record.expiresAt) || input.frame.startsWith('l.');
+    // a used launch token is refused while the login is open, even to the device that used it.
+    const open = (record.state === 'pending' && Date.now() < record.expiresAt) || (input.frame.startsWith('l.') && !isTerminal(record.state));
     if (!frame.ok && (frame.reason === 'unknown' || open)) return { ok: false, problem: frame.reason === 'stale' ? staleFrame() : notFound() };
     const checked = await this.#checkSignature(input.device, input.signature, signedMessage({
       origin: this.#origin,
