@@ -27,7 +27,6 @@ export async function decisionToPage(server: FlowServer, rp: RpClient, key: KeyS
         const answered = answerLogin({
           server: scan.server,
           loginId: scan.loginId,
-          secret: scan.secret,
           nonce: scan.context.nonce,
           decision: 'approve',
           store: key,

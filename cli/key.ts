@@ -28,7 +28,8 @@ Options:
                  for revoke, the server the key was enrolled with)
   --store FILE   the key store (default: $MOBILE_KEY_STORE or ~/.mobile-key.json; written with mode 0600)
   --json         print exactly one JSON object on stdout (the context goes to stderr)
-LOGIN_URL is exactly the text the login QR encodes: <origin>/key/login#<login id>.<secret>`;
+LOGIN_URL is the login page's "Launch the mobile key on this device" link (<origin>/key/login#<login id>.l.<token>,
+single use), or the text its QR encodes (<origin>/key/login#<login id>.r<step>.<mac>, valid for 3 seconds only).`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

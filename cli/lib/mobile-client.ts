@@ -5,7 +5,7 @@
  * Signing uses the shared src/mobile/protocol.ts, so the client signs exactly the bytes the
  * server verifies.
  */
-import { parseLoginUrl, revocationMessage, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
+import { parseLoginUrl, PROTOCOL_VERSION, revocationMessage, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
 import type { AnswerResponse, RevokeResponse, ScanResponse } from '../../src/mobile/wire.ts';
 
 /** What the key CLI keeps in its store file (JSON, mode 0600). */
@@ -79,7 +79,9 @@ export async function enrol(options: { server: string; activationCode: string; n
 }
 
 /**
- * Reads (and claims) a login from what its QR encodes: signs the scan message and sends it.
+ * Reads (and claims) a login from what its QR (or its same-device launch link) encodes: signs
+ * the v2 scan message and sends it with the QR's frame. A frame is accepted for a few seconds
+ * only (docs/mobile-protocol.md §2): scan it and send it at once.
  * @param options.server the API origin; the login URL's origin when omitted.
  * @throws {MobileKeyError} `invalid-login-url` for text that is not a login URL, or the server's problem.
  */
@@ -87,13 +89,12 @@ export async function scanLogin(options: { loginUrl: string; store: KeyStore; se
   context: LoginContext;
   server: string;
   loginId: string;
-  secret: string;
 }> {
   const parsed = parseLoginUrl(options.loginUrl.trim());
-  if (!parsed) throw new MobileKeyError('invalid-login-url', 'This is not a login URL (expected <origin>/key/login#<login id>.<secret>).');
+  if (!parsed) throw new MobileKeyError('invalid-login-url', 'This is not a login URL (expected <origin>/key/login#<login id>.<frame>).');
   // A key answers only logins of the service it is enrolled with: a QR naming another origin could
-  // be a relay that forwards the signatures and rewrites who asks (the signed bytes do not name
-  // the server), so it is refused before anything is signed or sent.
+  // be a relay that forwards the signatures and rewrites who asks, so it is refused before
+  // anything is signed or sent (and v2 signatures name this server's origin anyway).
   const server = stripSlash(options.server ?? options.store.server);
   if (parsed.origin !== new URL(server).origin) {
     throw new MobileKeyError(
@@ -101,13 +102,14 @@ export async function scanLogin(options: { loginUrl: string; store: KeyStore; se
       `This login belongs to ${parsed.origin}, but this key is enrolled with ${server}. A mobile key only answers logins of its own service.`,
     );
   }
-  const signature = await sign(options.store, 'scan', parsed.loginId);
+  const signature = await sign(options.store, server, 'scan', parsed.loginId);
   const context = await postJson<LoginContext>(options.fetch, `${server}/api/mobile/logins/${parsed.loginId}/scan`, {
-    secret: parsed.secret,
+    version: PROTOCOL_VERSION,
+    frame: parsed.frame,
     device_id: options.store.device_id,
     signature,
   });
-  return { context, server, loginId: parsed.loginId, secret: parsed.secret };
+  return { context, server, loginId: parsed.loginId };
 }
 
 /**
@@ -117,15 +119,14 @@ export async function scanLogin(options: { loginUrl: string; store: KeyStore; se
 export async function answerLogin(options: {
   server: string;
   loginId: string;
-  secret: string;
   nonce: string;
   decision: 'approve' | 'deny';
   store: KeyStore;
   fetch?: Fetch;
 }): Promise<AnswerResponse> {
-  const signature = await sign(options.store, options.decision, options.loginId, options.nonce);
+  const signature = await sign(options.store, options.server, options.decision, options.loginId, options.nonce);
   return postJson<AnswerResponse>(options.fetch, `${options.server}/api/mobile/logins/${options.loginId}/answer`, {
-    secret: options.secret,
+    version: PROTOCOL_VERSION,
     device_id: options.store.device_id,
     decision: options.decision,
     nonce: options.nonce,
@@ -148,10 +149,10 @@ export async function decideLogin(options: {
   confirm?: (context: LoginContext) => Promise<boolean>;
   fetch?: Fetch;
 }): Promise<AnswerResponse & { login_id: string; device_id: string; context: LoginContext }> {
-  const { context, server, loginId, secret } = await scanLogin(options);
+  const { context, server, loginId } = await scanLogin(options);
   let decision = options.decision;
   if (decision === 'approve' && options.confirm && !(await options.confirm(context))) decision = 'deny';
-  const answer = await answerLogin({ server, loginId, secret, nonce: context.nonce, decision, store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const answer = await answerLogin({ server, loginId, nonce: context.nonce, decision, store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
   return { ...answer, login_id: loginId, device_id: options.store.device_id, context };
 }
 
@@ -171,8 +172,9 @@ export async function revokeOwnDevice(options: { server: string; store: KeyStore
   const url = `${stripSlash(options.server)}/api/mobile/devices/${encodeURIComponent(options.store.device_id)}/revoke`;
   const send = async (timestamp: number) => {
     const key = await privateKey(options.store);
-    const signature = await signDeviceMessage(key, revocationMessage({ deviceId: options.store.device_id, timestamp }));
-    return postJson<RevokeResponse>(options.fetch, url, { timestamp, signature });
+    const origin = new URL(options.server).origin;
+    const signature = await signDeviceMessage(key, revocationMessage({ origin, deviceId: options.store.device_id, timestamp }));
+    return postJson<RevokeResponse>(options.fetch, url, { version: PROTOCOL_VERSION, timestamp, signature });
   };
   const started = clock();
   try {
@@ -183,10 +185,11 @@ export async function revokeOwnDevice(options: { server: string; store: KeyStore
   }
 }
 
-/** Signs a protocol message with the store's private key. */
-async function sign(store: KeyStore, action: SignedAction, loginId: string, nonce?: string): Promise<string> {
+/** Signs a v2 protocol message for the server at `server` with the store's private key. */
+async function sign(store: KeyStore, server: string, action: SignedAction, loginId: string, nonce?: string): Promise<string> {
   const key = await privateKey(store);
-  return signDeviceMessage(key, signedMessage({ action, loginId, deviceId: store.device_id, ...(nonce ? { nonce } : {}) }));
+  const origin = new URL(server).origin;
+  return signDeviceMessage(key, signedMessage({ origin, action, loginId, deviceId: store.device_id, ...(nonce ? { nonce } : {}) }));
 }
 
 function privateKey(store: KeyStore): Promise<CryptoKey> {

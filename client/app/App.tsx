@@ -103,7 +103,7 @@ export function App() {
       {route.screen === 'enrol' && <Enrol key={screenKey} initialCode={route.code} />}
       {route.screen === 'scan' && <Scan key={screenKey} invalidLink={route.invalidLink} />}
       {route.screen === 'login' && (
-        <Login key={screenKey} loginId={route.loginId} secret={route.secret} origin={route.origin} />
+        <Login key={screenKey} loginId={route.loginId} frame={route.frame} origin={route.origin} />
       )}
       <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-live-region="">
         {announcement}

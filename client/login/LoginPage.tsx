@@ -28,6 +28,10 @@ const EXPIRY_RECHECK_MS = 2000;
  * The hosted login page's card: rendered by the Worker into the first HTML response and
  * hydrated in the browser with the same props, where it follows the login live.
  *
+ * The QR shows `view.loginUrl`, which changes every second while the page's WebSocket is live
+ * (each snapshot pushed carries the next frame, src/session/rotation.ts); the same-device button
+ * opens `view.launchUrl` (a single-use token, stable).
+ *
  * DOM hooks for tests: `[data-login]` carries `data-state` (the login state),
  * `data-connection` (connecting | live | lost | idle) and, once the script runs, `data-hydrated`; `[data-qr]` is the QR `<svg>`; `[data-launch]`
  * the same-device link; `[data-remaining]` the countdown; `[data-restart]` the "Start again"
@@ -153,7 +157,7 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
         </p>
       ) : null}
       {view.state === 'pending' && view.loginUrl ? (
-        <Pending t={t} view={view} loginUrl={view.loginUrl} />
+        <Pending t={t} view={view} loginUrl={view.loginUrl} launchUrl={view.launchUrl} />
       ) : (
         <Panel t={t} view={view} headingRef={headingRef} />
       )}
@@ -184,7 +188,7 @@ export function statusText(t: Messages, view: LoginView, lowTime = false): strin
   }
 }
 
-function Pending(props: { t: Messages; view: LoginView; loginUrl: string }) {
+function Pending(props: { t: Messages; view: LoginView; loginUrl: string; launchUrl: string | undefined }) {
   const { t } = props;
   return (
     <div class="pending">
@@ -198,13 +202,15 @@ function Pending(props: { t: Messages; view: LoginView; loginUrl: string }) {
           <li>{t.steps.phoneLaunch}</li>
           <li>{t.steps.phoneConfirm}</li>
         </ol>
-        <div class="launch">
-          <p class="launch-hint">{t.launchHint}</p>
-          <a class="button button-launch" href={props.loginUrl} data-launch="">
-            <PhoneIcon />
-            <span>{t.launch}</span>
-          </a>
-        </div>
+        {props.launchUrl ? (
+          <div class="launch">
+            <p class="launch-hint">{t.launchHint}</p>
+            <a class="button button-launch" href={props.launchUrl} data-launch="">
+              <PhoneIcon />
+              <span>{t.launch}</span>
+            </a>
+          </div>
+        ) : null}
       </div>
       <figure class="qr-figure">
         <p class="qr-other">{t.qrOtherPhone}</p>

@@ -110,8 +110,10 @@ export function isSnapshot(value: unknown): value is LoginSnapshot {
 export interface LoginView {
   state: LoginState;
   serviceName: string;
-  /** Shown only while pending: the QR and the same-device button. */
+  /** Shown only while pending: what the QR encodes (a new frame every second). */
   loginUrl?: string;
+  /** Shown only while pending: the same-device button's link (its single-use launch token). */
+  launchUrl?: string;
   /** Approved: where the browser goes next. */
   continueUrl?: string;
   /** Ended without approval: where the "Start again" form posts. */
@@ -130,6 +132,7 @@ export function viewOf(snapshot: LoginSnapshot): LoginView {
     showCountdown: snapshot.state === 'pending' || snapshot.state === 'scanned',
   };
   if (snapshot.state === 'pending' && snapshot.loginUrl) view.loginUrl = snapshot.loginUrl;
+  if (snapshot.state === 'pending' && snapshot.launchUrl) view.launchUrl = snapshot.launchUrl;
   if (snapshot.state === 'approved' && snapshot.continueUrl) view.continueUrl = snapshot.continueUrl;
   if (snapshot.restartUrl && (snapshot.state === 'denied' || snapshot.state === 'expired' || snapshot.state === 'cancelled')) {
     view.restartUrl = snapshot.restartUrl;

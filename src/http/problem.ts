@@ -28,6 +28,8 @@ export type ProblemCode =
   | 'unknown-device'
   | 'device-revoked'
   | 'timestamp-out-of-window'
+  | 'qr-code-expired'
+  | 'unsupported-protocol-version'
   | 'invalid-activation-code'
   | 'activation-code-used'
   | 'activation-code-expired'

@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { chooseLocale, isLocale, messages, type Locale } from '../../client/shared/i18n.ts';
 import { ProblemError } from '../http/problem.ts';
 import { bindingCookieName, bindingHashFrom, isLocalhost } from '../session/binding.ts';
+import { STATIC_REFRESH_SECONDS } from '../session/rotation.ts';
 import { startLogin } from '../session/start.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import type { LoginSnapshot, Result, StartLogin } from '../session/types.ts';
@@ -16,7 +17,7 @@ type RestartRequest = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
 export const LANG_COOKIE = 'lang';
 /** How long the language choice is remembered, in seconds (one year). */
 const LANG_COOKIE_MAX_AGE = 365 * 24 * 60 * 60;
-/** Without scripts the page reloads itself this often (seconds) to follow the login. */
+/** Without scripts the page reloads itself this often (seconds) to follow the login once scanned. */
 const NOSCRIPT_REFRESH_SECONDS = 10;
 
 /**
@@ -141,9 +142,11 @@ function noscriptRefresh(snapshot: LoginSnapshot) {
     );
   }
   if (snapshot.state === 'pending' || snapshot.state === 'scanned') {
+    // While pending, often enough that the rendered QR frame (valid 8 s) is never stale on screen.
+    const seconds = snapshot.state === 'pending' ? STATIC_REFRESH_SECONDS : NOSCRIPT_REFRESH_SECONDS;
     return (
       <noscript>
-        <meta http-equiv="refresh" content={String(NOSCRIPT_REFRESH_SECONDS)} />
+        <meta http-equiv="refresh" content={String(seconds)} />
       </noscript>
     );
   }

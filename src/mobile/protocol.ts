@@ -1,57 +1,88 @@
 /**
- * The signed mobile key protocol: the exact bytes a device signs, and their verification.
- * Specified for app developers in `docs/mobile-protocol.md`; no Workers API here, so the CLI,
+ * The signed mobile key protocol (v2): the exact bytes a device signs, and their verification.
+ * Specified for app developers in `docs/mobile-protocol.md` §5; no Workers API here, so the CLI,
  * the web app and the tests share it.
  *
- * A signed message is UTF-8 text, lines joined by "\n" with no trailing newline:
+ * A signed message is UTF-8 text, six lines joined by "\n" with no trailing newline:
  *
- *   mobile-key-v1
+ *   mobile-key-v2
+ *   <issuer origin>   the service's origin (RFC 6454 §6.2), e.g. https://login.example.cz
  *   <action>          scan | approve | deny
  *   <login id>        64 lowercase hex characters
  *   <nonce>           the server nonce issued at scan time; "-" in the scan message itself
  *   <device id>
  *
- * A device revoking its own key signs the same five-line shape with no login ({@link revocationMessage}):
+ * A device revoking its own key signs the same six-line shape with no login ({@link revocationMessage}):
  *
- *   mobile-key-v1
+ *   mobile-key-v2
+ *   <issuer origin>
  *   revoke
  *   -                 no login
  *   <timestamp>       the device's clock, epoch milliseconds in decimal
  *   <device id>
  *
+ * The origin line makes a signature made for one service worthless at any other (a relay that
+ * forwards the phone's signatures to the real service needs them made for the real origin, which
+ * the phone only does for the service it is enrolled with). Request bodies carry
+ * `"version": 2`; a body without it is v1 and refused ({@link PROTOCOL_VERSION}).
+ *
  * The signature is ECDSA over P-256 with SHA-256 (FIPS 186-5), encoded as the 64-byte IEEE P1363
  * concatenation r‖s (what WebCrypto produces), in base64url without padding (RFC 4648 §5).
  */
 
-export const PROTOCOL_VERSION = 'mobile-key-v1';
+/** The protocol version of request bodies (`"version": 2`); v1 (no `version`) is refused. */
+export const PROTOCOL_VERSION = 2;
+/** The first line of every v2 signed message. */
+export const MESSAGE_TAG = 'mobile-key-v2';
 
 /** The login actions of {@link signedMessage}; a device's own revocation is {@link revocationMessage}. */
 export type SignedAction = 'scan' | 'approve' | 'deny';
 
 /** Characters allowed in every field of a signed message (so "\n" cannot be smuggled in). */
 const FIELD = /^[A-Za-z0-9_-]{1,128}$/;
+/** An ASCII-serialised http(s) origin: scheme, lowercase host, optional port; no path. */
+const ORIGIN = /^https?:\/\/[a-z0-9.-]{1,253}(?::[0-9]{1,5})?$/;
 
 /**
- * Builds the canonical message a device signs.
+ * Whether `origin` is an origin a message may name: the ASCII serialisation of an http(s) origin
+ * (RFC 6454 §6.2), exactly as `new URL(x).origin` writes it (no trailing slash, no default port).
+ */
+export function isSignableOrigin(origin: string): boolean {
+  if (typeof origin !== 'string' || !ORIGIN.test(origin)) return false;
+  try {
+    return new URL(origin).origin === origin;
+  } catch {
+    return false;
+  }
+}
+
+function checkOrigin(origin: string): void {
+  if (!isSignableOrigin(origin)) throw new TypeError('origin is not an ASCII http(s) origin');
+}
+
+/**
+ * Builds the canonical message a device signs for a login (v2).
+ * @param input.origin the issuer's origin (`https://login.example.cz`, no trailing slash).
  * @param input.loginId the login's id (from the QR).
  * @param input.nonce the server nonce from the scan response; omit for `scan`.
- * @throws {TypeError} if a field has characters outside [A-Za-z0-9_-] or is empty or too long.
+ * @throws {TypeError} if the origin is not an http(s) origin, or a field has characters outside
+ *   [A-Za-z0-9_-] or is empty or too long.
  */
 export function signedMessage(input: {
+  origin: string;
   action: SignedAction;
   loginId: string;
   deviceId: string;
   nonce?: string;
 }): Uint8Array<ArrayBuffer> {
+  checkOrigin(input.origin);
   const nonce = input.action === 'scan' ? '-' : (input.nonce ?? '');
   for (const [name, value] of Object.entries({ loginId: input.loginId, deviceId: input.deviceId, nonce })) {
     if (!(value === '-' && name === 'nonce' && input.action === 'scan') && !FIELD.test(value)) {
       throw new TypeError(`${name} is not a valid protocol field`);
     }
   }
-  return new TextEncoder().encode(
-    [PROTOCOL_VERSION, input.action, input.loginId, nonce, input.deviceId].join('\n'),
-  );
+  return new TextEncoder().encode([MESSAGE_TAG, input.origin, input.action, input.loginId, nonce, input.deviceId].join('\n'));
 }
 
 /** The action of a device revoking its own key (not tied to a login). */
@@ -66,20 +97,24 @@ export const REVOCATION_WINDOW_MS = 5 * 60 * 1000;
 
 /**
  * Builds the canonical message a device signs to revoke its own key:
- * `mobile-key-v1`, `revoke`, `-` (no login), the timestamp, the device id, joined by "\n".
+ * `mobile-key-v2`, the origin, `revoke`, `-` (no login), the timestamp, the device id, joined by "\n".
  * The action line and the `-` in the login slot keep it apart from every scan/approve/deny
  * message (whose login slot is always 64 hex characters), so no login signature can revoke a
  * device and no revocation can answer a login.
+ * @param input.origin the issuer's origin.
  * @param input.deviceId the device's id (`device_id` of the enrolment).
  * @param input.timestamp the signer's clock, epoch milliseconds (a positive safe integer).
- * @throws {TypeError} if the device id is not a protocol field or the timestamp is not a positive safe integer.
+ * @throws {TypeError} if the origin or device id is not valid or the timestamp is not a positive safe integer.
  */
-export function revocationMessage(input: { deviceId: string; timestamp: number }): Uint8Array<ArrayBuffer> {
+export function revocationMessage(input: { origin: string; deviceId: string; timestamp: number }): Uint8Array<ArrayBuffer> {
+  checkOrigin(input.origin);
   if (!FIELD.test(input.deviceId)) throw new TypeError('deviceId is not a valid protocol field');
   if (!Number.isSafeInteger(input.timestamp) || input.timestamp <= 0) {
     throw new TypeError('timestamp must be a positive integer (epoch milliseconds)');
   }
-  return new TextEncoder().encode([PROTOCOL_VERSION, REVOKE_ACTION, '-', String(input.timestamp), input.deviceId].join('\n'));
+  return new TextEncoder().encode(
+    [MESSAGE_TAG, input.origin, REVOKE_ACTION, '-', String(input.timestamp), input.deviceId].join('\n'),
+  );
 }
 
 /**
@@ -147,25 +182,32 @@ export function base64urlDecode(text: string): Uint8Array<ArrayBuffer> | null {
 }
 
 /**
- * Splits what a login QR encodes: `<origin>/key/login#<login id>.<secret>`.
+ * What follows the login id in a login URL: a rotating QR frame (`r<step>.<mac>`), the frame of
+ * a page without script (`s<step>.<mac>`) or the same-device launch token (`l.<token>`); see
+ * src/session/rotation.ts and docs/mobile-protocol.md §2. The phone sends it as `frame`.
+ */
+export const FRAME_PATTERN = /^(?:[rs][0-9]{1,6}\.[A-Za-z0-9_-]{22}|l\.[A-Za-z0-9_-]{22,64})$/;
+
+/**
+ * Splits what a login QR (or the same-device link) encodes: `<origin>/key/login#<login id>.<frame>`.
  * @returns null when the text is not a login URL.
  */
-export function parseLoginUrl(text: string): { origin: string; loginId: string; secret: string } | null {
+export function parseLoginUrl(text: string): { origin: string; loginId: string; frame: string } | null {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return null;
   }
-  const match = /^#([0-9a-f]{64})\.([A-Za-z0-9_-]{16,128})$/.exec(url.hash);
-  if (url.pathname !== LOGIN_URL_PATH || !match) return null;
-  return { origin: url.origin, loginId: match[1]!, secret: match[2]! };
+  const match = /^#([0-9a-f]{64})\.(.{1,80})$/.exec(url.hash);
+  if (url.pathname !== LOGIN_URL_PATH || !match || !FRAME_PATTERN.test(match[2]!)) return null;
+  return { origin: url.origin, loginId: match[1]!, frame: match[2]! };
 }
 
 /** The path of the mobile key web app's login screen, which the QR's URL opens. */
 export const LOGIN_URL_PATH = '/key/login';
 
 /** Builds what a login QR encodes (the inverse of {@link parseLoginUrl}). */
-export function buildLoginUrl(origin: string, loginId: string, secret: string): string {
-  return `${origin}${LOGIN_URL_PATH}#${loginId}.${secret}`;
+export function buildLoginUrl(origin: string, loginId: string, frame: string): string {
+  return `${origin}${LOGIN_URL_PATH}#${loginId}.${frame}`;
 }

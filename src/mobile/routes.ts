@@ -7,15 +7,17 @@
  * - `POST /api/mobile/devices/:id/revoke` — the device revokes its own key (signed, timestamped)
  *   → `{device_id, revoked_at}`; idempotent
  *
- * The Worker loads the device from D1 (unknown → 404 `unknown-device`, revoked → 403
- * `device-revoked`) and hands its key to the LoginSession object, which checks the QR secret,
- * the signature, the nonce and the state machine. Errors are `application/problem+json`.
+ * Signed requests are protocol v2 (`"version": 2`; a v1 body is refused with 400
+ * `unsupported-protocol-version`). The Worker loads the device from D1 (unknown → 404
+ * `unknown-device`, revoked → 403 `device-revoked`) and hands its key to the LoginSession object,
+ * which checks the QR frame (src/session/rotation.ts), the signature, the nonce and the state
+ * machine. Errors are `application/problem+json`.
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { displayName, safeRequester } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
-import { readJson } from '../http/json.ts';
+import { parseInput, readJson } from '../http/json.ts';
 import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { enrolDevice } from '../identity/activation.ts';
 import { logEvent } from '../lib/log.ts';
@@ -26,7 +28,7 @@ import { loginStub, unwrap } from '../session/stub.ts';
 import { getIdentity } from '../identity/identities.ts';
 import { heldClaimNames } from '../oidc/claims.ts';
 import { parsePublicJwk } from './keys.ts';
-import { isRevocationTimely, REVOCATION_WINDOW_MS, revocationMessage, verifyDeviceSignature } from './protocol.ts';
+import { isRevocationTimely, PROTOCOL_VERSION, REVOCATION_WINDOW_MS, revocationMessage, verifyDeviceSignature } from './protocol.ts';
 import type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse } from './wire.ts';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
@@ -40,15 +42,40 @@ const EnrolBody = v.object({
   name: displayName('name', 64),
 });
 
-const ScanBody = v.object({ secret: token(256), device_id: token(128), signature: token(256) });
+const ScanBody = v.object({ frame: token(128), device_id: token(128), signature: token(256) });
 
 const AnswerBody = v.object({
-  secret: token(256),
   device_id: token(128),
   decision: v.picklist(['approve', 'deny']),
   nonce: token(128),
   signature: token(256),
 });
+
+/**
+ * The protocol version of a signed request (docs/mobile-protocol.md §5): only v2. A body without
+ * `version` is from a v1 key (v1 bodies had none), whose signatures name no service.
+ * @throws {ProblemError} 400 `unsupported-protocol-version`, before the body is read any further.
+ */
+function requireVersion(body: unknown): void {
+  // Not an object at all: no key's body, so the shape check says what is wrong.
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const version = (body as { version?: unknown }).version;
+  if (version === PROTOCOL_VERSION) return;
+  const v1 = version === undefined || version === 1;
+  throw new ProblemError('unsupported-protocol-version', 400, 'Unsupported protocol version', {
+    detail: v1
+      ? 'protocol version 1 is no longer accepted; update the key'
+      : `This protocol version is not supported; this server accepts version ${PROTOCOL_VERSION}.`,
+    extensions: { supported_versions: [PROTOCOL_VERSION] },
+  });
+}
+
+/** Reads a signed request's JSON body: the version first (so a v1 key hears why), then its shape. */
+async function readSigned<S extends v.GenericSchema>(request: Request, schema: S): Promise<v.InferOutput<S>> {
+  const body = await readJson(request, v.unknown());
+  requireVersion(body);
+  return parseInput(schema, body);
+}
 
 const RevokeBody = v.object({
   timestamp: v.pipe(v.number(), v.safeInteger('timestamp must be an integer (epoch milliseconds)'), v.minValue(1, 'timestamp must be positive')),
@@ -104,11 +131,11 @@ const activationProblem = {
 
 mobileRoutes.post('/logins/:id/scan', async (c) => {
   const stub = loginStub(c.env, c.req.param('id'));
-  const body = await readJson(c.req.raw, ScanBody);
+  const body = await readSigned(c.req.raw, ScanBody);
   const device = await usableDevice(c.env.DB, body.device_id);
   // The identity's claims are read while the object checks the scan (independent reads).
   const [scanned, identity] = await Promise.all([
-    stub.scan({ secret: body.secret, device: deviceKeyOf(device), signature: body.signature }),
+    stub.scan({ frame: body.frame, device: deviceKeyOf(device), signature: body.signature }),
     getIdentity(c.env.DB, device.sub),
   ]);
   const context = unwrap(scanned);
@@ -135,11 +162,10 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
 mobileRoutes.post('/logins/:id/answer', async (c) => {
   const loginId = c.req.param('id');
   const stub = loginStub(c.env, loginId);
-  const body = await readJson(c.req.raw, AnswerBody);
+  const body = await readSigned(c.req.raw, AnswerBody);
   const device = await usableDevice(c.env.DB, body.device_id);
   const result = unwrap(
     await stub.answer({
-      secret: body.secret,
       device: deviceKeyOf(device),
       decision: body.decision,
       nonce: body.nonce,
@@ -178,7 +204,7 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
 });
 
 mobileRoutes.post('/devices/:id/revoke', async (c) => {
-  const body = await readJson(c.req.raw, RevokeBody);
+  const body = await readSigned(c.req.raw, RevokeBody);
   const device = await getDevice(c.env.DB, c.req.param('id'));
   if (!device) {
     throw new ProblemError('unknown-device', 404, 'Unknown device', { detail: 'No device is enrolled with this id.' });
@@ -186,7 +212,7 @@ mobileRoutes.post('/devices/:id/revoke', async (c) => {
   // The signature first: only the key's holder learns anything more about the device.
   const signed = await verifyDeviceSignature(
     device.publicJwk,
-    revocationMessage({ deviceId: device.id, timestamp: body.timestamp }),
+    revocationMessage({ origin: new URL(c.env.ISSUER).origin, deviceId: device.id, timestamp: body.timestamp }),
     body.signature,
   );
   if (!signed) {

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
+import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord } from './machine.ts';
@@ -16,8 +17,8 @@ import {
   type GrantResult,
 } from './grants.ts';
 import type { Redemption } from './tokens.ts';
-import { cancelledProblem, refusalProblem, wrongIdentity } from './refusals.ts';
-import { broadcast, closeOldestSockets, type SocketAttachment } from './sockets.ts';
+import { cancelledProblem, refusalProblem, staleFrame, wrongIdentity } from './refusals.ts';
+import { broadcast, closeOldestSockets, parsePageMessage, type SocketAttachment } from './sockets.ts';
 
 export { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from './sockets.ts';
 
@@ -36,8 +37,6 @@ import type {
 
 /** How long a login that ended without approval is kept so a reconnecting page learns the outcome (ms). */
 export const ENDED_RETENTION_MS = 10 * 60 * 1000;
-/** Largest WebSocket message the page may send, in bytes. */
-const MAX_MESSAGE_BYTES = 1024;
 /** Header by which the Worker passes the SHA-256 of the binding cookie to the object. */
 export const BINDING_HEADER = 'X-Login-Binding';
 
@@ -46,7 +45,6 @@ const KEY = {
   login: 'login', // LoginRecord
   start: 'start', // StartLogin without bindingHash (client, claims, requester, locale, authorization)
   binding: 'binding', // SHA-256 hex of the binding cookie
-  secret: 'secret', // the QR secret (shown to the page again on reload; dies with the login)
   device: 'device', // DeviceKey of the device that scanned
   nonce: 'nonce', // server nonce issued at scan time, bound into the answer's signature
   retainUntil: 'retainUntil', // epoch ms after which the alarm deletes everything
@@ -85,7 +83,7 @@ export class LoginSession extends DurableObject<Env> {
       [KEY.login]: record,
       [KEY.start]: stored satisfies Stored,
       [KEY.binding]: bindingHash,
-      [KEY.secret]: randomToken(16),
+      ...newRotation(), // the QR's frame key and the launch token (./rotation.ts)
     });
     await this.ctx.storage.setAlarm(record.expiresAt);
     observeLogin(this.env, (p) => this.ctx.waitUntil(p), this.#id, init.client.id, undefined, record);
@@ -114,7 +112,13 @@ export class LoginSession extends DurableObject<Env> {
   async scan(input: ScanInput): Promise<Result<LoginContext>> {
     const record = await this.#record();
     if (!record) return { ok: false, problem: notFound() };
-    const checked = await this.#checkDevice(input.secret, input.device, input.signature, signedMessage({
+    const frame = await checkStoredFrame(this.ctx.storage, this.#id, record.createdAt, input.frame, Date.now());
+    // A genuine but old frame of a login that has moved on hears what became of the login instead;
+    // a used launch token is refused while the login is open, even to the device that used it.
+    const open = (record.state === 'pending' && Date.now() < record.expiresAt) || (input.frame.startsWith('l.') && !isTerminal(record.state));
+    if (!frame.ok && (frame.reason === 'unknown' || open)) return { ok: false, problem: frame.reason === 'stale' ? staleFrame() : notFound() };
+    const checked = await this.#checkSignature(input.device, input.signature, signedMessage({
+      origin: this.#origin,
       action: 'scan',
       loginId: this.#id,
       deviceId: input.device.id,
@@ -125,7 +129,8 @@ export class LoginSession extends DurableObject<Env> {
 
     const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
       if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16) });
-      else await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
+      if (changed && frame.ok && frame.kind === 'launch') await spendLaunchToken(this.ctx.storage);
+      else if (!changed) await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
       return next;
     });
     if (!result.ok) return result;
@@ -156,19 +161,15 @@ export class LoginSession extends DurableObject<Env> {
   async answer(input: AnswerInput): Promise<Result<AnswerResult>> {
     const record = await this.#record();
     if (!record) return { ok: false, problem: notFound() };
-    const secret = await this.ctx.storage.get<string>(KEY.secret);
-    if (!secret || typeof input.secret !== 'string' || !timingSafeEqual(secret, input.secret)) {
-      return { ok: false, problem: notFound() };
-    }
     if (record.state === 'pending') return { ok: false, problem: refusalProblem['not-scanned']().toJSON() };
     const nonce = await this.ctx.storage.get<string>(KEY.nonce);
     let message: Uint8Array<ArrayBuffer>;
     try {
-      message = signedMessage({ action: input.decision, loginId: this.#id, deviceId: input.device.id, nonce: input.nonce });
+      message = signedMessage({ origin: this.#origin, action: input.decision, loginId: this.#id, deviceId: input.device.id, nonce: input.nonce });
     } catch {
       return { ok: false, problem: new ProblemError('invalid-nonce', 400, 'Invalid nonce').toJSON() };
     }
-    const checked = await this.#checkDevice(input.secret, input.device, input.signature, message);
+    const checked = await this.#checkSignature(input.device, input.signature, message);
     if (checked) return { ok: false, problem: checked };
     const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
     if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
@@ -345,34 +346,19 @@ export class LoginSession extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ openedAt: Date.now() } satisfies SocketAttachment);
     closeOldestSockets(this.ctx.getWebSockets());
-    server.send(JSON.stringify(await this.#snapshot(await this.#record())));
+    const record = await this.#record();
+    if (record?.state === 'pending') await scheduleTick(this.ctx.storage, record.createdAt, record.expiresAt, Date.now());
+    server.send(JSON.stringify(await this.#snapshot(record, 'r')));
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Page messages: `{"type":"refresh"}` re-sends the snapshot, `{"type":"cancel"}` cancels. */
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      // Bytes, not UTF-16 units: the limit is on what crosses the wire.
-      const size = typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
-      if (typeof message !== 'string' || size > MAX_MESSAGE_BYTES) {
-        ws.send(JSON.stringify(this.#wsProblem('Send text messages of at most 1 KiB.')));
-        return;
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(message);
-      } catch {
-        ws.send(JSON.stringify(this.#wsProblem('The message is not valid JSON.', 'malformed-json')));
-        return;
-      }
-      const type = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
-      if (type === 'refresh') {
-        ws.send(JSON.stringify(await this.#snapshot(await this.#record())));
-      } else if (type === 'cancel') {
-        await this.#apply({ type: 'cancel', at: Date.now() });
-      } else {
-        ws.send(JSON.stringify(this.#wsProblem('Unknown message type; expected "refresh", "cancel" or "ping".')));
-      }
+      const parsed = parsePageMessage(message);
+      if (!parsed.ok) ws.send(parsed.reply);
+      else if (parsed.type === 'refresh') ws.send(JSON.stringify(await this.#snapshot(await this.#record(), 'r')));
+      else await this.#apply({ type: 'cancel', at: Date.now() });
     } catch (error) {
       console.error(`LoginSession ${this.#id} webSocketMessage failed`, error);
     }
@@ -398,7 +384,11 @@ export class LoginSession extends DurableObject<Env> {
       const now = Date.now();
       if (!isTerminal(record.state)) {
         if (now < record.expiresAt) {
-          await this.ctx.storage.setAlarm(record.expiresAt);
+          // A pending login with a page open shows a new QR frame every second (./rotation.ts).
+          const sockets = record.state === 'pending' ? this.ctx.getWebSockets() : [];
+          if (sockets.length > 0) broadcast(sockets, await this.#snapshot(record, 'r'));
+          if (sockets.length > 0) await scheduleTick(this.ctx.storage, record.createdAt, record.expiresAt, now);
+          else await this.ctx.storage.setAlarm(record.expiresAt);
           return;
         }
         await this.#apply({ type: 'expire', at: now });
@@ -441,6 +431,11 @@ export class LoginSession extends DurableObject<Env> {
     return this.ctx.id.toString();
   }
 
+  /** The issuer's origin, which every v2 signature names. */
+  get #origin(): string {
+    return new URL(this.env.ISSUER).origin;
+  }
+
   async #record(): Promise<LoginRecord | undefined> {
     return this.ctx.storage.get<LoginRecord>(KEY.login);
   }
@@ -454,9 +449,7 @@ export class LoginSession extends DurableObject<Env> {
     return null;
   }
 
-  async #checkDevice(secret: string, device: DeviceKey, signature: string, message: Uint8Array<ArrayBuffer>): Promise<ProblemData | null> {
-    const stored = await this.ctx.storage.get<string>(KEY.secret);
-    if (!stored || typeof secret !== 'string' || !timingSafeEqual(stored, secret)) return notFound();
+  async #checkSignature(device: DeviceKey, signature: string, message: Uint8Array<ArrayBuffer>): Promise<ProblemData | null> {
     if (!(await verifyDeviceSignature(device.publicJwk, message, signature))) {
       return new ProblemError('invalid-signature', 401, 'Invalid signature', {
         detail: 'The signature does not verify with this device key over the expected message.',
@@ -493,7 +486,8 @@ export class LoginSession extends DurableObject<Env> {
     return { ok: true, value: snapshot, changed: result.changed };
   }
 
-  async #snapshot(record: LoginRecord | undefined): Promise<LoginSnapshot> {
+  /** @param kind the QR frame: `r` (rotating) for page sockets, `s` (static) for HTTP reads. */
+  async #snapshot(record: LoginRecord | undefined, kind: FrameKind = 's'): Promise<LoginSnapshot> {
     const stored = await this.ctx.storage.get<Stored>(KEY.start);
     if (!record || !stored) throw new Error('snapshot of a login that was never started');
     const snapshot: LoginSnapshot = {
@@ -506,8 +500,8 @@ export class LoginSession extends DurableObject<Env> {
       locale: stored.locale,
     };
     if (record.state === 'pending') {
-      const secret = await this.ctx.storage.get<string>(KEY.secret);
-      if (secret) snapshot.loginUrl = buildLoginUrl(this.env.ISSUER, this.#id, secret);
+      const links = await frameLinks(this.ctx.storage, this.#id, record.createdAt, kind, snapshot.now, (frame) => buildLoginUrl(this.#origin, this.#id, frame));
+      Object.assign(snapshot, links);
     }
     // No device name (often the person's own name): the page learns only that a key scanned,
     // never who, before the service does (issue 14, review 5).
@@ -520,9 +514,5 @@ export class LoginSession extends DurableObject<Env> {
       snapshot.returnUrl = `/login/${this.#id}/return`;
     }
     return snapshot;
-  }
-
-  #wsProblem(detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request') {
-    return new ProblemError(code, 400, code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message', { detail }).toBody();
   }
 }

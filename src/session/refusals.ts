@@ -33,3 +33,12 @@ export const wrongIdentity = (): ProblemData =>
     detail: 'This login is for another person: the service asked for a specific identity. Use that person’s mobile key.',
   }).toJSON();
 
+
+/**
+ * A genuine QR frame presented after its time (src/session/rotation.ts), or a launch link used
+ * before: the person scans the code on the screen again.
+ */
+export const staleFrame = (): ProblemData =>
+  new ProblemError('qr-code-expired', 410, 'QR code no longer valid', {
+    detail: 'This code is no longer valid — scan the code on the screen again.',
+  }).toJSON();

@@ -2,6 +2,7 @@
  * The page's WebSockets of one login, as the LoginSession keeps them (hibernatable, so every
  * socket's data lives in its attachment).
  */
+import { ProblemError } from '../http/problem.ts';
 import type { LoginSnapshot } from './types.ts';
 
 /**
@@ -46,4 +47,35 @@ export function broadcast(sockets: WebSocket[], snapshot: LoginSnapshot): void {
       // a socket closing under us; the page will reconnect and get a fresh snapshot
     }
   }
+}
+
+/** Largest WebSocket message the page may send, in bytes. */
+export const MAX_MESSAGE_BYTES = 1024;
+
+/** A page message the object acts on, or the problem to send back (a JSON text). */
+export type PageMessage = { ok: true; type: 'refresh' | 'cancel' } | { ok: false; reply: string };
+
+/**
+ * Reads a page's WebSocket message: `{"type":"refresh"}` (re-send the snapshot) or
+ * `{"type":"cancel"}`; anything else (binary, over {@link MAX_MESSAGE_BYTES}, not JSON, another
+ * type) gets a problem reply. (`{"type":"ping"}` is answered by the runtime and never arrives.)
+ */
+export function parsePageMessage(message: string | ArrayBuffer): PageMessage {
+  // Bytes, not UTF-16 units: the limit is on what crosses the wire.
+  const size = typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
+  if (typeof message !== 'string' || size > MAX_MESSAGE_BYTES) return refusal('Send text messages of at most 1 KiB.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return refusal('The message is not valid JSON.', 'malformed-json');
+  }
+  const type = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+  if (type === 'refresh' || type === 'cancel') return { ok: true, type };
+  return refusal('Unknown message type; expected "refresh", "cancel" or "ping".');
+}
+
+function refusal(detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request'): PageMessage {
+  const title = code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message';
+  return { ok: false, reply: JSON.stringify(new ProblemError(code, 400, title, { detail }).toBody()) };
 }

@@ -56,8 +56,14 @@ export interface LoginSnapshot {
   now: number;
   client: { name: string };
   locale: string;
-  /** What the QR code encodes and the same-device button opens; only while `pending`. */
+  /**
+   * What the QR code encodes, only while `pending`: `<issuer>/key/login#<login id>.<frame>` with
+   * the current frame (src/session/rotation.ts) — rotating over the WebSocket (a new one every
+   * second, accepted for 3 s), static in HTTP reads (accepted for 8 s).
+   */
   loginUrl?: string;
+  /** What the same-device button opens: the login URL with the single-use launch token; while `pending` and unused. */
+  launchUrl?: string;
   /** Where the browser goes next once `approved` (same origin, relative). */
   continueUrl?: string;
   /** Where "Start again" leads once the login ended without approval (relative). */
@@ -80,10 +86,10 @@ export interface DeviceKey {
 
 /** What the phone sends to read (and claim) a login from its QR. */
 export interface ScanInput {
-  /** The secret from the QR (after the login id). */
-  secret: string;
+  /** What follows the login id in the QR or launch link: a frame or the launch token (src/session/rotation.ts). */
+  frame: string;
   device: DeviceKey;
-  /** base64url P-256 ECDSA signature (IEEE P1363, r‖s) over the scan message. */
+  /** base64url P-256 ECDSA signature (IEEE P1363, r‖s) over the v2 scan message. */
   signature: string;
 }
 
@@ -107,7 +113,6 @@ export type Decision = 'approve' | 'deny';
 
 /** The phone's signed decision. */
 export interface AnswerInput {
-  secret: string;
   device: DeviceKey;
   decision: Decision;
   nonce: string;

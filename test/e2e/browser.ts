@@ -61,6 +61,18 @@ export async function readQrFromScreen(page: Page): Promise<string> {
 }
 
 /**
+ * Waits until the page's QR shows a new frame (it rotates every second while the page's
+ * WebSocket is live, src/session/rotation.ts), then reads it off the screen: the frame is then
+ * as young as it gets, for a phone (or a CLI that takes a moment to start) to send in time.
+ * @param timeoutMs how long to wait for the change.
+ */
+export async function readNextQrFromScreen(page: Page, timeoutMs = 5000): Promise<string> {
+  const before = await page.locator('svg[data-qr] path').getAttribute('d');
+  await page.waitForFunction((d) => document.querySelector('svg[data-qr] path')?.getAttribute('d') !== d, before, { timeout: timeoutMs });
+  return readQrFromScreen(page);
+}
+
+/**
  * Saves a screenshot as test-results/screenshots/<name>.png, and copies it to
  * docs/screenshots/ when `UPDATE_SCREENSHOTS=1`.
  * @returns the path under test-results/.

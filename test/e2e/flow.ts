@@ -115,7 +115,11 @@ export interface StartedLogin {
   loginId: string;
   /** `name=value` of the binding cookie, ready for a `Cookie` header. */
   cookie: string;
-  /** What the QR encodes: `<issuer>/key/login#<login id>.<secret>`. */
+  /**
+   * The page's same-device launch link, `<issuer>/key/login#<login id>.l.<token>` (single use,
+   * valid while pending): a simulated phone may take its time, unlike with the QR's frames,
+   * which last seconds (src/session/rotation.ts).
+   */
   loginUrl: string;
   /** The first snapshot read from `/login/<id>/state` (state `pending`). */
   snapshot: LoginSnapshot;
@@ -182,9 +186,9 @@ export async function startLogin(
 
   const res = await fetch(`${server.url}/login/${loginId}/state`, { headers: { Cookie: cookie } });
   const snapshot = (await res.json()) as LoginSnapshot;
-  check(res.status === 200 && snapshot.state === 'pending' && snapshot.loginUrl, `state → ${res.status} ${JSON.stringify(snapshot)}`);
-  check(snapshot.id === loginId && parseLoginUrl(snapshot.loginUrl)?.loginId === loginId, 'the snapshot names another login');
-  return { loginId, cookie, loginUrl: snapshot.loginUrl, snapshot, codeVerifier, state, nonce, pageStatus };
+  check(res.status === 200 && snapshot.state === 'pending' && snapshot.loginUrl && snapshot.launchUrl, `state → ${res.status} ${JSON.stringify(snapshot)}`);
+  check(snapshot.id === loginId && parseLoginUrl(snapshot.launchUrl)?.loginId === loginId, 'the snapshot names another login');
+  return { loginId, cookie, loginUrl: snapshot.launchUrl, snapshot, codeVerifier, state, nonce, pageStatus };
 }
 
 /** A message from the page's WebSocket: a snapshot, a problem, or the runtime's pong. */
@@ -334,7 +338,6 @@ export async function approveOnPhone(
   const answer = await answerLogin({
     server: scanned.server,
     loginId: scanned.loginId,
-    secret: scanned.secret,
     nonce: scanned.context.nonce,
     decision: options.decision ?? 'approve',
     store: key,

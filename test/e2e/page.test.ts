@@ -1,8 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerLogin, decideLogin, scanLogin } from '../../cli/lib/mobile-client.ts';
+import { answerLogin, decideLogin, MobileKeyError, scanLogin } from '../../cli/lib/mobile-client.ts';
+import { parseLoginUrl } from '../../src/mobile/protocol.ts';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
-import { DESKTOP, launchBrowser, PHONE, readQrFromScreen, saveScreenshot } from './browser.ts';
+import { DESKTOP, launchBrowser, PHONE, readNextQrFromScreen, readQrFromScreen, saveScreenshot } from './browser.ts';
 import {
   controlSocket,
   DEMO_CALLBACK,
@@ -76,9 +77,9 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     await page.waitForSelector('[data-login][data-connection="live"]');
     await saveScreenshot(page, 'page-pending-desktop');
 
-    // What a phone camera would read, not the DOM.
-    const loginUrl = await readQrFromScreen(page);
-    expect(loginUrl).toMatch(new RegExp(`^${server.url}/key/login#${id}\\.[A-Za-z0-9_-]+$`));
+    // What a phone camera would read, not the DOM: a rotating frame, read as it appears.
+    const loginUrl = await readNextQrFromScreen(page);
+    expect(loginUrl).toMatch(new RegExp(`^${server.url}/key/login#${id}\\.r\\d+\\.[A-Za-z0-9_-]{22}$`));
 
     // The real CLI, with nothing but the text of the QR (it talks to the QR's origin).
     const approved = await keyCli(['approve', loginUrl, '--yes', '--json', '--store', person.storePath]);
@@ -120,7 +121,7 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
       expect(await page.locator('[role="timer"]').isVisible()).toBe(true);
       await saveScreenshot(page, `page-scanned-${name}`);
 
-      const denied = await answerLogin({ server: scan.server, loginId: scan.loginId, secret: scan.secret, nonce: scan.context.nonce, decision: 'deny', store: person.store });
+      const denied = await answerLogin({ server: scan.server, loginId: scan.loginId, nonce: scan.context.nonce, decision: 'deny', store: person.store });
       expect(denied.status).toBe('denied');
       await waitForState(page, 'denied');
       expect(await text(page, '#panel-heading')).toBe('Přihlášení zamítnuto');
@@ -141,8 +142,8 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
       await page.waitForURL((url) => LOGIN_PATH.test(url.pathname) && !url.pathname.includes(id));
       await page.waitForSelector('[data-login][data-state="pending"][data-hydrated]');
       const fresh = await readQrFromScreen(page);
-      expect(fresh).not.toBe(loginUrl);
-      expect(fresh).toBe(await page.locator('a[data-launch]').getAttribute('href'));
+      expect(parseLoginUrl(fresh)?.loginId).not.toBe(id);
+      expect(await page.locator('a[data-launch]').getAttribute('href')).toMatch(new RegExp(`^${server.url}/key/login#${parseLoginUrl(fresh)?.loginId}\\.l\\.`));
       expect(problems).toEqual([]);
     }
   });
@@ -189,11 +190,13 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     const socket = await controlSocket(page);
     const id = await startAtDemo(page, server);
     await page.waitForSelector('[data-login][data-connection="live"]');
-    const loginUrl = await readQrFromScreen(page);
 
     await socket.cut();
     await page.waitForSelector('[data-login][data-connection="lost"]');
     await page.waitForSelector('[data-connection-notice] .notice');
+    // Polling, the page shows the static frame of each snapshot it reads (accepted for 8 s).
+    const loginUrl = await readQrFromScreen(page);
+    expect(loginUrl).toMatch(new RegExp(`#${id}\\.s\\d+\\.`));
     expect(await text(page, '[data-connection-notice] .notice')).toBe('Spojení se serverem bylo přerušeno. Obnovujeme je…');
     expect(await page.locator('[data-login]').getAttribute('data-state')).toBe('pending');
     await saveScreenshot(page, 'page-connection-lost-desktop');
@@ -213,7 +216,6 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     const socket = await controlSocket(page);
     await startAtDemo(page, server);
     await page.waitForSelector('[data-login][data-connection="live"]');
-    const loginUrl = await readQrFromScreen(page);
 
     await socket.cut();
     await page.waitForSelector('[data-connection-notice] .notice');
@@ -221,6 +223,8 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     await page.waitForSelector('[data-login][data-connection="live"]');
     expect(await page.locator('[data-connection-notice] .notice').count()).toBe(0);
     expect(socket.control.opened).toHaveLength(2);
+    // The frames rotate again over the new socket.
+    const loginUrl = await readNextQrFromScreen(page);
 
     await scanLogin({ loginUrl, store: person.store });
     await waitForState(page, 'scanned');
@@ -234,7 +238,8 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     const socket = await controlSocket(page);
     const id = await startAtDemo(page, server);
     await page.waitForSelector('[data-login][data-connection="live"]');
-    const loginUrl = await readQrFromScreen(page);
+    // A phone user launches the key on the same device: the launch link, not a frame that goes stale.
+    const loginUrl = (await page.locator('a[data-launch]').getAttribute('href'))!;
 
     await page.route(`**/login/${id}/state`, (route) => route.abort('internetdisconnected'));
     await socket.cut();
@@ -254,17 +259,51 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     expect(problems.filter((p) => !p.includes('net::ERR_INTERNET_DISCONNECTED'))).toEqual([]);
   });
 
-  it('without JavaScript the page still shows the QR (it encodes the launch link) and still reaches the RP after approval', async () => {
+  it('the QR changes every second; a frame relayed from a screenshot and scanned 10 s later is refused, the one on the screen works', async () => {
+    const page = await open(DESKTOP);
+    const problems = await watchProblems(page);
+    const id = await startAtDemo(page, server);
+    await page.waitForSelector('[data-login][data-connection="live"]');
+
+    // Read off the screen twice, as a camera would: two different frames of the same login, a second apart.
+    const first = await readNextQrFromScreen(page);
+    const second = await readNextQrFromScreen(page);
+    const [a, b] = [first, second].map((url) => parseLoginUrl(url)!);
+    expect(a!.loginId).toBe(id);
+    expect(b!.loginId).toBe(id);
+    expect(b!.frame).not.toBe(a!.frame);
+    expect(Number(/^r(\d+)/.exec(b!.frame)![1])).toBeGreaterThan(Number(/^r(\d+)/.exec(a!.frame)![1]));
+    // The same-device button keeps its own link: not a frame.
+    expect(await page.locator('a[data-launch]').getAttribute('href')).toMatch(new RegExp(`#${id}\\.l\\.`));
+
+    // The relay: the frame from the screenshot reaches a victim's phone more than 10 s later.
+    const capturedAt = Date.now();
+    await page.waitForFunction((until) => Date.now() > until, capturedAt + 10_500, { timeout: 15_000, polling: 250 });
+    const error = await scanLogin({ loginUrl: second, store: person.store }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MobileKeyError);
+    expect((error as MobileKeyError).code).toBe('qr-code-expired');
+    expect((error as MobileKeyError).message).toBe('This code is no longer valid — scan the code on the screen again.');
+    expect(await page.locator('[data-login]').getAttribute('data-state')).toBe('pending');
+
+    // The code on the screen now is another one, and it works.
+    const now = await readNextQrFromScreen(page);
+    expect(now).not.toBe(second);
+    await scanLogin({ loginUrl: now, store: person.store });
+    await waitForState(page, 'scanned');
+    expect(problems).toEqual([]);
+  });
+
+  it('without JavaScript the page still shows the QR (a static frame, good for 8 s) and still reaches the RP after approval', async () => {
     const page = await open(DESKTOP, { javaScriptEnabled: false });
     const id = await startAtDemo(page, server, { scripts: false });
     expect(await page.locator('[data-login]').getAttribute('data-hydrated')).toBeNull();
     const qr = await readQrFromScreen(page);
-    expect(qr).toMatch(new RegExp(`^${server.url}/key/login#${id}\\.[A-Za-z0-9_-]+$`));
-    expect(qr).toBe(await page.locator('a[data-launch]').getAttribute('href'));
+    expect(qr).toMatch(new RegExp(`^${server.url}/key/login#${id}\\.s\\d+\\.[A-Za-z0-9_-]{22}$`));
+    expect(await page.locator('a[data-launch]').getAttribute('href')).toMatch(new RegExp(`#${id}\\.l\\.[A-Za-z0-9_-]{22}$`));
     expect(await text(page, 'time[data-remaining]')).toMatch(/^(3:00|2:[0-5]\d)$/);
     await saveScreenshot(page, 'page-noscript-desktop');
 
-    // It follows the login by reloading itself (every 10 s): once approved, on to the RP.
+    // It follows the login by reloading itself (every 5 s, each time with a fresh frame): once approved, on to the RP.
     await decideLogin({ loginUrl: qr, store: person.store, decision: 'approve' });
     await page.waitForURL(DEMO_CALLBACK, { timeout: 20_000 });
     expect(await greeting(page)).toBe('Alžběta Krátká');

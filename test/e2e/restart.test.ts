@@ -69,7 +69,7 @@ describe('a login across a server restart', () => {
     expect(first).not.toHaveProperty('device');
 
     // The phone answers with the nonce it got before the restart.
-    const answer = await answerLogin({ server: scanned.server, loginId: scanned.loginId, secret: scanned.secret, nonce: scanned.context.nonce, decision: 'approve', store: key });
+    const answer = await answerLogin({ server: scanned.server, loginId: scanned.loginId, nonce: scanned.context.nonce, decision: 'approve', store: key });
     expect(answer).toMatchObject({ status: 'approved', sub: key.sub, client_name: 'Restart Service' });
     expect(await again.waitForState('approved')).toMatchObject({ id: login.loginId, continueUrl: `/login/${login.loginId}/continue` });
     await again.close();

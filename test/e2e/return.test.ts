@@ -43,7 +43,7 @@ describe('hosted login page in Chromium: the way back to the service', () => {
     expect(url.searchParams.get('error_description')).toBe('the person cancelled the login');
     expect(url.searchParams.get('iss')).toBe(server.url);
     await expect(
-      answerLogin({ server: scan.server, loginId: scan.loginId, secret: scan.secret, nonce: scan.context.nonce, decision: 'approve', store: person.store }),
+      answerLogin({ server: scan.server, loginId: scan.loginId, nonce: scan.context.nonce, decision: 'approve', store: person.store }),
     ).rejects.toMatchObject({ code: 'login-cancelled', status: 409 });
     // The demo answers an error callback with a 400, which Chromium logs; nothing else may complain.
     expect(problems.filter((p) => !/status of 400/.test(p)), problems.join('\n')).toEqual([]);
@@ -61,7 +61,7 @@ describe('hosted login page in Chromium: the way back to the service', () => {
     const page = await pages.open(DESKTOP);
     await startAtDemo(page, server);
     const scan = await scanLogin({ loginUrl: await readQrFromScreen(page), store: person.store });
-    await answerLogin({ server: scan.server, loginId: scan.loginId, secret: scan.secret, nonce: scan.context.nonce, decision: 'deny', store: person.store });
+    await answerLogin({ server: scan.server, loginId: scan.loginId, nonce: scan.context.nonce, decision: 'deny', store: person.store });
     await waitForState(page, 'denied');
     expect(await page.getByRole('button', { name: 'Začít znovu' }).isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: /^Zrušit/ }).count()).toBe(0);

@@ -15,7 +15,8 @@ import { buildLoginUrl } from '../../src/mobile/protocol.ts';
 
 const ORIGIN = 'http://localhost:8787';
 const LOGIN_ID = 'a'.repeat(64);
-const SECRET = 'S3cr3t_-secret-value-123';
+/** A rotating QR frame as it follows the login id (src/session/rotation.ts). */
+const FRAME = 'r12.S3cr3t_-mac-value-1234';
 
 describe('activation codes', () => {
   it('accepts any case, spaces, dashes and dots between groups', () => {
@@ -51,14 +52,14 @@ describe('routing from the location', () => {
   const at = (pathname: string, hash = '') => routeFromLocation({ origin: ORIGIN, pathname, hash });
 
   it('opens a login from the same-device / QR link', () => {
-    const url = new URL(buildLoginUrl(ORIGIN, LOGIN_ID, SECRET));
-    expect(at(url.pathname, url.hash)).toEqual({ screen: 'login', loginId: LOGIN_ID, secret: SECRET, origin: ORIGIN });
+    const url = new URL(buildLoginUrl(ORIGIN, LOGIN_ID, FRAME));
+    expect(at(url.pathname, url.hash)).toEqual({ screen: 'login', loginId: LOGIN_ID, frame: FRAME, origin: ORIGIN });
   });
 
   it('shows the scanner for /key/login without a fragment, and flags a damaged one', () => {
     expect(at('/key/login')).toEqual({ screen: 'scan', invalidLink: false });
     expect(at('/key/login', `#${LOGIN_ID}`)).toEqual({ screen: 'scan', invalidLink: true });
-    expect(at('/key/login', `#${LOGIN_ID.slice(1)}.${SECRET}`)).toEqual({ screen: 'scan', invalidLink: true });
+    expect(at('/key/login', `#${LOGIN_ID.slice(1)}.${FRAME}`)).toEqual({ screen: 'scan', invalidLink: true });
   });
 
   it('prefills enrolment from the activation link', () => {
@@ -77,7 +78,7 @@ describe('routing from the location', () => {
     for (const route of [
       { screen: 'home' } as const,
       { screen: 'scan', invalidLink: false } as const,
-      { screen: 'login', loginId: LOGIN_ID, secret: SECRET, origin: ORIGIN } as const,
+      { screen: 'login', loginId: LOGIN_ID, frame: FRAME, origin: ORIGIN } as const,
     ]) {
       const url = new URL(pathForRoute(route), ORIGIN);
       expect(routeFromLocation({ origin: ORIGIN, pathname: url.pathname, hash: url.hash })).toEqual(route);
@@ -85,18 +86,18 @@ describe('routing from the location', () => {
   });
 
   it('reads a scanned or pasted login, refusing other servers and other text', () => {
-    expect(loginFromText(` ${buildLoginUrl(ORIGIN, LOGIN_ID, SECRET)}\n`, ORIGIN)).toEqual({
+    expect(loginFromText(` ${buildLoginUrl(ORIGIN, LOGIN_ID, FRAME)}\n`, ORIGIN)).toEqual({
       ok: true,
       loginId: LOGIN_ID,
-      secret: SECRET,
+      frame: FRAME,
       origin: ORIGIN,
     });
-    expect(loginFromText(buildLoginUrl('https://evil.example', LOGIN_ID, SECRET), ORIGIN)).toEqual({
+    expect(loginFromText(buildLoginUrl('https://evil.example', LOGIN_ID, FRAME), ORIGIN)).toEqual({
       ok: false,
       reason: 'other-origin',
     });
     expect(loginFromText('hello', ORIGIN)).toEqual({ ok: false, reason: 'not-a-login' });
-    expect(loginFromText(`${ORIGIN}/key/enrol#${LOGIN_ID}.${SECRET}`, ORIGIN)).toEqual({ ok: false, reason: 'not-a-login' });
+    expect(loginFromText(`${ORIGIN}/key/enrol#${LOGIN_ID}.${FRAME}`, ORIGIN)).toEqual({ ok: false, reason: 'not-a-login' });
   });
 });
 

@@ -237,7 +237,7 @@ describe('racing answers and scans', () => {
     await page.next();
     const [a, b] = [await testDevice('Phone A'), await testDevice('Phone B')];
     const scan = async (device: TestDevice) =>
-      login.stub.scan({ secret: login.secret, device: deviceKey(device), signature: await sign(device, 'scan', login.id) });
+      login.stub.scan({ frame: login.frame, device: deviceKey(device), signature: await sign(device, 'scan', login.id) });
     const results = await Promise.all([scan(a), scan(b)]);
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.find((r) => !r.ok)).toMatchObject({ ok: false, problem: { code: 'login-claimed', status: 409 } });

@@ -108,7 +108,8 @@ describe('fuzzing the public endpoints changes nothing and never fails with a 5x
   it('phone API: scan and answer', async () => {
     const ids = fc.oneof(fc.constant(pending.id), fc.constant(scanned.id), hex64, junk.map(encodeURIComponent));
     const fields = {
-      secret: fc.oneof(fc.constant(pending.secret), fc.constant(scanned.secret), anyValue),
+      version: fc.oneof({ weight: 3, arbitrary: fc.constant(2) }, anyValue),
+      frame: fc.oneof(fc.constant(pending.frame), fc.constant(scanned.frame), fc.constant(pending.launch), anyValue),
       device_id: fc.oneof({ weight: 3, arbitrary: fc.constant(device.id) }, anyValue),
       signature: fc.oneof(forgedSignature, anyValue),
       decision: fc.oneof(fc.constantFrom('approve', 'deny'), anyValue),

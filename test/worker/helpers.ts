@@ -5,6 +5,9 @@ import { bindingCookieName } from '../../src/session/binding.ts';
 import { randomToken, sha256Hex } from '../../src/session/crypto.ts';
 import { loginStub, unwrap } from '../../src/session/stub.ts';
 import { parseLoginUrl, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
+
+/** The origin every v2 signature of these tests names (the issuer's). */
+export const ORIGIN = new URL(env.ISSUER).origin;
 import type { DeviceKey, LoginSnapshot, StartLogin } from '../../src/session/types.ts';
 
 export const BASE = 'http://localhost:8787';
@@ -16,7 +19,10 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
 
 export interface TestLogin {
   id: string;
-  secret: string;
+  /** The first snapshot's QR frame (static: accepted for 8 s, src/session/rotation.ts). */
+  frame: string;
+  /** The same-device launch token as a frame (`l.<token>`, single use). */
+  launch: string;
   cookie: string;
   stub: ReturnType<typeof loginStub>;
   snapshot: LoginSnapshot;
@@ -41,7 +47,8 @@ export async function startTestLogin(overrides: Partial<StartLogin> = {}): Promi
   );
   const parsed = parseLoginUrl(snapshot.loginUrl!);
   expect(parsed?.loginId).toBe(id);
-  return { id, secret: parsed!.secret, cookie: `${bindingCookieName(id)}=${value}`, stub, snapshot };
+  const launch = parseLoginUrl(snapshot.launchUrl!)!.frame;
+  return { id, frame: parsed!.frame, launch, cookie: `${bindingCookieName(id)}=${value}`, stub, snapshot };
 }
 
 export interface TestDevice extends DeviceKey {
@@ -58,11 +65,11 @@ export async function testDevice(name = 'Test phone', sub = 'sub-test'): Promise
   return { id: `dev_${randomToken(9)}`, sub, name, publicJwk, privateKey: pair.privateKey };
 }
 
-/** Signs the canonical message for an action on a login. */
+/** Signs the canonical (v2) message for an action on a login of this issuer. */
 export function sign(device: TestDevice, action: SignedAction, loginId: string, nonce?: string): Promise<string> {
   return signDeviceMessage(
     device.privateKey,
-    signedMessage({ action, loginId, deviceId: device.id, ...(nonce ? { nonce } : {}) }),
+    signedMessage({ origin: ORIGIN, action, loginId, deviceId: device.id, ...(nonce ? { nonce } : {}) }),
   );
 }
 
@@ -73,7 +80,7 @@ export function deviceKey(device: TestDevice): DeviceKey {
 /** Scans a login with a device; returns the nonce for the answer. */
 export async function scanAs(login: TestLogin, device: TestDevice): Promise<string> {
   const result = await login.stub.scan({
-    secret: login.secret,
+    frame: login.frame,
     device: deviceKey(device),
     signature: await sign(device, 'scan', login.id),
   });
@@ -82,7 +89,6 @@ export async function scanAs(login: TestLogin, device: TestDevice): Promise<stri
 
 export async function answerAs(login: TestLogin, device: TestDevice, decision: 'approve' | 'deny', nonce: string) {
   return login.stub.answer({
-    secret: login.secret,
     device: deviceKey(device),
     decision,
     nonce,

@@ -10,11 +10,11 @@ import {
 } from '../../src/mobile/protocol.ts';
 import { revokeOwnDevice, MobileKeyError } from '../../cli/lib/mobile-client.ts';
 import { ADMIN, auditTypes, enrolTestDevice, keyStoreOf, post, problemCode } from './identity-helpers.ts';
-import { call, sign, startTestLogin, testDevice, type TestDevice } from './helpers.ts';
+import { call, ORIGIN, sign, startTestLogin, testDevice, type TestDevice } from './helpers.ts';
 
 /** A device's signed revocation body, at `timestamp` (its clock, epoch milliseconds). */
 async function revocation(device: TestDevice, timestamp = Date.now()) {
-  return { timestamp, signature: await signDeviceMessage(device.privateKey, revocationMessage({ deviceId: device.id, timestamp })) };
+  return { version: 2, timestamp, signature: await signDeviceMessage(device.privateKey, revocationMessage({ origin: ORIGIN, deviceId: device.id, timestamp })) };
 }
 
 function revoke(deviceId: string, body: unknown) {
@@ -33,16 +33,16 @@ async function revocationAudits(sub: string) {
 }
 
 describe('revocationMessage and its time window', () => {
-  it('builds the five lines with "-" for the login and the timestamp in decimal', () => {
-    const bytes = revocationMessage({ deviceId: 'dev_Vq3mZx8Kc1LpR2sT', timestamp: 1795941612000 });
-    expect(new TextDecoder().decode(bytes)).toBe('mobile-key-v1\nrevoke\n-\n1795941612000\ndev_Vq3mZx8Kc1LpR2sT');
+  it('builds the six lines with the origin, "-" for the login and the timestamp in decimal', () => {
+    const bytes = revocationMessage({ origin: 'https://login.example.cz', deviceId: 'dev_Vq3mZx8Kc1LpR2sT', timestamp: 1795941612000 });
+    expect(new TextDecoder().decode(bytes)).toBe('mobile-key-v2\nhttps://login.example.cz\nrevoke\n-\n1795941612000\ndev_Vq3mZx8Kc1LpR2sT');
   });
 
   it('refuses timestamps that are not positive integers and device ids outside the field alphabet', () => {
     for (const timestamp of [0, -1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 2]) {
-      expect(() => revocationMessage({ deviceId: 'dev_x', timestamp })).toThrow(TypeError);
+      expect(() => revocationMessage({ origin: ORIGIN, deviceId: 'dev_x', timestamp })).toThrow(TypeError);
     }
-    expect(() => revocationMessage({ deviceId: 'dev\nx', timestamp: 1 })).toThrow(TypeError);
+    expect(() => revocationMessage({ origin: ORIGIN, deviceId: 'dev\nx', timestamp: 1 })).toThrow(TypeError);
   });
 
   it('accepts exactly ±5 minutes around the server clock and nothing beyond', () => {
@@ -56,10 +56,10 @@ describe('revocationMessage and its time window', () => {
   });
 
   it('is never the bytes of a login message, whatever the ids', () => {
-    const revokeText = new TextDecoder().decode(revocationMessage({ deviceId: 'dev_a', timestamp: 1 }));
+    const revokeText = new TextDecoder().decode(revocationMessage({ origin: ORIGIN, deviceId: 'dev_a', timestamp: 1 }));
     for (const action of ['scan', 'approve', 'deny'] as const) {
-      const text = new TextDecoder().decode(signedMessage({ action, loginId: 'a'.repeat(64), deviceId: 'dev_a', nonce: 'n' }));
-      expect(text.split('\n')[1]).not.toBe('revoke');
+      const text = new TextDecoder().decode(signedMessage({ origin: ORIGIN, action, loginId: 'a'.repeat(64), deviceId: 'dev_a', nonce: 'n' }));
+      expect(text.split('\n')[2]).not.toBe('revoke');
       expect(text).not.toBe(revokeText);
     }
   });
@@ -83,7 +83,7 @@ describe('POST /api/mobile/devices/:id/revoke', () => {
     expect(((await listed.json()) as { devices: { revoked_at: number }[] }).devices).toMatchObject([{ revoked_at: body.revoked_at }]);
 
     const login = await startTestLogin();
-    const scan = await post(`/api/mobile/logins/${login.id}/scan`, { secret: login.secret, device_id: phone.id, signature: await sign(phone, 'scan', login.id) });
+    const scan = await post(`/api/mobile/logins/${login.id}/scan`, { version: 2, frame: login.frame, device_id: phone.id, signature: await sign(phone, 'scan', login.id) });
     expect(scan.status).toBe(403);
     expect(await problemCode(scan)).toBe('device-revoked');
   });
@@ -125,8 +125,8 @@ describe('POST /api/mobile/devices/:id/revoke', () => {
       await revocation({ ...impostor, id: phone.id }), // the right message, the wrong key
       await revocation(other), // another device's own revocation, sent for this device
       await revocation({ ...other, id: phone.id }), // another enrolled device's key over this device's message
-      { timestamp: Date.now(), signature: 'A'.repeat(86) },
-      { timestamp: Date.now(), signature: 'garbage' },
+      { version: 2, timestamp: Date.now(), signature: 'A'.repeat(86) },
+      { version: 2, timestamp: Date.now(), signature: 'garbage' },
     ];
     for (const body of bodies) {
       const res = await revoke(phone.id, body);
@@ -136,7 +136,7 @@ describe('POST /api/mobile/devices/:id/revoke', () => {
     // A login signature of the device is not a revocation either.
     const login = await startTestLogin();
     const scanSignature = await sign(phone, 'scan', login.id);
-    expect(await problemCode(await revoke(phone.id, { timestamp: Date.now(), signature: scanSignature }))).toBe('invalid-signature');
+    expect(await problemCode(await revoke(phone.id, { version: 2, timestamp: Date.now(), signature: scanSignature }))).toBe('invalid-signature');
     // A revocation signed for one timestamp does not cover another.
     const signed = await revocation(phone);
     expect(await problemCode(await revoke(phone.id, { ...signed, timestamp: signed.timestamp + 1 }))).toBe('invalid-signature');
@@ -166,9 +166,9 @@ describe('POST /api/mobile/devices/:id/revoke', () => {
     const phone = await enrolTestDevice();
     const good = await revocation(phone);
     const invalid = [
-      {},
-      { signature: good.signature },
-      { timestamp: good.timestamp },
+      { version: 2 },
+      { version: 2, signature: good.signature },
+      { version: 2, timestamp: good.timestamp },
       { ...good, timestamp: String(good.timestamp) },
       { ...good, timestamp: good.timestamp + 0.5 },
       { ...good, timestamp: -good.timestamp },

@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import doc from '../../docs/mobile-protocol.md?raw';
-import { revocationMessage, signDeviceMessage, signedMessage, verifyDeviceSignature, type SignedAction } from '../../src/mobile/protocol.ts';
+import {
+  buildLoginUrl,
+  parseLoginUrl,
+  revocationMessage,
+  signDeviceMessage,
+  signedMessage,
+  verifyDeviceSignature,
+  type SignedAction,
+} from '../../src/mobile/protocol.ts';
+import { frameMac, type FrameKind } from '../../src/session/rotation.ts';
 
 interface Vectors {
   private_jwk: JsonWebKey;
+  origin: string;
   login_id: string;
   device_id: string;
   nonce: string;
   messages: ({ action: SignedAction; text: string; hex: string; signature: string } | { action: 'revoke'; timestamp: number; text: string; hex: string; signature: string })[];
+  frame_key: string;
+  frames: { kind: FrameKind; step: number; text: string; frame: string; login_url: string }[];
 }
 
 /** The JSON block between the test-vector markers of docs/mobile-protocol.md. */
@@ -19,49 +31,71 @@ function vectors(): Vectors {
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
-describe('docs/mobile-protocol.md test vectors', () => {
+describe('docs/mobile-protocol.md test vectors (protocol v2)', () => {
   const v = vectors();
   const { d: _d, ...publicJwk } = v.private_jwk;
+  const login = (action: SignedAction, origin = v.origin) =>
+    signedMessage({ origin, action, loginId: v.login_id, deviceId: v.device_id, ...(action === 'scan' ? {} : { nonce: v.nonce }) });
 
-  it('covers scan, approve and revoke', () => {
-    expect(v.messages.map((m) => m.action)).toEqual(['scan', 'approve', 'revoke']);
+  it('covers scan, approve, deny and revoke, each naming the version and the origin first', () => {
+    expect(v.messages.map((m) => m.action)).toEqual(['scan', 'approve', 'deny', 'revoke']);
+    for (const message of v.messages) expect(message.text.split('\n').slice(0, 3)).toEqual(['mobile-key-v2', v.origin, message.action]);
   });
 
   for (const message of v.messages) {
     it(`the protocol reproduces the ${message.action} bytes and the signature verifies`, async () => {
       const bytes =
         message.action === 'revoke'
-          ? revocationMessage({ deviceId: v.device_id, timestamp: message.timestamp })
-          : signedMessage({
-              action: message.action,
-              loginId: v.login_id,
-              deviceId: v.device_id,
-              ...(message.action === 'scan' ? {} : { nonce: v.nonce }),
-            });
+          ? revocationMessage({ origin: v.origin, deviceId: v.device_id, timestamp: message.timestamp })
+          : login(message.action);
       expect(new TextDecoder().decode(bytes)).toBe(message.text);
       expect(hex(bytes)).toBe(message.hex);
       expect(await verifyDeviceSignature(publicJwk, bytes, message.signature)).toBe(true);
     });
   }
 
-  it('the vector signatures do not verify for another message, action or key', async () => {
-    const [scan, approve, revoke] = v.messages;
-    const approveBytes = signedMessage({ action: 'approve', loginId: v.login_id, deviceId: v.device_id, nonce: v.nonce });
-    const denyBytes = signedMessage({ action: 'deny', loginId: v.login_id, deviceId: v.device_id, nonce: v.nonce });
-    expect(await verifyDeviceSignature(publicJwk, denyBytes, approve!.signature)).toBe(false);
-    expect(await verifyDeviceSignature(publicJwk, approveBytes, scan!.signature)).toBe(false);
-    // A revocation is bound to its timestamp and is no login signature.
-    const later = revocationMessage({ deviceId: v.device_id, timestamp: (revoke as { timestamp: number }).timestamp + 1 });
-    expect(await verifyDeviceSignature(publicJwk, later, revoke!.signature)).toBe(false);
-    expect(await verifyDeviceSignature(publicJwk, approveBytes, revoke!.signature)).toBe(false);
+  it('the vector signatures do not verify for another action, another service, v1 bytes or another key', async () => {
+    const [scan, approve, deny, revoke] = v.messages;
+    expect(await verifyDeviceSignature(publicJwk, login('deny'), approve!.signature)).toBe(false);
+    expect(await verifyDeviceSignature(publicJwk, login('approve'), deny!.signature)).toBe(false);
+    expect(await verifyDeviceSignature(publicJwk, login('approve'), scan!.signature)).toBe(false);
+    // The same login at another service (a relay's origin) is other bytes: the signature is worthless there.
+    expect(await verifyDeviceSignature(publicJwk, login('approve', 'https://login.example.cz.evil.example'), approve!.signature)).toBe(false);
+    expect(await verifyDeviceSignature(publicJwk, login('approve', 'http://login.example.cz'), approve!.signature)).toBe(false);
+    // What v1 signed for the same approval (no origin line) is not what v2 signed.
+    const v1 = new TextEncoder().encode(['mobile-key-v1', 'approve', v.login_id, v.nonce, v.device_id].join('\n'));
+    expect(await verifyDeviceSignature(publicJwk, v1, approve!.signature)).toBe(false);
+    // A revocation is bound to its timestamp and its service, and is no login signature.
+    const timestamp = (revoke as { timestamp: number }).timestamp;
+    expect(await verifyDeviceSignature(publicJwk, revocationMessage({ origin: v.origin, deviceId: v.device_id, timestamp: timestamp + 1 }), revoke!.signature)).toBe(false);
+    expect(await verifyDeviceSignature(publicJwk, revocationMessage({ origin: 'https://other.example', deviceId: v.device_id, timestamp }), revoke!.signature)).toBe(false);
+    expect(await verifyDeviceSignature(publicJwk, login('approve'), revoke!.signature)).toBe(false);
     const other = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair;
     const otherPublic = await crypto.subtle.exportKey('jwk', other.publicKey);
-    expect(await verifyDeviceSignature(otherPublic as JsonWebKey, approveBytes, approve!.signature)).toBe(false);
+    expect(await verifyDeviceSignature(otherPublic as JsonWebKey, login('approve'), approve!.signature)).toBe(false);
   });
 
   it('a signature made with the vector private key verifies with its public key', async () => {
     const key = await crypto.subtle.importKey('jwk', v.private_jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-    const bytes = signedMessage({ action: 'deny', loginId: v.login_id, deviceId: v.device_id, nonce: v.nonce });
+    const bytes = login('deny');
     expect(await verifyDeviceSignature(publicJwk, bytes, await signDeviceMessage(key, bytes))).toBe(true);
+  });
+
+  it('refuses to sign for something that is not an http(s) origin (no line feed, path or trailing slash can get in)', () => {
+    for (const origin of ['https://login.example.cz/', 'https://login.example.cz/x', 'login.example.cz', 'https://a\nb', 'ftp://a.example', 'https://LOGIN.example.cz', 'https://a.example:443']) {
+      expect(() => login('approve', origin), origin).toThrow(TypeError);
+      expect(() => revocationMessage({ origin, deviceId: v.device_id, timestamp: 1 }), origin).toThrow(TypeError);
+    }
+  });
+
+  it('reproduces the QR frames: the HMAC text, the frame and the login URL it makes', async () => {
+    for (const frame of v.frames) {
+      expect(frame.text).toBe(['mobile-key-frame-v2', frame.kind, v.login_id, String(frame.step)].join('\n'));
+      expect(`${frame.kind}${frame.step}.${await frameMac(v.frame_key, frame.kind, v.login_id, frame.step)}`).toBe(frame.frame);
+      expect(buildLoginUrl(v.origin, v.login_id, frame.frame)).toBe(frame.login_url);
+      expect(parseLoginUrl(frame.login_url)).toEqual({ origin: v.origin, loginId: v.login_id, frame: frame.frame });
+    }
+    // Each second and each kind has its own MAC.
+    expect(new Set(v.frames.map((f) => f.frame.split('.')[1])).size).toBe(v.frames.length);
   });
 });

@@ -10,7 +10,8 @@ import { auditTypes, enrolTestDevice, keyStoreOf, post, problemCode, revoke } fr
 
 async function scan(login: TestLogin, device: TestDevice, overrides: Record<string, unknown> = {}) {
   return post(`/api/mobile/logins/${login.id}/scan`, {
-    secret: login.secret,
+    version: 2,
+    frame: login.frame,
     device_id: device.id,
     signature: await sign(device, 'scan', login.id),
     ...overrides,
@@ -24,7 +25,7 @@ async function scanOk(login: TestLogin, device: TestDevice): Promise<string> {
 }
 
 async function answerBody(login: TestLogin, device: TestDevice, decision: 'approve' | 'deny', nonce: string) {
-  return { secret: login.secret, device_id: device.id, decision, nonce, signature: await sign(device, decision, login.id, nonce) };
+  return { version: 2, device_id: device.id, decision, nonce, signature: await sign(device, decision, login.id, nonce) };
 }
 
 function answer(login: TestLogin, body: Record<string, unknown>) {
@@ -206,7 +207,7 @@ describe('refusals change nothing', () => {
     const secondNonce = await scanOk(second, phone);
     const fromFirst = await answerBody(first, phone, 'approve', firstNonce);
     for (const nonce of [firstNonce, secondNonce]) {
-      const res = await answer(second, { ...fromFirst, secret: second.secret, nonce });
+      const res = await answer(second, { ...fromFirst, nonce });
       expect(res.status).toBe(401);
       expect(await problemCode(res)).toBe('invalid-signature');
     }
@@ -269,11 +270,11 @@ describe('refusals change nothing', () => {
   it('a wrong QR secret or an unknown login id is 404; malformed bodies are 400', async () => {
     const phone = await enrolTestDevice();
     const login = await startTestLogin();
-    expect(await problemCode(await scan(login, phone, { secret: 'W'.repeat(22) }))).toBe('not-found');
-    const unknown = await post(`/api/mobile/logins/${'0'.repeat(64)}/scan`, { secret: login.secret, device_id: phone.id, signature: 'x' });
+    expect(await problemCode(await scan(login, phone, { frame: `r0.${'W'.repeat(22)}` }))).toBe('not-found');
+    const unknown = await post(`/api/mobile/logins/${'0'.repeat(64)}/scan`, { version: 2, frame: login.frame, device_id: phone.id, signature: 'x' });
     expect(unknown.status).toBe(404);
     expect((await post('/api/mobile/logins/nope/scan', {})).status).toBe(404);
-    for (const body of [{}, { secret: login.secret, device_id: phone.id }, { secret: 1, device_id: phone.id, signature: 'x' }]) {
+    for (const body of [{ version: 2 }, { version: 2, frame: login.frame, device_id: phone.id }, { version: 2, frame: 1, device_id: phone.id, signature: 'x' }]) {
       const res = await post(`/api/mobile/logins/${login.id}/scan`, body);
       expect(res.status).toBe(400);
       expect(await problemCode(res)).toBe('invalid-input');

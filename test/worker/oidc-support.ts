@@ -101,8 +101,9 @@ export async function loginFrom(res: Response): Promise<TestLogin> {
   const state = await call(`/login/${id}/state`, { headers: { Cookie: cookie } });
   expect(state.status).toBe(200);
   const snapshot = (await state.json()) as LoginSnapshot;
-  const secret = parseLoginUrl(snapshot.loginUrl!)!.secret;
-  return { id: id!, secret, cookie, stub: loginStub(env, id!), snapshot };
+  const frame = parseLoginUrl(snapshot.loginUrl!)!.frame;
+  const launch = parseLoginUrl(snapshot.launchUrl!)!.frame;
+  return { id: id!, frame, launch, cookie, stub: loginStub(env, id!), snapshot };
 }
 
 /**

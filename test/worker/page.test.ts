@@ -83,15 +83,17 @@ describe('GET /login/:id', () => {
     expect(html.match(/<h1[ >]/g)).toHaveLength(1);
     expect(textOf(html, '<h1')).toBe('Přihlášení mobilním klíčem');
 
-    // The QR is in the first response and encodes exactly the login URL.
+    // The QR is in the first response and encodes exactly the embedded snapshot's login URL (a static frame).
     expect(html).toMatch(/<svg class="qr" role="img" aria-label="QR kód pro přihlášení do služby Demo Service mobilním klíčem"/);
-    expect(decodeSvgQr(html)).toBe(login.snapshot.loginUrl);
+    expect(decodeSvgQr(html)).toBe(embeddedState(html).snapshot.loginUrl);
+    expect(decodeSvgQr(html)).toMatch(new RegExp(`#${login.id}\\.s\\d+\\.`));
 
     expect(textOf(html, 'data-steps="desktop"')).toBe(
       'Spusťte aplikaci Mobilní klíč v telefonu.Naskenujte QR kód.Potvrďte přihlášení v telefonu.',
     );
     expect(html.match(/data-steps="phone"[\s\S]*?<\/ol>/)![0].match(/<li>/g)).toHaveLength(2);
-    expect(html).toContain(`href="${login.snapshot.loginUrl}" data-launch`);
+    // The same-device button carries its own single-use token, never a QR frame.
+    expect(html).toContain(`href="${login.snapshot.launchUrl}" data-launch`);
     expect(textOf(html, 'data-launch')).toBe('Spustit mobilní klíč na tomto zařízení');
     expect(textOf(html, 'data-create-key')).toBe('Vytvořit mobilní klíč');
     expect(textOf(html, 'role="timer"')).toMatch(/^Platnost vyprší za (3:00|2:59)$/);
@@ -104,7 +106,8 @@ describe('GET /login/:id', () => {
 
     const state = embeddedState(html);
     expect(state.locale).toBe('cs');
-    expect(state.snapshot).toMatchObject({ id: login.id, state: 'pending', loginUrl: login.snapshot.loginUrl });
+    expect(state.snapshot).toMatchObject({ id: login.id, state: 'pending', launchUrl: login.snapshot.launchUrl });
+    expect(state.snapshot.loginUrl).toMatch(new RegExp(`#${login.id}\\.s\\d+\\.`));
   });
 
   it('switches to English with ?lang=en and remembers it in a cookie', async () => {
@@ -187,7 +190,8 @@ describe('GET /login/:id', () => {
       expectPageHeaders(res);
       const html = await res.text();
       expect(textOf(html, '<h1')).toBe('Přihlášení probíhá v jiném prohlížeči');
-      expect(html).not.toContain(login.secret);
+      expect(html).not.toContain(login.frame.slice(login.frame.indexOf('.') + 1));
+      expect(html).not.toContain(login.launch.slice(2));
     }
     const en = await call(`/login/${login.id}`, { headers: { 'Accept-Language': 'en-GB,en;q=0.9,cs;q=0.5' } });
     expect(en.status).toBe(403);

@@ -107,7 +107,8 @@ describe('review 1: the phone sees the browser as parsed text, never the raw Use
     const login = await loginFrom(await authorize(params, { 'User-Agent': FORGED[0]! }));
     const phone = await enrolTestDevice();
     const res = await post(`/api/mobile/logins/${login.id}/scan`, {
-      secret: login.secret,
+      version: 2,
+      frame: login.frame,
       device_id: phone.id,
       signature: await sign(phone, 'scan', login.id),
     });

@@ -17,8 +17,10 @@ describe('snapshot over HTTP', () => {
       id: login.id,
       state: 'pending',
       client: { name: 'Demo Service' },
-      loginUrl: login.snapshot.loginUrl,
+      launchUrl: login.snapshot.launchUrl,
     });
+    // The QR of an HTTP read is a static frame (accepted 8 s; src/session/rotation.ts).
+    expect(body.loginUrl).toMatch(new RegExp(`^http://localhost:8787/key/login#${login.id}\\.s\\d+\\.[A-Za-z0-9_-]{22}$`));
     expect(body.now).toBeGreaterThanOrEqual(before);
     expect(body.expiresAt).toBe(login.snapshot.expiresAt);
     expect((body.expiresAt as number) - login.snapshot.now).toBeGreaterThan(179_000);
@@ -75,7 +77,10 @@ describe('page WebSocket', () => {
   it('receives a snapshot on connect, on scan, on approve', async () => {
     const login = await startTestLogin();
     const page = await openPage(login.id, login.cookie);
-    expect(await page.next()).toMatchObject({ state: 'pending', loginUrl: login.snapshot.loginUrl });
+    // Over the socket the QR's frame is a rotating one (src/session/rotation.ts); the launch link stays.
+    const first = await page.next();
+    expect(first).toMatchObject({ state: 'pending', launchUrl: login.snapshot.launchUrl });
+    expect(first.loginUrl).toMatch(new RegExp(`^http://localhost:8787/key/login#${login.id}\\.r\\d+\\.[A-Za-z0-9_-]{22}$`));
 
     const phone = await testDevice('Jana’s Pixel');
     const nonce = await scanAs(login, phone);
@@ -202,7 +207,7 @@ describe('phone answers', () => {
     });
     const nonce = await scanAs(login, phone);
     const otherScan = await login.stub.scan({
-      secret: login.secret,
+      frame: login.frame,
       device: deviceKey(other),
       signature: await sign(other, 'scan', login.id),
     });
@@ -215,14 +220,14 @@ describe('phone answers', () => {
     const login = await startTestLogin();
     const phone = await testDevice();
     const wrongSecret = await login.stub.scan({
-      secret: 'A'.repeat(22),
+      frame: `s0.${'A'.repeat(22)}`,
       device: deviceKey(phone),
       signature: await sign(phone, 'scan', login.id),
     });
     expect(wrongSecret).toMatchObject({ ok: false, problem: { code: 'not-found', status: 404 } });
     const other = await testDevice();
     const badSignature = await login.stub.scan({
-      secret: login.secret,
+      frame: login.frame,
       device: deviceKey(phone),
       signature: await sign(other, 'scan', login.id),
     });

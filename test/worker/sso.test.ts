@@ -9,7 +9,7 @@ import type { BrowserSession } from '../../src/browser-session/BrowserSession.ts
 import { browserSessionStub } from '../../src/browser-session/api.ts';
 import type { SessionRecord } from '../../src/browser-session/lifetime.ts';
 import { revocationMessage, signDeviceMessage } from '../../src/mobile/protocol.ts';
-import { answerAs, call, scanAs, testDevice } from './helpers.ts';
+import { answerAs, call, ORIGIN, scanAs, testDevice } from './helpers.ts';
 import { enrolTestDevice, revoke } from './identity-helpers.ts';
 import { codeRequest, loginFrom, newClient, newPerson } from './oidc-support.ts';
 import { authorizeIn, Browser, loginWithPhone, redeem } from './sso-support.ts';
@@ -176,7 +176,7 @@ describe('id_token_hint and login_hint', () => {
     const login = await loginFrom(await authorize(request.params));
     const janasPhone = await testDevice('Jana’s phone', jana.sub);
     const refused = await login.stub.scan({
-      secret: login.secret,
+      frame: login.frame,
       device: { id: janasPhone.id, sub: janasPhone.sub, name: janasPhone.name, publicJwk: janasPhone.publicJwk },
       signature: await (await import('./helpers.ts')).sign(janasPhone, 'scan', login.id),
     });
@@ -227,11 +227,11 @@ describe('revoking the key from the phone ends the session', () => {
     const request = await codeRequest(tc);
     await redeem(tc, request, await loginWithPhone(browser, request.params, device));
     const timestamp = Date.now();
-    const signature = await signDeviceMessage(device.privateKey, revocationMessage({ deviceId: device.id, timestamp }));
+    const signature = await signDeviceMessage(device.privateKey, revocationMessage({ origin: ORIGIN, deviceId: device.id, timestamp }));
     const res = await call(`/api/mobile/devices/${device.id}/revoke`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ timestamp, signature }),
+      body: JSON.stringify({ version: 2, timestamp, signature }),
     });
     expect(res.status).toBe(200);
     const other = await newClient();

@@ -7,6 +7,7 @@ import { problemFromBody, type ApiProblem } from './problems.ts';
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; problem: ApiProblem };
 
 import type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse } from '../../../src/mobile/wire.ts';
+import { PROTOCOL_VERSION } from '../../../src/mobile/protocol.ts';
 
 export type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse };
 
@@ -40,14 +41,13 @@ export async function postJson<T>(path: string, body: unknown): Promise<ApiResul
 export const api = {
   enrol: (body: { activation_code: string; public_jwk: JsonWebKey; name: string }) =>
     postJson<EnrolResponse>('/api/mobile/enrol', body),
-  scan: (loginId: string, body: { secret: string; device_id: string; signature: string }) =>
-    postJson<ScanResponse>(`/api/mobile/logins/${loginId}/scan`, body),
-  answer: (
-    loginId: string,
-    body: { secret: string; device_id: string; decision: 'approve' | 'deny'; nonce: string; signature: string },
-  ) => postJson<AnswerResponse>(`/api/mobile/logins/${loginId}/answer`, body),
+  // Signed requests name their protocol version (docs/mobile-protocol.md §5).
+  scan: (loginId: string, body: { frame: string; device_id: string; signature: string }) =>
+    postJson<ScanResponse>(`/api/mobile/logins/${loginId}/scan`, { version: PROTOCOL_VERSION, ...body }),
+  answer: (loginId: string, body: { device_id: string; decision: 'approve' | 'deny'; nonce: string; signature: string }) =>
+    postJson<AnswerResponse>(`/api/mobile/logins/${loginId}/answer`, { version: PROTOCOL_VERSION, ...body }),
   revoke: (deviceId: string, body: { timestamp: number; signature: string }) =>
-    postJson<RevokeResponse>(`/api/mobile/devices/${encodeURIComponent(deviceId)}/revoke`, body),
+    postJson<RevokeResponse>(`/api/mobile/devices/${encodeURIComponent(deviceId)}/revoke`, { version: PROTOCOL_VERSION, ...body }),
 };
 
 /**

@@ -108,6 +108,8 @@ const cs = {
   problemInvalidSignature: 'Podpis klíče se nepodařilo ověřit. Zkuste to znovu, případně klíč připojte znovu.',
   problemInvalidInput: 'Služba žádost nepřijala, protože nebyla úplná nebo platná.',
   problemClock: 'Čas v tomto zařízení se příliš liší od času služby. Nastavte správný čas a zkuste to znovu.',
+  problemQrExpired: 'Tento kód už neplatí — naskenujte znovu kód na obrazovce.',
+  problemOldVersion: 'Tato verze mobilního klíče už není podporována. Aktualizujte aplikaci.',
   problemNetwork: 'Nepodařilo se spojit se službou. Zkontrolujte připojení k internetu a zkuste to znovu.',
   problemGeneric: 'Něco se nepovedlo. Zkuste to prosím znovu.',
 };
@@ -217,6 +219,8 @@ const en: Record<MessageKey, string> = {
   problemInvalidSignature: 'The key’s signature could not be verified. Try again, or add the key again.',
   problemInvalidInput: 'The service did not accept the request because it was incomplete or invalid.',
   problemClock: 'The time on this device is too far from the service’s time. Set the correct time and try again.',
+  problemQrExpired: 'This code is no longer valid — scan the code on the screen again.',
+  problemOldVersion: 'This version of the mobile key is no longer supported. Update the app.',
   problemNetwork: 'Could not reach the service. Check your internet connection and try again.',
   problemGeneric: 'Something went wrong. Please try again.',
 };

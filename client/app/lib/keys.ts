@@ -20,14 +20,14 @@ export async function createDeviceKey(): Promise<{ keyPair: CryptoKeyPair; publi
 }
 
 /**
- * Signs a protocol action for a login.
+ * Signs a protocol (v2) action for a login of the service at `input.origin` (this app's own origin).
  * @param input.nonce the server nonce from the scan response (not for `scan`).
  * @returns the base64url r‖s signature.
  * @throws {TypeError} when an id has characters the protocol does not allow.
  */
 export function signAction(
   privateKey: CryptoKey,
-  input: { action: SignedAction; loginId: string; deviceId: string; nonce?: string },
+  input: { origin: string; action: SignedAction; loginId: string; deviceId: string; nonce?: string },
 ): Promise<string> {
   return signDeviceMessage(privateKey, signedMessage(input));
 }
@@ -39,16 +39,18 @@ export function signAction(
  * clock from the problem. Never throws: a network failure is the problem `network`, a key that
  * cannot sign is `signing-failed`.
  * @param clock epoch milliseconds (default `Date.now`).
+ * @param origin the service's origin the revocation names (default: this app's).
  * @returns `{device_id, revoked_at}` (the first revocation's time if it was revoked before).
  */
 export async function revokeOnServer(
   key: { deviceId: string; keyPair: CryptoKeyPair },
   clock: () => number = Date.now,
+  origin: string = location.origin,
 ): Promise<ApiResult<RevokeResponse>> {
   const send = async (timestamp: number): Promise<ApiResult<RevokeResponse>> => {
     let signature: string;
     try {
-      signature = await signDeviceMessage(key.keyPair.privateKey, revocationMessage({ deviceId: key.deviceId, timestamp }));
+      signature = await signDeviceMessage(key.keyPair.privateKey, revocationMessage({ origin, deviceId: key.deviceId, timestamp }));
     } catch {
       // An unusable stored key: nothing can be revoked with it, only removed here.
       return { ok: false, problem: { code: 'signing-failed', status: 0 } };

@@ -90,6 +90,10 @@ export function problemMessage(problem: ApiProblem): MessageKey {
       return 'problemInvalidInput';
     case 'timestamp-out-of-window':
       return 'problemClock';
+    case 'qr-code-expired':
+      return 'problemQrExpired';
+    case 'unsupported-protocol-version':
+      return 'problemOldVersion';
     case 'network':
       return 'problemNetwork';
     default:

@@ -1,10 +1,10 @@
 /**
- * Which screen the web app shows for a location. Fragments carry the secrets (the login
- * secret, the activation code) because browsers never send them to the server.
+ * Which screen the web app shows for a location. Fragments carry the secrets (the login's QR
+ * frame or launch token, the activation code) because browsers never send them to the server.
  *
  * - `/key/` — home: this device's keys and what to do next
  * - `/key/enrol` or `/key/enrol#<activation code>` — enrolment
- * - `/key/login#<login id>.<secret>` — a login (what the QR and the same-device button open)
+ * - `/key/login#<login id>.<frame>` — a login (what the QR and the same-device button open)
  * - `/key/login` with no (or a malformed) fragment — scan a QR or paste the link
  */
 import { parseLoginUrl } from '../../../src/mobile/protocol.ts';
@@ -14,7 +14,7 @@ export type Route =
   | { screen: 'home' }
   | { screen: 'enrol'; code: string }
   | { screen: 'scan'; invalidLink: boolean }
-  | { screen: 'login'; loginId: string; secret: string; origin: string };
+  | { screen: 'login'; loginId: string; frame: string; origin: string };
 
 /** Base path of the web app. */
 export const APP_BASE = '/key';
@@ -44,7 +44,7 @@ export function pathForRoute(route: Route): string {
     case 'scan':
       return `${APP_BASE}/login`;
     case 'login':
-      return `${APP_BASE}/login#${route.loginId}.${route.secret}`;
+      return `${APP_BASE}/login#${route.loginId}.${route.frame}`;
   }
 }
 
@@ -57,7 +57,7 @@ export function pathForRoute(route: Route): string {
 export function loginFromText(
   text: string,
   origin: string,
-): { ok: true; loginId: string; secret: string; origin: string } | { ok: false; reason: 'not-a-login' | 'other-origin' } {
+): { ok: true; loginId: string; frame: string; origin: string } | { ok: false; reason: 'not-a-login' | 'other-origin' } {
   const login = parseLoginUrl(text.trim());
   if (!login) return { ok: false, reason: 'not-a-login' };
   if (login.origin !== origin) return { ok: false, reason: 'other-origin' };

@@ -23,7 +23,7 @@ type LoginState =
  * scan), shows who asks, what is released, from where and the time left, then sends the
  * signed decision.
  */
-export function Login({ loginId, secret, origin }: { loginId: string; secret: string; origin: string }) {
+export function Login({ loginId, frame, origin }: { loginId: string; frame: string; origin: string }) {
   const { t, locale, navigate, announce } = useApp();
   const [state, setState] = useState<LoginState>({ status: 'loading' });
   const [now, setNow] = useState(() => Date.now());
@@ -47,13 +47,14 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
     const retry = () => void scanWith(key);
     let signature: string;
     try {
-      signature = await signAction(key.keyPair.privateKey, { action: 'scan', loginId, deviceId: key.deviceId });
+      signature = await signAction(key.keyPair.privateKey, { origin, action: 'scan', loginId, deviceId: key.deviceId });
     } catch {
       return failed({ code: 'invalid-signature', status: 0 }, null);
     }
-    const result = await api.scan(loginId, { secret, device_id: key.deviceId, signature });
+    // The QR's frame is good for a few seconds only: it goes at once, and is not retried.
+    const result = await api.scan(loginId, { frame, device_id: key.deviceId, signature });
     if (!alive.current) return;
-    if (!result.ok) return failed(result.problem, result.problem.code === 'network' ? retry : null);
+    if (!result.ok) return failed(result.problem, result.problem.code === 'network' && !frame.startsWith('r') ? retry : null);
     const deadline = deadlineFrom(result.value.expires_at, result.value.now, Date.now());
     setNow(Date.now());
     setState({ status: 'context', key, scan: result.value, deadline });
@@ -67,11 +68,11 @@ export function Login({ loginId, secret, origin }: { loginId: string; secret: st
     const retry = () => setState({ ...state, status: 'context' });
     let signature: string;
     try {
-      signature = await signAction(key.keyPair.privateKey, { action: decision, loginId, deviceId: key.deviceId, nonce: scan.nonce });
+      signature = await signAction(key.keyPair.privateKey, { origin, action: decision, loginId, deviceId: key.deviceId, nonce: scan.nonce });
     } catch {
       return failed({ code: 'invalid-signature', status: 0 }, null);
     }
-    const result = await api.answer(loginId, { secret, device_id: key.deviceId, decision, nonce: scan.nonce, signature });
+    const result = await api.answer(loginId, { device_id: key.deviceId, decision, nonce: scan.nonce, signature });
     if (!result.ok) return failed(result.problem, result.problem.code === 'network' ? retry : null);
     const client = result.value.client_name || scan.client.name;
     if (result.value.status === 'denied') return finish({ status: 'denied', client }, t('deniedTitle'));

@@ -23,7 +23,7 @@ export function Scan({ invalidLink }: { invalidLink: boolean }) {
       return false;
     }
     scan.current?.stop();
-    navigate({ screen: 'login', loginId: login.loginId, secret: login.secret, origin: login.origin });
+    navigate({ screen: 'login', loginId: login.loginId, frame: login.frame, origin: login.origin });
     return true;
   };
 

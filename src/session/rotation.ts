@@ -1,0 +1,207 @@
+/**
+ * The rotating QR (issue 14; docs/mobile-protocol.md §2, docs/security.md "QRLJacking").
+ *
+ * What follows the login id in a login URL is a *frame*, not a fixed secret:
+ *
+ * - `r<step>.<mac>` — a **rotating** frame, pushed to the page over its WebSocket once a second;
+ *   accepted until {@link ROTATING_MAX_AGE_MS} after its second began.
+ * - `s<step>.<mac>` — a **static** frame, in the server-rendered page and in `GET /login/:id/state`
+ *   (a page without script reloads every {@link STATIC_REFRESH_SECONDS} s; a page whose socket is
+ *   blocked polls); accepted until {@link STATIC_MAX_AGE_MS} after its second began.
+ * - `l.<token>` — the same-device **launch** token of the "Launch the mobile key on this device"
+ *   link: 128 random bits, valid while the login is pending, used once.
+ *
+ * `step` is the number of whole seconds since the login was created (its elapsed time, as in
+ * BankID's animated QR) and `mac` the first 16 bytes of HMAC-SHA256 (RFC 2104) under a 256-bit
+ * key that lives only in the login's Durable Object, over
+ * `mobile-key-frame-v2 LF <kind> LF <login id> LF <step>`, in base64url. The browser never sees
+ * the key, so nobody can make a frame for a later second; a copied frame (a screenshot, a QR put
+ * into a message or a fake site) goes stale within seconds. The kind is inside the MAC, so a
+ * rotating frame cannot be relabelled as a longer-lived static one.
+ *
+ * The object does not keep a list of frames: it recomputes the MAC of the step a phone presents.
+ * It pushes frames by alarm: while the login is pending and a page socket is open, the alarm
+ * fires at every second boundary (or at the deadline, if sooner), broadcasts a fresh snapshot and
+ * schedules the next; with no socket open only the expiry alarm remains.
+ *
+ * Pure functions take the clock as an argument (epoch milliseconds), so tests drive the boundaries.
+ */
+import { base64urlDecode, base64urlEncode } from '../mobile/protocol.ts';
+import { randomToken, timingSafeEqual } from './crypto.ts';
+
+/** How long each rotating frame is shown, in milliseconds. */
+export const FRAME_STEP_MS = 1000;
+/**
+ * How long after its second began a rotating frame is accepted, in milliseconds (3 s): the second
+ * it is shown plus 2 s for the phone to focus, decode and send it.
+ */
+export const ROTATING_MAX_AGE_MS = 3000;
+/** How often the page without script reloads while the login is pending, in seconds. */
+export const STATIC_REFRESH_SECONDS = 5;
+/**
+ * How long after its second began a static frame is accepted, in milliseconds (8 s): a page
+ * rendered at the end of a second still has a valid QR until it reloads 5 s later, with 2 s to spare.
+ */
+export const STATIC_MAX_AGE_MS = 8000;
+
+/** `r`: rotating (WebSocket), `s`: static (the page without script, the state poll). */
+export type FrameKind = 'r' | 's';
+
+/** What a presented frame is worth. `unknown` (wrong MAC, a step never issued, wrong token) is told apart from `stale` only for a genuine frame. */
+export type FrameCheck = { ok: true; kind: FrameKind | 'launch' } | { ok: false; reason: 'unknown' | 'stale' };
+
+/** Durable Object storage keys of the rotation (listed in docs/storage.md). */
+export const ROTATION_KEY = {
+  frameKey: 'frameKey', // base64url of the 256-bit HMAC key of the frames; never leaves the object
+  launch: 'launch', // {token, used}: the same-device launch token
+} as const;
+
+/** The stored same-device launch token. */
+export interface LaunchToken {
+  token: string;
+  used: boolean;
+}
+
+/** The storage entries a fresh login starts with: a new frame key and launch token. */
+export function newRotation(): Record<string, string | LaunchToken> {
+  return { [ROTATION_KEY.frameKey]: randomToken(32), [ROTATION_KEY.launch]: { token: randomToken(16), used: false } };
+}
+
+/**
+ * The step (whole seconds since the login was created) at `now`; 0 before creation.
+ * @param createdAt, now epoch milliseconds.
+ */
+export function frameStep(createdAt: number, now: number): number {
+  return Math.max(0, Math.floor((now - createdAt) / FRAME_STEP_MS));
+}
+
+/** When `step` begins, epoch milliseconds. */
+export function stepStart(createdAt: number, step: number): number {
+  return createdAt + step * FRAME_STEP_MS;
+}
+
+/** The longest age (ms since its second began) at which a frame of `kind` is accepted. */
+export function maxAge(kind: FrameKind): number {
+  return kind === 'r' ? ROTATING_MAX_AGE_MS : STATIC_MAX_AGE_MS;
+}
+
+/**
+ * Whether a genuine frame of `kind` for `step` is still accepted at `now`: from its second's
+ * start up to and including {@link maxAge} milliseconds later.
+ */
+export function isFresh(kind: FrameKind, step: number, createdAt: number, now: number): boolean {
+  const age = now - stepStart(createdAt, step);
+  return age >= 0 && age <= maxAge(kind);
+}
+
+/**
+ * The MAC of a frame: base64url of the first 16 bytes of HMAC-SHA256 under `key` over
+ * `mobile-key-frame-v2\n<kind>\n<loginId>\n<step>` (22 characters).
+ * @param key base64url of the object's frame key.
+ */
+export async function frameMac(key: string, kind: FrameKind, loginId: string, step: number): Promise<string> {
+  const raw = base64urlDecode(key);
+  if (!raw) throw new TypeError('frame key is not base64url');
+  const hmac = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const text = ['mobile-key-frame-v2', kind, loginId, String(step)].join('\n');
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', hmac, new TextEncoder().encode(text)));
+  return base64urlEncode(mac.slice(0, 16));
+}
+
+/** The frame of `kind` for the second `now` falls in, as it follows the login id: `r12.<mac>`. */
+export async function frameAt(key: string, kind: FrameKind, loginId: string, createdAt: number, now: number): Promise<string> {
+  const step = frameStep(createdAt, now);
+  return `${kind}${step}.${await frameMac(key, kind, loginId, step)}`;
+}
+
+/**
+ * Checks what a phone presents after the login id.
+ * @param input.frame `r<step>.<mac>`, `s<step>.<mac>` or `l.<token>`.
+ * @param input.launch the stored launch token, if any.
+ * @param input.createdAt, input.now epoch milliseconds.
+ * @returns `unknown` for anything the object did not issue (a wrong MAC, a later step, a wrong
+ *   token, malformed text), `stale` for a genuine frame past its age or a launch token used before.
+ */
+export async function checkFrame(input: {
+  key: string;
+  launch: LaunchToken | undefined;
+  loginId: string;
+  createdAt: number;
+  now: number;
+  frame: string;
+}): Promise<FrameCheck> {
+  const { frame } = input;
+  if (frame.startsWith('l.')) {
+    const launch = input.launch;
+    if (!launch || !timingSafeEqual(`l.${launch.token}`, frame)) return { ok: false, reason: 'unknown' };
+    return launch.used ? { ok: false, reason: 'stale' } : { ok: true, kind: 'launch' };
+  }
+  const match = /^([rs])([0-9]{1,6})\.([A-Za-z0-9_-]{22})$/.exec(frame);
+  if (!match) return { ok: false, reason: 'unknown' };
+  const kind = match[1] as FrameKind;
+  const step = Number(match[2]);
+  // No frame of a later second was ever made; leading zeros are not ours either.
+  if (String(step) !== match[2] || step > frameStep(input.createdAt, input.now)) return { ok: false, reason: 'unknown' };
+  if (!timingSafeEqual(await frameMac(input.key, kind, input.loginId, step), match[3]!)) return { ok: false, reason: 'unknown' };
+  return isFresh(kind, step, input.createdAt, input.now) ? { ok: true, kind } : { ok: false, reason: 'stale' };
+}
+
+/**
+ * When the next frame is due: the start of the next second, or the deadline if it comes first
+ * (epoch milliseconds).
+ */
+export function nextTickAt(createdAt: number, expiresAt: number, now: number): number {
+  return Math.min(stepStart(createdAt, frameStep(createdAt, now) + 1), expiresAt);
+}
+
+/**
+ * Moves the object's alarm forward to the next frame (never later: the alarm may already be due
+ * sooner for the deadline).
+ */
+export async function scheduleTick(storage: DurableObjectStorage, createdAt: number, expiresAt: number, now: number): Promise<void> {
+  const at = nextTickAt(createdAt, expiresAt, now);
+  const current = await storage.getAlarm();
+  if (current === null || current > at) await storage.setAlarm(at);
+}
+
+/**
+ * The page's links of a pending login: the QR's frame URL of `kind` for `now`, and the launch
+ * link while its token is unused.
+ * @param build makes `<origin>/key/login#<login id>.<frame>` from a frame.
+ */
+export async function frameLinks(
+  storage: DurableObjectStorage,
+  loginId: string,
+  createdAt: number,
+  kind: FrameKind,
+  now: number,
+  build: (frame: string) => string,
+): Promise<{ loginUrl?: string; launchUrl?: string }> {
+  const stored = await storage.get([ROTATION_KEY.frameKey, ROTATION_KEY.launch]);
+  const key = stored.get(ROTATION_KEY.frameKey) as string | undefined;
+  const launch = stored.get(ROTATION_KEY.launch) as LaunchToken | undefined;
+  const links: { loginUrl?: string; launchUrl?: string } = {};
+  if (key) links.loginUrl = build(await frameAt(key, kind, loginId, createdAt, now));
+  if (launch && !launch.used) links.launchUrl = build(`l.${launch.token}`);
+  return links;
+}
+
+/** {@link checkFrame} against the object's stored key and launch token. */
+export async function checkStoredFrame(
+  storage: DurableObjectStorage,
+  loginId: string,
+  createdAt: number,
+  frame: string,
+  now: number,
+): Promise<FrameCheck> {
+  const stored = await storage.get([ROTATION_KEY.frameKey, ROTATION_KEY.launch]);
+  const key = stored.get(ROTATION_KEY.frameKey) as string | undefined;
+  if (!key || typeof frame !== 'string') return { ok: false, reason: 'unknown' };
+  return checkFrame({ key, launch: stored.get(ROTATION_KEY.launch) as LaunchToken | undefined, loginId, createdAt, now, frame });
+}
+
+/** Marks the launch token used (after the scan it carried took effect). */
+export async function spendLaunchToken(storage: DurableObjectStorage): Promise<void> {
+  const launch = await storage.get<LaunchToken>(ROTATION_KEY.launch);
+  if (launch && !launch.used) await storage.put(ROTATION_KEY.launch, { ...launch, used: true });
+}
