@@ -12,8 +12,9 @@
  * - `POST /admin/devices/:id/revoke` — idempotent → `{device_id, sub, revoked_at}`
  * - `POST /admin/clients` — register a relying service → 201 `{client_id, client_secret?, ...}`
  * - `GET /admin/clients/:client_id` — one relying service's registration (never its secret)
- * - `PATCH /admin/clients/:client_id` — change name, redirect URIs or logout registration
- *   (`post_logout_redirect_uris`, `backchannel_logout_uri`, `frontchannel_logout_uri`; null clears a URI)
+ * - `PATCH /admin/clients/:client_id` — change name, redirect URIs, `require_number_matching` or
+ *   logout registration (`post_logout_redirect_uris`, `backchannel_logout_uri`,
+ *   `frontchannel_logout_uri`; null clears a URI)
  * - `/admin/operators` — operator roles of the console (src/console/operator-api.ts)
  */
 import { Hono } from 'hono';
@@ -98,12 +99,15 @@ export const ClientBody = v.strictObject({
   redirect_uris: uriList('redirect URI', 1),
   public: v.optional(v.boolean(), false),
   id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
+  // The login page shows a number the phone must pick (docs/relying-services.md).
+  require_number_matching: v.optional(v.boolean()),
   ...LOGOUT_FIELDS,
 });
 
 const ClientUpdateBody = v.strictObject({
   name: v.optional(displayName('name', 100)),
   redirect_uris: v.optional(uriList('redirect URI', 1)),
+  require_number_matching: v.optional(v.boolean()),
   ...LOGOUT_FIELDS,
 });
 
@@ -197,6 +201,7 @@ adminRoutes.post('/clients', async (c) => {
     redirectUris: body.redirect_uris,
     public: body.public,
     ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
+    ...(body.require_number_matching !== undefined ? { requireNumberMatching: body.require_number_matching } : {}),
     ...logoutRegistration(body),
   });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, detail: { name: client.name } });
@@ -214,6 +219,7 @@ adminRoutes.patch('/clients/:client_id', async (c) => {
   const client = await updateClient(c.env.DB, c.req.param('client_id'), {
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+    ...(body.require_number_matching !== undefined ? { requireNumberMatching: body.require_number_matching } : {}),
     ...logoutRegistration(body),
   });
   if (!client) throw unknownClient();
@@ -252,6 +258,7 @@ function clientJson(client: Client) {
     backchannel_logout_session_required: true,
     frontchannel_logout_uri: client.frontchannelLogoutUri,
     frontchannel_logout_session_required: true,
+    require_number_matching: client.requireNumberMatching,
   };
 }
 

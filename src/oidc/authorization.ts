@@ -91,7 +91,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   }
   if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {
-    client: { id: client.clientId, name: client.name },
+    client: { id: client.clientId, name: client.name, ...(client.requireNumberMatching ? { requireNumberMatching: true } : {}) },
     claims: [...new Set([...claimsForScopes(request.scope.split(' ')), ...requestedClaimNames(request.claims, 'userinfo'), ...requestedClaimNames(request.claims, 'id_token')])],
     locale: pickLocale(request.ui_locales, c.req.header('Accept-Language')),
     authorization: { ...request },

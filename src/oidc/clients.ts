@@ -21,6 +21,8 @@ export interface Client {
   backchannelLogoutUri: string | null;
   /** Front-Channel Logout 1.0 §2: loaded in an iframe on the logged-out page; null when not registered. */
   frontchannelLogoutUri: string | null;
+  /** Logins must pass number matching (`require_number_matching`, src/session/number-match.ts). */
+  requireNumberMatching: boolean;
 }
 
 /** The logout registration fields of a client (all optional when registering). */
@@ -40,10 +42,11 @@ interface ClientRow {
   post_logout_redirect_uris: string;
   backchannel_logout_uri: string | null;
   frontchannel_logout_uri: string | null;
+  require_number_matching: number;
 }
 
 const COLUMNS =
-  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri';
+  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri, require_number_matching';
 
 /**
  * Registers a relying service.
@@ -52,7 +55,14 @@ const COLUMNS =
  */
 export async function registerClient(
   db: D1Database,
-  input: { name: string; redirectUris: string[]; public?: boolean; idTokenAlg?: IdTokenAlg; clientId?: string } & LogoutRegistration,
+  input: {
+    name: string;
+    redirectUris: string[];
+    public?: boolean;
+    idTokenAlg?: IdTokenAlg;
+    clientId?: string;
+    requireNumberMatching?: boolean;
+  } & LogoutRegistration,
   now = Date.now(),
 ): Promise<{ client: Client; clientSecret?: string }> {
   const clientId = input.clientId ?? `client_${randomToken(12)}`;
@@ -61,7 +71,7 @@ export async function registerClient(
   const idTokenAlg = input.idTokenAlg ?? 'RS256';
   await db
     .prepare(
-      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
     )
     .bind(
       clientId,
@@ -73,6 +83,7 @@ export async function registerClient(
       JSON.stringify(input.postLogoutRedirectUris ?? []),
       input.backchannelLogoutUri ?? null,
       input.frontchannelLogoutUri ?? null,
+      input.requireNumberMatching ? 1 : 0,
     )
     .run();
   const client: Client = {
@@ -85,6 +96,7 @@ export async function registerClient(
     postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
     backchannelLogoutUri: input.backchannelLogoutUri ?? null,
     frontchannelLogoutUri: input.frontchannelLogoutUri ?? null,
+    requireNumberMatching: input.requireNumberMatching === true,
   };
   return clientSecret ? { client, clientSecret } : { client };
 }
@@ -106,7 +118,7 @@ export async function getClient(db: D1Database, clientId: string): Promise<Clien
 export async function updateClient(
   db: D1Database,
   clientId: string,
-  patch: { name?: string; redirectUris?: string[] } & LogoutRegistration,
+  patch: { name?: string; redirectUris?: string[]; requireNumberMatching?: boolean } & LogoutRegistration,
 ): Promise<Client | null> {
   const current = await getClient(db, clientId);
   if (!current) return null;
@@ -117,10 +129,11 @@ export async function updateClient(
     ...(patch.postLogoutRedirectUris !== undefined ? { postLogoutRedirectUris: patch.postLogoutRedirectUris } : {}),
     ...(patch.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: patch.backchannelLogoutUri } : {}),
     ...(patch.frontchannelLogoutUri !== undefined ? { frontchannelLogoutUri: patch.frontchannelLogoutUri } : {}),
+    ...(patch.requireNumberMatching !== undefined ? { requireNumberMatching: patch.requireNumberMatching } : {}),
   };
   await db
     .prepare(
-      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6 WHERE client_id = ?1',
+      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6, require_number_matching = ?7 WHERE client_id = ?1',
     )
     .bind(
       clientId,
@@ -129,6 +142,7 @@ export async function updateClient(
       JSON.stringify(next.postLogoutRedirectUris),
       next.backchannelLogoutUri,
       next.frontchannelLogoutUri,
+      next.requireNumberMatching ? 1 : 0,
     )
     .run();
   return next;
@@ -155,5 +169,6 @@ function fromRow(row: ClientRow): Client {
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     backchannelLogoutUri: row.backchannel_logout_uri,
     frontchannelLogoutUri: row.frontchannel_logout_uri,
+    requireNumberMatching: row.require_number_matching === 1,
   };
 }

@@ -17,7 +17,8 @@ import {
 } from './grants.ts';
 import type { Redemption } from './tokens.ts';
 import { cancelledProblem, refusalProblem, wrongIdentity } from './refusals.ts';
-import { broadcast, closeOldestSockets, type SocketAttachment } from './sockets.ts';
+import { broadcast, closeOldestSockets, readPageMessage, type SocketAttachment } from './sockets.ts';
+import { judgePick, numberMatchEntry, storedNumberMatch } from './number-match.ts';
 
 export { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from './sockets.ts';
 
@@ -36,8 +37,6 @@ import type {
 
 /** How long a login that ended without approval is kept so a reconnecting page learns the outcome (ms). */
 export const ENDED_RETENTION_MS = 10 * 60 * 1000;
-/** Largest WebSocket message the page may send, in bytes. */
-const MAX_MESSAGE_BYTES = 1024;
 /** Header by which the Worker passes the SHA-256 of the binding cookie to the object. */
 export const BINDING_HEADER = 'X-Login-Binding';
 
@@ -120,29 +119,30 @@ export class LoginSession extends DurableObject<Env> {
       deviceId: input.device.id,
     }));
     if (checked) return { ok: false, problem: checked };
-    const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
-    if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
+    const started = (await this.ctx.storage.get<Stored>(KEY.start))!;
+    if (started.requiredSub !== undefined && started.requiredSub !== input.device.sub) return { ok: false, problem: wrongIdentity() };
 
     const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
-      if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16) });
+      if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16), ...numberMatchEntry(started.client) });
       else await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
       return next;
     });
     if (!result.ok) return result;
-    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
     const latest = (await this.#record())!;
+    const choices = (await storedNumberMatch(this.ctx.storage))?.choices;
     return {
       ok: true,
       value: {
         loginId: this.#id,
-        client: stored.client,
-        claims: stored.claims,
-        requester: stored.requester,
+        client: started.client,
+        claims: started.claims,
+        requester: started.requester,
         createdAt: latest.createdAt,
         expiresAt: latest.expiresAt,
         now: Date.now(),
         nonce: (await this.ctx.storage.get<string>(KEY.nonce))!,
         state: latest.state,
+        ...(choices ? { numberChoices: choices } : {}),
       },
     };
   }
@@ -180,16 +180,21 @@ export class LoginSession extends DurableObject<Env> {
         }).toJSON(),
       };
     }
-    const result = await this.#apply({
-      type: input.decision === 'approve' ? 'approve' : 'deny',
-      deviceId: input.device.id,
-      at: Date.now(),
-    });
+    const pick = judgePick(await storedNumberMatch(this.ctx.storage), input.decision, input.number);
+    if (!pick.ok) return pick;
+    const approve = input.decision === 'approve' && !pick.wrong;
+    const result = await this.#apply({ type: approve ? 'approve' : 'deny', deviceId: input.device.id, at: Date.now() });
     if (!result.ok) return result;
     const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
     return {
       ok: true,
-      value: { state: result.value.state, client: stored.client, sub: input.device.sub, changed: result.changed === true },
+      value: {
+        state: result.value.state,
+        client: stored.client,
+        sub: input.device.sub,
+        changed: result.changed === true,
+        ...(pick.wrong ? { wrongNumber: true } : {}),
+      },
     };
   }
 
@@ -352,27 +357,10 @@ export class LoginSession extends DurableObject<Env> {
   /** Page messages: `{"type":"refresh"}` re-sends the snapshot, `{"type":"cancel"}` cancels. */
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      // Bytes, not UTF-16 units: the limit is on what crosses the wire.
-      const size = typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
-      if (typeof message !== 'string' || size > MAX_MESSAGE_BYTES) {
-        ws.send(JSON.stringify(this.#wsProblem('Send text messages of at most 1 KiB.')));
-        return;
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(message);
-      } catch {
-        ws.send(JSON.stringify(this.#wsProblem('The message is not valid JSON.', 'malformed-json')));
-        return;
-      }
-      const type = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
-      if (type === 'refresh') {
-        ws.send(JSON.stringify(await this.#snapshot(await this.#record())));
-      } else if (type === 'cancel') {
-        await this.#apply({ type: 'cancel', at: Date.now() });
-      } else {
-        ws.send(JSON.stringify(this.#wsProblem('Unknown message type; expected "refresh", "cancel" or "ping".')));
-      }
+      const read = readPageMessage(message);
+      if (read === 'refresh') ws.send(JSON.stringify(await this.#snapshot(await this.#record())));
+      else if (read === 'cancel') await this.#apply({ type: 'cancel', at: Date.now() });
+      else ws.send(JSON.stringify(read.problem));
     } catch (error) {
       console.error(`LoginSession ${this.#id} webSocketMessage failed`, error);
     }
@@ -512,6 +500,8 @@ export class LoginSession extends DurableObject<Env> {
     // No device name (often the person's own name): the page learns only that a key scanned,
     // never who, before the service does (issue 14, review 5).
     if (record.state === 'approved') snapshot.continueUrl = `/login/${this.#id}/continue`;
+    const match = record.state === 'scanned' ? await storedNumberMatch(this.ctx.storage) : undefined;
+    if (match) snapshot.matchNumber = match.number;
     if (record.state === 'denied' || record.state === 'expired' || record.state === 'cancelled') {
       snapshot.restartUrl = `/login/${this.#id}/restart`;
     }
@@ -520,9 +510,5 @@ export class LoginSession extends DurableObject<Env> {
       snapshot.returnUrl = `/login/${this.#id}/return`;
     }
     return snapshot;
-  }
-
-  #wsProblem(detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request') {
-    return new ProblemError(code, 400, code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message', { detail }).toBody();
   }
 }

@@ -2,7 +2,11 @@
  * The page's WebSockets of one login, as the LoginSession keeps them (hibernatable, so every
  * socket's data lives in its attachment).
  */
+import { ProblemError } from '../http/problem.ts';
 import type { LoginSnapshot } from './types.ts';
+
+/** Largest WebSocket message the page may send, in bytes. */
+export const MAX_MESSAGE_BYTES = 1024;
 
 /**
  * Most page WebSockets one login keeps open (a few tabs of the one bound browser); a new one
@@ -46,4 +50,27 @@ export function broadcast(sockets: WebSocket[], snapshot: LoginSnapshot): void {
       // a socket closing under us; the page will reconnect and get a fresh snapshot
     }
   }
+}
+
+/**
+ * Reads a message the page sent: `{"type":"refresh"}` or `{"type":"cancel"}` (`{"type":"ping"}`
+ * is answered by the runtime before it gets here).
+ * @returns the command, or the problem body (RFC 9457) to send back for anything else.
+ */
+export function readPageMessage(message: string | ArrayBuffer): 'refresh' | 'cancel' | { problem: ReturnType<ProblemError['toBody']> } {
+  const problem = (detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request') => ({
+    problem: new ProblemError(code, 400, code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message', { detail }).toBody(),
+  });
+  // Bytes, not UTF-16 units: the limit is on what crosses the wire.
+  const size = typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
+  if (typeof message !== 'string' || size > MAX_MESSAGE_BYTES) return problem('Send text messages of at most 1 KiB.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return problem('The message is not valid JSON.', 'malformed-json');
+  }
+  const type = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+  if (type === 'refresh' || type === 'cancel') return type;
+  return problem('Unknown message type; expected "refresh", "cancel" or "ping".');
 }

@@ -22,6 +22,7 @@ const client = (overrides: Partial<Client> = {}): Client => ({
   postLogoutRedirectUris: ['https://portal.example/bye'],
   backchannelLogoutUri: null,
   frontchannelLogoutUri: null,
+  requireNumberMatching: false,
   ...overrides,
 });
 
