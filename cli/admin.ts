@@ -17,14 +17,16 @@ Commands:
   identity show SUB                  show an identity's claims
   client create --name NAME --redirect-uri URI [--redirect-uri URI ...] [--public] [--id-token-alg RS256|ES256]
                 [--post-logout-redirect-uri URI ...] [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
-                [--grant-type refresh_token]
+                [--grant-type refresh_token] [--require-number-matching]
                                      register a relying service (prints its client_id and secret);
                                      --grant-type refresh_token allows refresh tokens (offline_access)
   client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
                 [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI] [--grant-type TYPE ...]
+                [--require-number-matching | --no-require-number-matching]
                                      change a relying service; a repeated option replaces the whole
                                      list; an empty value ("") clears a logout URI or the list;
                                      authorization_code is always among the grant types
+  --require-number-matching: the login page shows a number the phone must pick from three
   devices SUB                        list an identity's devices
   device revoke DEVICE_ID            revoke a device (idempotent)
   audit SUB                          an identity's audit events, newest first
@@ -59,6 +61,8 @@ const { values, positionals } = parseArgs({
     'frontchannel-logout-uri': { type: 'string' },
     'grant-type': { type: 'string', multiple: true },
     role: { type: 'string' },
+    'require-number-matching': { type: 'boolean' },
+    'no-require-number-matching': { type: 'boolean' },
   },
 });
 
@@ -68,7 +72,7 @@ await runCli('admin', json, async () => {
   const [group, action, arg] = positionals;
   if (values.help || !group || group === 'help') return { json: { help: HELP }, text: HELP };
   const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'role', 'h',
-    'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri', 'grant-type']);
+    'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri', 'grant-type', 'require-number-matching', 'no-require-number-matching']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const api = client(secureServerUrl(str('server') ?? DEFAULT_SERVER));
 
@@ -108,6 +112,7 @@ await runCli('admin', json, async () => {
       redirect_uris: redirectUris,
       public: values.public === true,
       ...(alg ? { id_token_alg: alg } : {}),
+      ...numberMatchingOption(),
       ...logoutOptions(),
       ...grantTypeOption(),
     });
@@ -130,6 +135,7 @@ await runCli('admin', json, async () => {
     const patch: Record<string, unknown> = {
       ...(name !== undefined ? { name } : {}),
       ...(Array.isArray(redirectUris) ? { redirect_uris: redirectUris } : {}),
+      ...numberMatchingOption(),
       ...logoutOptions(),
       ...grantTypeOption(),
     };
@@ -217,6 +223,14 @@ function grantTypeOption(): Record<string, unknown> {
   return { grant_types: ['authorization_code', ...new Set(types)] };
 }
 
+/** `--require-number-matching` / `--no-require-number-matching` as the API member (absent: unchanged). */
+function numberMatchingOption(): { require_number_matching?: boolean } {
+  const on = values['require-number-matching'] === true;
+  const off = values['no-require-number-matching'] === true;
+  if (on && off) throw usage('give either --require-number-matching or --no-require-number-matching');
+  return on ? { require_number_matching: true } : off ? { require_number_matching: false } : {};
+}
+
 /** A client's URIs, one line each. */
 function registrationLines(client: Record<string, unknown>): string[] {
   const list = (value: unknown) => ((value as string[] | undefined)?.length ? (value as string[]).join(', ') : '(none)');
@@ -225,7 +239,8 @@ function registrationLines(client: Record<string, unknown>): string[] {
     `post-logout redirect URIs: ${list(client.post_logout_redirect_uris)}`,
     `back-channel logout URI:   ${String(client.backchannel_logout_uri ?? '(none)')}`,
     `front-channel logout URI:  ${String(client.frontchannel_logout_uri ?? '(none)')}`,
-    `grant types:   ${list(client.grant_types)}`,
+    `grant types:               ${list(client.grant_types)}`,
+    `number matching:           ${client.require_number_matching === true ? 'required' : 'off'}`,
   ];
 }
 

@@ -15,9 +15,11 @@ const HELP = `Usage: npm run -s key -- <command> [options]
 Commands:
   enroll --activation-code CODE [--name NAME] [--force]
                          make a device key and enrol it (CODE may also be the activation link)
-  approve LOGIN_URL [--yes]
+  approve LOGIN_URL [--yes] [--number N]
                          read the login, show who asks, ask y/n (unless --yes), sign and approve;
-                         answering "n" sends a signed deny
+                         answering "n" (the default) sends a signed deny; a service with number
+                         matching asks for the number the login page shows (or takes --number N;
+                         a wrong number denies the login)
   deny LOGIN_URL         read the login and deny it
   show                   print the enrolled device
   revoke                 revoke this key on the server (it stops working for logins at once),
@@ -43,6 +45,7 @@ const { values, positionals } = parseArgs({
     help: { type: 'boolean', short: 'h' },
     'activation-code': { type: 'string' },
     name: { type: 'string' },
+    number: { type: 'string' },
   },
 });
 
@@ -51,7 +54,7 @@ const json = values.json === true;
 await runCli('key', json, async () => {
   const [command, arg] = positionals;
   if (values.help || !command || command === 'help') return { json: { help: HELP }, text: HELP };
-  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name']);
+  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name', 'number']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const storePath = str('store') ?? defaultStorePath();
   const server = str('server');
@@ -79,6 +82,8 @@ await runCli('key', json, async () => {
     if (!arg) throw usage(`${command} needs LOGIN_URL (the text the login QR encodes)`);
     const yes = values.yes === true || command === 'deny';
     if (!yes && !process.stdin.isTTY) throw usage('not a terminal: pass --yes to approve without asking');
+    const given = str('number');
+    if (given !== undefined && !/^[1-9][0-9]$/.test(given)) throw usage('--number needs the two-digit number the login page shows');
     const store = readStore(storePath);
     const result = await decideLogin({
       loginUrl: arg,
@@ -88,7 +93,16 @@ await runCli('key', json, async () => {
       confirm: async (context) => {
         process.stderr.write(`${describe(context)}\n`);
         if (yes) return true;
-        return ask(`Approve this login for ${context.client.name}? [y/N] `);
+        const question = context.country_mismatch ? 'Approve anyway' : 'Approve this login';
+        return ask(`${question} for ${sanitizeForTerminal(context.client.name)}? [y/N] `);
+      },
+      pickNumber: async (_context, choices) => {
+        if (given !== undefined) {
+          if (!choices.includes(Number(given))) throw usage(`--number ${given} is not one of the numbers offered (${choices.join(', ')})`);
+          return Number(given);
+        }
+        if (!process.stdin.isTTY) throw usage('this service requires number matching: pass --number N (the number the login page shows)');
+        return askNumber(choices);
       },
     });
     const out = {
@@ -99,7 +113,13 @@ await runCli('key', json, async () => {
       login_id: result.login_id,
       device_id: result.device_id,
     };
-    return { json: out, text: result.status === 'approved' ? `Approved: you are signing in to ${result.client_name}.` : `Denied the login for ${result.client_name}.` };
+    const denied = result.reason === 'wrong-number'
+      ? `Denied: that is not the number the login page shows, so the login for ${result.client_name} was denied.`
+      : `Denied the login for ${result.client_name}.`;
+    return {
+      json: { ...out, ...(result.reason ? { reason: result.reason } : {}) },
+      text: result.status === 'approved' ? `Approved: you are signing in to ${result.client_name}.` : denied,
+    };
   }
 
   if (command === 'show') {
@@ -136,15 +156,49 @@ function describe(raw: LoginContext): string {
     typeof value === 'string' ? sanitizeForTerminal(value) : value,
   ) as LoginContext;
   const r = safeRequester(context.requester);
-  const where = [r.city, r.country].filter(Boolean).join(', ') || 'unknown location';
+  const where = [r.city, r.country && countryName(r.country)].filter(Boolean).join(', ') || 'unknown location';
   const what = [r.browser, r.os && `on ${r.os}`].filter(Boolean).join(' ') || 'unknown browser';
-  return [
+  const here = safeRequester({ country: context.phone_country }).country;
+  const lines = [
     `Login request from ${context.client.name} (${context.client.id})`,
     `  Releases:  ${context.claims.join(', ') || 'only your identifier'}`,
     `  Browser:   ${what}, ${where}`,
     `  Started:   ${formatTime(context.created_at)} (${formatDuration(context.now - context.created_at)} ago)`,
     `  Time left: ${formatDuration(context.expires_at - context.now)}`,
-  ].join('\n');
+  ];
+  if (context.country_mismatch === true && r.country && here) {
+    const warning = `WARNING: This login was started in ${countryName(r.country)}, you are in ${countryName(here)}. If someone sent you this code, deny.`;
+    const rule = '!'.repeat(Math.min(warning.length, 78));
+    lines.unshift(rule, warning, rule);
+  }
+  if (Array.isArray(context.number_choices)) {
+    lines.push(`  Number matching: the login page shows one of ${context.number_choices.join(', ')}; a wrong number denies the login.`);
+  }
+  return lines.join('\n');
+}
+
+/** An ISO 3166-1 alpha-2 code as an English country name ("DE" → "Germany"), else the code. */
+function countryName(code: string): string {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'region' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+/** Asks which of the numbers the login page shows; an empty answer denies (null). */
+async function askNumber(choices: number[]): Promise<number | null> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    for (;;) {
+      const answer = (await rl.question(`Which number does the login page show? [${choices.join('/')}, Enter to deny] `)).trim();
+      if (answer === '') return null;
+      if (choices.includes(Number(answer))) return Number(answer);
+      process.stderr.write(`Type one of ${choices.join(', ')}, or press Enter to deny.\n`);
+    }
+  } finally {
+    rl.close();
+  }
 }
 
 async function ask(question: string): Promise<boolean> {

@@ -114,6 +114,8 @@ export async function scanLogin(options: { loginUrl: string; store: KeyStore; se
 
 /**
  * Sends a signed decision for a scanned login (`POST /api/mobile/logins/:id/answer`).
+ * @param options.number number matching: the number picked from the scan's `number_choices`
+ *   (sent beside the signature; v1's signed bytes have no place for it).
  * @throws {MobileKeyError} with the server's problem code.
  */
 export async function answerLogin(options: {
@@ -122,6 +124,7 @@ export async function answerLogin(options: {
   nonce: string;
   decision: 'approve' | 'deny';
   store: KeyStore;
+  number?: number;
   fetch?: Fetch;
 }): Promise<AnswerResponse> {
   const signature = await sign(options.store, options.server, options.decision, options.loginId, options.nonce);
@@ -131,6 +134,7 @@ export async function answerLogin(options: {
     decision: options.decision,
     nonce: options.nonce,
     signature,
+    ...(options.number !== undefined ? { number: options.number } : {}),
   });
 }
 
@@ -138,6 +142,9 @@ export async function answerLogin(options: {
  * The whole `approve` / `deny` flow: scan, show the context (via `confirm`), sign and answer.
  * For `approve`, `confirm` decides: false sends a signed **deny** (the person refused), so the
  * login page learns the outcome at once. Without `confirm` the decision is sent as given.
+ * When the service requires number matching (the scan has `number_choices`), an approval also
+ * needs `pickNumber`: it returns the number the person picked, or null to deny.
+ * @throws {MobileKeyError} `number-required` when approving a login with number matching without `pickNumber`.
  * @returns the server's answer plus the context that was shown.
  * @throws {MobileKeyError}
  */
@@ -147,12 +154,39 @@ export async function decideLogin(options: {
   decision: 'approve' | 'deny';
   server?: string;
   confirm?: (context: LoginContext) => Promise<boolean>;
+  pickNumber?: (context: LoginContext, choices: number[]) => Promise<number | null>;
   fetch?: Fetch;
 }): Promise<AnswerResponse & { login_id: string; device_id: string; context: LoginContext }> {
   const { context, server, loginId } = await scanLogin(options);
   let decision = options.decision;
   if (decision === 'approve' && options.confirm && !(await options.confirm(context))) decision = 'deny';
-  const answer = await answerLogin({ server, loginId, nonce: context.nonce, decision, store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  let number: number | undefined;
+  const choices = context.number_choices;
+  if (decision === 'approve' && Array.isArray(choices) && choices.length > 0) {
+    if (!options.pickNumber) {
+      // Scanned, so the login is claimed: deny it rather than leave it hanging, then say why.
+      await answerLogin({ server, loginId, nonce: context.nonce, decision: 'deny', store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
+      throw new MobileKeyError('number-required', 'This service requires number matching: pick the number the login page shows. The login was denied.');
+    }
+    let picked: number | null;
+    try {
+      picked = await options.pickNumber(context, choices);
+    } catch (error) {
+      await answerLogin({ server, loginId, nonce: context.nonce, decision: 'deny', store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
+      throw error;
+    }
+    if (picked === null) decision = 'deny';
+    else number = picked;
+  }
+  const answer = await answerLogin({
+    server,
+    loginId,
+    nonce: context.nonce,
+    decision,
+    store: options.store,
+    ...(number !== undefined ? { number } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
   return { ...answer, login_id: loginId, device_id: options.store.device_id, context };
 }
 

@@ -35,7 +35,7 @@ const EXPIRY_RECHECK_MS = 2000;
  * DOM hooks for tests: `[data-login]` carries `data-state` (the login state),
  * `data-connection` (connecting | live | lost | idle) and, once the script runs, `data-hydrated`; `[data-qr]` is the QR `<svg>`; `[data-launch]`
  * the same-device link; `[data-remaining]` the countdown; `[data-restart]` the "Start again"
- * form; `[data-return]` the form back to the service (cancel while open, back once ended); `[data-continue]` the link onwards after approval; `[data-steps=desktop|phone]` the steps.
+ * form; `[data-match-number]` the number to pick on the phone (number matching); `[data-return]` the form back to the service (cancel while open, back once ended); `[data-continue]` the link onwards after approval; `[data-steps=desktop|phone]` the steps.
  */
 export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   const t = messages(props.locale);
@@ -178,7 +178,7 @@ export function statusText(t: Messages, view: LoginView, lowTime = false): strin
     case 'pending':
       return lowTime ? `${t.status.pending} ${t.status.lowTime}` : t.status.pending;
     case 'scanned': {
-      const text = t.status.scanned;
+      const text = view.matchNumber === undefined ? t.status.scanned : `${t.status.scanned} ${t.matchNumberStatus(view.matchNumber)}`;
       return lowTime ? `${text} ${t.status.lowTime}` : text;
     }
     case 'approved':
@@ -236,6 +236,14 @@ function Panel(props: { t: Messages; view: LoginView; headingRef: { current: HTM
         {t.headings[view.state]}
       </h2>
       <p>{panelBody(t, view)}</p>
+      {view.matchNumber !== undefined ? (
+        <div class="match-number">
+          <p class="match-number-label" id="match-number-label">{t.matchNumberLabel}</p>
+          <p class="match-number-value" aria-labelledby="match-number-label" data-match-number="">
+            {String(view.matchNumber)}
+          </p>
+        </div>
+      ) : null}
       {view.state === 'approved' && view.continueUrl ? (
         <a class="button" href={view.continueUrl} data-continue="">
           {t.continue}

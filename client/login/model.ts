@@ -122,6 +122,8 @@ export interface LoginView {
   returnUrl?: string;
   /** Whether the countdown is shown (pending and scanned). */
   showCountdown: boolean;
+  /** Number matching, while scanned: the two-digit number the person picks on the phone. */
+  matchNumber?: number;
 }
 
 /** The view model of a snapshot. */
@@ -138,6 +140,8 @@ export function viewOf(snapshot: LoginSnapshot): LoginView {
     view.restartUrl = snapshot.restartUrl;
   }
   if (snapshot.returnUrl && snapshot.state !== 'approved') view.returnUrl = snapshot.returnUrl;
+  const number = snapshot.matchNumber;
+  if (snapshot.state === 'scanned' && Number.isInteger(number) && number! >= 10 && number! <= 99) view.matchNumber = number!;
   return view;
 }
 

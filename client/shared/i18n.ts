@@ -94,6 +94,10 @@ export interface Messages {
     cancelled: string;
   };
   scannedBody: string;
+  /** Number matching: the label above the number the phone must pick. */
+  matchNumberLabel: string;
+  /** Number matching: what the live region says with the number. */
+  matchNumberStatus: (number: number) => string;
   approvedBody: (service: string) => string;
   deniedBody: string;
   expiredBody: string;
@@ -176,6 +180,8 @@ const cs: Messages = {
     cancelled: 'Přihlášení zrušeno',
   },
   scannedBody: 'Kód byl naskenován mobilním klíčem. Zkontrolujte údaje v telefonu a přihlášení potvrďte.',
+  matchNumberLabel: 'V telefonu vyberte toto číslo',
+  matchNumberStatus: (number) => `V telefonu vyberte číslo ${number}.`,
   approvedBody: (service) => `Za okamžik vás přesměrujeme zpět do služby ${service}.`,
   deniedBody: 'Přihlášení jste v telefonu odmítli. Pokud to byl omyl, začněte znovu.',
   expiredBody: 'QR kód už neplatí. Začněte znovu a naskenujte nový kód.',
@@ -269,6 +275,8 @@ const en: Messages = {
     cancelled: 'Login cancelled',
   },
   scannedBody: 'A mobile key scanned the code. Check the details on your phone and confirm the login.',
+  matchNumberLabel: 'On your phone, pick this number',
+  matchNumberStatus: (number) => `On your phone, pick the number ${number}.`,
   approvedBody: (service) => `Taking you back to ${service} in a moment.`,
   deniedBody: 'You denied the login on your phone. If that was a mistake, start again.',
   expiredBody: 'The QR code is no longer valid. Start again and scan a new code.',

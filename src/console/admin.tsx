@@ -38,6 +38,7 @@ function ClientForm({ page, action, client, error }: { page: PageContext; action
       <label>{t.redirectUris}<textarea name="redirect_uris" rows={3} required>{client?.redirectUris.join('\n') ?? ''}</textarea></label>
       {client ? null : <label class="check"><input type="checkbox" name="public" value="1" />{t.publicClient}</label>}
       {client ? null : <label class="check"><input type="checkbox" name="refresh_token" value="1" />{t.refreshTokens}</label>}
+      <label class="check"><input type="checkbox" name="require_number_matching" value="1" checked={client?.requireNumberMatching ?? false} />{t.numberMatching}</label>
       <button type="submit">{client ? t.save : t.register}</button>
     </form>
   );
@@ -82,9 +83,21 @@ adminPages.post('/clients', async (c) => {
   const page = c.get('page');
   const form = c.get('form');
   const grantTypes = form.refresh_token === '1' ? ['authorization_code', 'refresh_token'] : ['authorization_code'];
-  const parsed = v.safeParse(ClientBody, { name: form.name ?? '', redirect_uris: uris(form.redirect_uris), public: form.public === '1', grant_types: grantTypes });
+  const parsed = v.safeParse(ClientBody, {
+    name: form.name ?? '',
+    redirect_uris: uris(form.redirect_uris),
+    public: form.public === '1',
+    grant_types: grantTypes,
+    require_number_matching: form.require_number_matching === '1',
+  });
   if (!parsed.success) return sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" error={firstIssue(parsed.issues)} />, { status: 400 });
-  const { client, clientSecret } = await registerClient(c.env.DB, { name: parsed.output.name, redirectUris: parsed.output.redirect_uris, public: parsed.output.public, grantTypes: parsed.output.grant_types! });
+  const { client, clientSecret } = await registerClient(c.env.DB, {
+    name: parsed.output.name,
+    redirectUris: parsed.output.redirect_uris,
+    public: parsed.output.public,
+    grantTypes: parsed.output.grant_types!,
+    requireNumberMatching: parsed.output.require_number_matching === true,
+  });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, operator: sessionOf(c)!.sub, detail: { name: client.name } });
   return secretPage(c, client, clientSecret);
 });
@@ -122,7 +135,7 @@ adminPages.post('/clients/:id', async (c) => {
   if (!parsed.success) {
     return sendPage(c, page, client.name, <ClientForm page={page} action={`/console/clients/${client.clientId}`} client={client} error={firstIssue(parsed.issues)} />, { status: 400 });
   }
-  await updateClient(c.env.DB, client.clientId, { name: parsed.output.name, redirectUris: parsed.output.redirect_uris });
+  await updateClient(c.env.DB, client.clientId, { name: parsed.output.name, redirectUris: parsed.output.redirect_uris, requireNumberMatching: form.require_number_matching === '1' });
   await recordAudit(c.env.DB, { type: 'client.updated', clientId: client.clientId, operator: sessionOf(c)!.sub });
   return c.redirect(`/console/clients/${client.clientId}`, 303);
 });

@@ -15,9 +15,11 @@ export interface ManagedClient {
   createdAt: number;
   /** Epoch milliseconds, or null while enabled. */
   disabledAt: number | null;
+  /** Logins need number matching (migration 0007). */
+  requireNumberMatching: boolean;
 }
 
-type Row = { client_id: string; name: string; secret_hash: string | null; redirect_uris: string; id_token_alg: string; created_at: number; disabled_at: number | null };
+type Row = { client_id: string; name: string; secret_hash: string | null; redirect_uris: string; id_token_alg: string; created_at: number; disabled_at: number | null; require_number_matching: number };
 
 function fromRow(row: Row): ManagedClient {
   return {
@@ -28,6 +30,7 @@ function fromRow(row: Row): ManagedClient {
     idTokenAlg: row.id_token_alg,
     createdAt: row.created_at,
     disabledAt: row.disabled_at,
+    requireNumberMatching: row.require_number_matching === 1,
   };
 }
 
@@ -43,11 +46,15 @@ export async function findClient(db: D1Database, clientId: string): Promise<Mana
   return row ? fromRow(row) : null;
 }
 
-/** Changes a service's name and redirect URIs. @returns false when unknown. */
-export async function updateClient(db: D1Database, clientId: string, input: { name: string; redirectUris: string[] }): Promise<boolean> {
+/** Changes a service's name, redirect URIs and number matching. @returns false when unknown. */
+export async function updateClient(
+  db: D1Database,
+  clientId: string,
+  input: { name: string; redirectUris: string[]; requireNumberMatching: boolean },
+): Promise<boolean> {
   const result = await db
-    .prepare('UPDATE clients SET name = ?2, redirect_uris = ?3 WHERE client_id = ?1')
-    .bind(clientId, input.name, JSON.stringify(input.redirectUris))
+    .prepare('UPDATE clients SET name = ?2, redirect_uris = ?3, require_number_matching = ?4 WHERE client_id = ?1')
+    .bind(clientId, input.name, JSON.stringify(input.redirectUris), input.requireNumberMatching ? 1 : 0)
     .run();
   return (result.meta.changes ?? 0) > 0;
 }

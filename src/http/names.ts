@@ -6,6 +6,7 @@
  * line or paragraph separators and no lone surrogates.
  */
 import * as v from 'valibot';
+import { isCountryCode } from './location.ts';
 
 /** Characters a display name may not contain (Unicode general categories Cc, Cf, Cs, Zl, Zp). */
 export const UNSAFE_NAME_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
@@ -47,7 +48,7 @@ export interface RequesterText {
 
 /**
  * Keeps only the fields of a requester description that are safe to show: `country` an ISO
- * 3166-1 alpha-2 code, the others {@link isSafeDisplayName} text of at most
+ * 3166-1 alpha-2 code (not `XX`, unknown), the others {@link isSafeDisplayName} text of at most
  * {@link MAX_REQUESTER_TEXT} characters. Anything else is dropped, not repaired. Used wherever
  * the description is shown (phone API, web app, key CLI), whatever produced it.
  * @param value untrusted input (JSON from the wire or storage).
@@ -56,7 +57,7 @@ export function safeRequester(value: unknown): RequesterText {
   const safe: RequesterText = {};
   if (typeof value !== 'object' || value === null) return safe;
   const r = value as Record<string, unknown>;
-  if (typeof r.country === 'string' && /^[A-Z]{2}$/.test(r.country)) safe.country = r.country;
+  if (isCountryCode(r.country)) safe.country = r.country;
   for (const key of ['city', 'browser', 'os'] as const) {
     const text = r[key];
     if (typeof text === 'string' && text.length > 0 && text.length <= MAX_REQUESTER_TEXT && text.trim() === text && isSafeDisplayName(text)) {

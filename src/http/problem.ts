@@ -25,6 +25,7 @@ export type ProblemCode =
   | 'wrong-identity'
   | 'invalid-signature'
   | 'invalid-nonce'
+  | 'invalid-number'
   | 'unknown-device'
   | 'device-revoked'
   | 'timestamp-out-of-window'

@@ -15,7 +15,8 @@
  * - `GET /admin/clients/:client_id` — one relying service's registration (never its secret)
  * - `PATCH /admin/clients/:client_id` — change name, redirect URIs, logout registration
  *   (`post_logout_redirect_uris`, `backchannel_logout_uri`, `frontchannel_logout_uri`; null clears a URI)
- *   or `grant_types` (`["authorization_code"]`, the default, or with `"refresh_token"`)
+ *   `grant_types` (`["authorization_code"]`, the default, or with `"refresh_token"`) or
+ *   `require_number_matching`
  * - `GET /admin/clients/:client_id/subjects/:sub` — the identity behind a `sub` this client
  *   sees (a pairwise client's own) → `{client_id, subject_type, sub, identity_sub}`
  * - `GET /admin/identities/:sub/subjects/:client_id` — the `sub` this client sees for the identity
@@ -117,6 +118,8 @@ export const ClientBody = v.strictObject({
   id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
   grant_types: v.optional(GRANT_TYPES),
   subject_type: v.optional(v.picklist(SUBJECT_TYPES, 'subject_type must be public or pairwise')),
+  // The login page shows a number the phone must pick (docs/relying-services.md).
+  require_number_matching: v.optional(v.boolean()),
   ...LOGOUT_FIELDS,
 });
 
@@ -139,6 +142,7 @@ const ClientUpdateBody = v.strictObject({
   name: v.optional(displayName('name', 100)),
   redirect_uris: v.optional(uriList('redirect URI', 1)),
   grant_types: v.optional(GRANT_TYPES),
+  require_number_matching: v.optional(v.boolean()),
   ...LOGOUT_FIELDS,
 });
 
@@ -239,6 +243,7 @@ adminRoutes.post('/clients', async (c) => {
     ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
     ...(body.grant_types ? { grantTypes: body.grant_types } : {}),
     ...(body.subject_type ? { subjectType: body.subject_type } : {}),
+    ...(body.require_number_matching !== undefined ? { requireNumberMatching: body.require_number_matching } : {}),
     ...logoutRegistration(body),
   });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, detail: { name: client.name } });
@@ -259,6 +264,7 @@ adminRoutes.patch('/clients/:client_id', async (c) => {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
       ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
+      ...(body.require_number_matching !== undefined ? { requireNumberMatching: body.require_number_matching } : {}),
       ...logoutRegistration(body),
     });
   } catch (error) {
@@ -326,6 +332,7 @@ function clientJson(client: Client) {
     frontchannel_logout_session_required: true,
     subject_type: client.subjectType,
     ...(client.sectorIdentifier ? { sector_identifier: client.sectorIdentifier } : {}),
+    require_number_matching: client.requireNumberMatching,
   };
 }
 

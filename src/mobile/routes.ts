@@ -15,6 +15,7 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
+import { countriesDiffer, requestLocation } from '../http/location.ts';
 import { displayName, safeRequester } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { parseInput, readJson } from '../http/json.ts';
@@ -49,6 +50,8 @@ const AnswerBody = v.object({
   decision: v.picklist(['approve', 'deny']),
   nonce: token(128),
   signature: token(256),
+  // Number matching: the pick from the scan's number_choices (two digits).
+  number: v.optional(v.pipe(v.number(), v.integer('number must be an integer'), v.minValue(10), v.maxValue(99))),
 });
 
 /**
@@ -142,17 +145,23 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
   // The phone lists what will really be released: the requested claims this person has a value for.
   const claims = identity ? heldClaimNames(context.claims, identity.claims) : context.claims;
   await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
+  const requester = safeRequester(context.requester);
+  // Where the phone is, from this very request, against where the browser started the login.
+  const phoneCountry = requestLocation(c.req.raw, c.env.ISSUER).country;
   return c.json(
     {
       login_id: context.loginId,
       state: context.state,
       client: { id: context.client.id, name: context.client.name },
       claims,
-      requester: safeRequester(context.requester),
+      requester,
       created_at: context.createdAt,
       expires_at: context.expiresAt,
       now: context.now,
       nonce: context.nonce,
+      ...(phoneCountry ? { phone_country: phoneCountry } : {}),
+      country_mismatch: countriesDiffer(requester.country, phoneCountry),
+      ...(context.numberChoices ? { number_choices: context.numberChoices } : {}),
     } satisfies ScanResponse,
     200,
     NO_STORE,
@@ -170,6 +179,7 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
       decision: body.decision,
       nonce: body.nonce,
       signature: body.signature,
+      ...(body.number !== undefined ? { number: body.number } : {}),
     }),
   );
   // A repeated answer (a retry after a lost response) is answered again but audited once.
@@ -186,7 +196,7 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
             sub: device.sub,
             deviceId: device.id,
             clientId: result.client.id,
-            detail: { login_id: loginId },
+            detail: { login_id: loginId, ...(result.wrongNumber ? { reason: 'wrong-number' } : {}) },
           },
           now,
         ),
@@ -196,6 +206,7 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
   });
   const response: AnswerResponse = {
     status: result.state === 'approved' ? 'approved' : 'denied',
+    ...(result.wrongNumber ? { reason: 'wrong-number' as const } : {}),
     client_id: result.client.id,
     client_name: result.client.name,
     sub: result.sub,

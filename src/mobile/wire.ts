@@ -34,11 +34,25 @@ export interface ScanResponse {
   now: number;
   /** The server nonce the answer's signature must include. */
   nonce: string;
+  /** The country (ISO 3166-1 alpha-2) this scan request came from, when known. */
+  phone_country?: string;
+  /**
+   * True when the browser's and the phone's countries are both known and differ: show the
+   * warning and make denial the default action (docs/mobile-protocol.md §2).
+   */
+  country_mismatch: boolean;
+  /**
+   * Number matching: three two-digit numbers; the person picks the one the login page shows
+   * and the answer sends it as `number`. Absent when the service does not require it.
+   */
+  number_choices?: number[];
 }
 
 /** `POST /api/mobile/logins/:id/answer` → 200. */
 export interface AnswerResponse {
   status: 'approved' | 'denied';
+  /** Why an approval became a denial: the number picked was not the page's. */
+  reason?: 'wrong-number';
   client_id: string;
   client_name: string;
   sub: string;

@@ -113,7 +113,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   }
   if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {
-    client: { id: client.clientId, name: client.name },
+    client: { id: client.clientId, name: client.name, ...(client.requireNumberMatching ? { requireNumberMatching: true } : {}) },
     // `offline_access` (kept only when grantable) is listed so the phone asks consent to ongoing access.
     claims: [...new Set([...claimsForScopes(request.scope.split(' ')), ...requestedClaimNames(request.claims, 'userinfo'), ...requestedClaimNames(request.claims, 'id_token'),
       ...request.scope.split(' ').filter((s) => s === 'offline_access')])],

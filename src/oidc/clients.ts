@@ -34,6 +34,8 @@ export interface Client {
   subjectType: SubjectType;
   /** A pairwise client's sector identifier (OIDC Core §8.1): its redirect URIs' one host at registration; null when public. */
   sectorIdentifier: string | null;
+  /** Logins must pass number matching (`require_number_matching`, src/session/number-match.ts). */
+  requireNumberMatching: boolean;
 }
 
 /** The logout registration fields of a client (all optional when registering). */
@@ -56,10 +58,11 @@ interface ClientRow {
   grant_types: string;
   subject_type: string;
   sector_identifier: string | null;
+  require_number_matching: number;
 }
 
 const COLUMNS =
-  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri, grant_types, subject_type, sector_identifier';
+  'client_id, name, secret_hash, redirect_uris, id_token_alg, created_at, post_logout_redirect_uris, backchannel_logout_uri, frontchannel_logout_uri, grant_types, subject_type, sector_identifier, require_number_matching';
 
 /** Thrown when a registration or change would break a pairwise client's sector (see {@link sectorIdentifierOf}). */
 export class SectorError extends Error {
@@ -88,6 +91,7 @@ export async function registerClient(
     clientId?: string;
     grantTypes?: GrantType[];
     subjectType?: SubjectType;
+    requireNumberMatching?: boolean;
   } & LogoutRegistration,
   now = Date.now(),
 ): Promise<{ client: Client; clientSecret?: string }> {
@@ -101,7 +105,7 @@ export async function registerClient(
   const grantTypes = normalGrantTypes(input.grantTypes);
   await db
     .prepare(
-      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
+      `INSERT INTO clients (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`,
     )
     .bind(
       clientId,
@@ -116,6 +120,7 @@ export async function registerClient(
       JSON.stringify(grantTypes),
       subjectType,
       sectorIdentifier,
+      input.requireNumberMatching ? 1 : 0,
     )
     .run();
   const client: Client = {
@@ -131,6 +136,7 @@ export async function registerClient(
     grantTypes,
     subjectType,
     sectorIdentifier,
+    requireNumberMatching: input.requireNumberMatching === true,
   };
   return clientSecret ? { client, clientSecret } : { client };
 }
@@ -155,7 +161,7 @@ export async function getClient(db: D1Database, clientId: string): Promise<Clien
 export async function updateClient(
   db: D1Database,
   clientId: string,
-  patch: { name?: string; redirectUris?: string[]; grantTypes?: GrantType[] } & LogoutRegistration,
+  patch: { name?: string; redirectUris?: string[]; grantTypes?: GrantType[]; requireNumberMatching?: boolean } & LogoutRegistration,
 ): Promise<Client | null> {
   const current = await getClient(db, clientId);
   if (!current) return null;
@@ -173,7 +179,7 @@ export async function updateClient(
   };
   await db
     .prepare(
-      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6, grant_types = ?7 WHERE client_id = ?1',
+      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6, grant_types = ?7, require_number_matching = ?8 WHERE client_id = ?1',
     )
     .bind(
       clientId,
@@ -183,6 +189,7 @@ export async function updateClient(
       next.backchannelLogoutUri,
       next.frontchannelLogoutUri,
       JSON.stringify(next.grantTypes),
+      next.requireNumberMatching ? 1 : 0,
     )
     .run();
   return next;
@@ -212,6 +219,7 @@ function fromRow(row: ClientRow): Client {
     grantTypes: normalGrantTypes(JSON.parse(row.grant_types) as GrantType[]),
     subjectType: row.subject_type === 'pairwise' ? 'pairwise' : 'public',
     sectorIdentifier: row.sector_identifier,
+    requireNumberMatching: row.require_number_matching === 1,
   };
 }
 

@@ -19,6 +19,7 @@ import {
 import type { Redemption } from './tokens.ts';
 import { cancelledProblem, refusalProblem, staleFrame, wrongIdentity } from './refusals.ts';
 import { broadcast, closeOldestSockets, parsePageMessage, type SocketAttachment } from './sockets.ts';
+import { judgePick, numberMatchEntry, storedNumberMatch } from './number-match.ts';
 
 export { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from './sockets.ts';
 
@@ -124,30 +125,31 @@ export class LoginSession extends DurableObject<Env> {
       deviceId: input.device.id,
     }));
     if (checked) return { ok: false, problem: checked };
-    const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
-    if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
+    const started = (await this.ctx.storage.get<Stored>(KEY.start))!;
+    if (started.requiredSub !== undefined && started.requiredSub !== input.device.sub) return { ok: false, problem: wrongIdentity() };
 
     const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
-      if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16) });
+      if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16), ...numberMatchEntry(started.client) });
       if (changed && frame.ok && frame.kind === 'launch') await spendLaunchToken(this.ctx.storage);
       else if (!changed) await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
       return next;
     });
     if (!result.ok) return result;
-    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
     const latest = (await this.#record())!;
+    const choices = (await storedNumberMatch(this.ctx.storage))?.choices;
     return {
       ok: true,
       value: {
         loginId: this.#id,
-        client: stored.client,
-        claims: stored.claims,
-        requester: stored.requester,
+        client: started.client,
+        claims: started.claims,
+        requester: started.requester,
         createdAt: latest.createdAt,
         expiresAt: latest.expiresAt,
         now: Date.now(),
         nonce: (await this.ctx.storage.get<string>(KEY.nonce))!,
         state: latest.state,
+        ...(choices ? { numberChoices: choices } : {}),
       },
     };
   }
@@ -181,16 +183,21 @@ export class LoginSession extends DurableObject<Env> {
         }).toJSON(),
       };
     }
-    const result = await this.#apply({
-      type: input.decision === 'approve' ? 'approve' : 'deny',
-      deviceId: input.device.id,
-      at: Date.now(),
-    });
+    const pick = judgePick(await storedNumberMatch(this.ctx.storage), input.decision, input.number);
+    if (!pick.ok) return pick;
+    const approve = input.decision === 'approve' && !pick.wrong;
+    const result = await this.#apply({ type: approve ? 'approve' : 'deny', deviceId: input.device.id, at: Date.now() });
     if (!result.ok) return result;
     const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
     return {
       ok: true,
-      value: { state: result.value.state, client: stored.client, sub: input.device.sub, changed: result.changed === true },
+      value: {
+        state: result.value.state,
+        client: stored.client,
+        sub: input.device.sub,
+        changed: result.changed === true,
+        ...(pick.wrong ? { wrongNumber: true } : {}),
+      },
     };
   }
 
@@ -506,6 +513,8 @@ export class LoginSession extends DurableObject<Env> {
     // No device name (often the person's own name): the page learns only that a key scanned,
     // never who, before the service does (issue 14, review 5).
     if (record.state === 'approved') snapshot.continueUrl = `/login/${this.#id}/continue`;
+    const match = record.state === 'scanned' ? await storedNumberMatch(this.ctx.storage) : undefined;
+    if (match) snapshot.matchNumber = match.number;
     if (record.state === 'denied' || record.state === 'expired' || record.state === 'cancelled') {
       snapshot.restartUrl = `/login/${this.#id}/restart`;
     }

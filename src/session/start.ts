@@ -1,5 +1,6 @@
 import Bowser from 'bowser';
 import type { Context } from 'hono';
+import { requestLocation } from '../http/location.ts';
 import { safeRequester } from '../http/names.ts';
 import { issueBindingCookie } from './binding.ts';
 import { loginStub, unwrap } from './stub.ts';
@@ -47,14 +48,14 @@ export function describeUserAgent(userAgent: string): { browser?: string; os?: s
 
 /**
  * Where and what the requesting browser is: country and city from Cloudflare's request data
- * (`request.cf`, absent locally), browser and OS parsed from the User-Agent by
- * {@link describeUserAgent}; every field passes {@link safeRequester}.
+ * ({@link requestLocation}: `request.cf`, or on a loopback issuer the `CF-IPCountry`/`CF-IPCity`
+ * headers tests set), browser and OS parsed from the User-Agent by {@link describeUserAgent};
+ * every field passes {@link safeRequester}.
+ * @param issuer the service's `ISSUER`.
  */
-export function requesterOf(request: Request): Requester {
-  const cf = (request as Request & { cf?: IncomingRequestCfProperties }).cf;
+export function requesterOf(request: Request, issuer: string): Requester {
   return safeRequester({
-    country: cf?.country,
-    city: cf?.city,
+    ...requestLocation(request, issuer),
     ...describeUserAgent(request.headers.get('User-Agent') ?? ''),
   });
 }
@@ -75,6 +76,6 @@ export async function startLogin(
   const bindingHash = await issueBindingCookie(c, id, validitySeconds + 15 * 60);
   const stub = loginStub(c.env, id);
   return unwrap(
-    await stub.start({ ...input, bindingHash, validitySeconds, requester: requesterOf(c.req.raw) }),
+    await stub.start({ ...input, bindingHash, validitySeconds, requester: requesterOf(c.req.raw, c.env.ISSUER) }),
   );
 }

@@ -16,6 +16,8 @@ export interface Requester {
 export interface LoginClient {
   id: string;
   name: string;
+  /** The service requires number matching (`require_number_matching`; ./number-match.ts). */
+  requireNumberMatching?: boolean;
 }
 
 /** What the Worker hands a fresh LoginSession object. */
@@ -73,6 +75,11 @@ export interface LoginSnapshot {
    * for a login started by an authorization request (one with a `redirect_uri` to return to).
    */
   returnUrl?: string;
+  /**
+   * Number matching (./number-match.ts): while `scanned`, the number the person must pick on
+   * the phone. Only this page sees it; the phone gets three candidates.
+   */
+  matchNumber?: number;
 }
 
 /** A device as the LoginSession needs it: loaded from D1 by the Worker for each phone request. */
@@ -107,6 +114,8 @@ export interface LoginContext {
   /** The server nonce the answer's signature must include. */
   nonce: string;
   state: LoginState;
+  /** Number matching: the three numbers to pick from (the right one is shown on the page only). */
+  numberChoices?: number[];
 }
 
 export type Decision = 'approve' | 'deny';
@@ -117,6 +126,8 @@ export interface AnswerInput {
   decision: Decision;
   nonce: string;
   signature: string;
+  /** Number matching: the number picked from the scan's choices (not signed in v1; see docs/mobile-protocol.md). */
+  number?: number;
 }
 
 export interface AnswerResult {
@@ -125,6 +136,8 @@ export interface AnswerResult {
   sub: string;
   /** False when this repeated an answer that had already taken effect (a safe retry). */
   changed: boolean;
+  /** An approval with the wrong number, taken as a denial. */
+  wrongNumber?: boolean;
 }
 
 /** The result of a LoginSession RPC: errors cross the RPC boundary as plain problem data. */

@@ -25,6 +25,7 @@ const client = (overrides: Partial<Client> = {}): Client => ({
   grantTypes: ['authorization_code'],
   subjectType: 'public',
   sectorIdentifier: null,
+  requireNumberMatching: false,
   ...overrides,
 });
 

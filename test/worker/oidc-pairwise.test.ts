@@ -157,7 +157,7 @@ describe('hints carry the pairwise sub back', () => {
     const login = await loginFrom(await authorize((await codeRequest(a, { login_hint: claims.sub })).params));
     const petrsPhone = await testDevice('Petr’s phone', (await newPerson({ given_name: 'Petr' })).sub);
     const refused = await login.stub.scan({
-      secret: login.secret,
+      frame: login.frame,
       device: { id: petrsPhone.id, sub: petrsPhone.sub, name: petrsPhone.name, publicJwk: petrsPhone.publicJwk },
       signature: await sign(petrsPhone, 'scan', login.id),
     });

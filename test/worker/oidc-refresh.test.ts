@@ -68,7 +68,7 @@ describe('when a refresh token is issued', () => {
     const device = await enrolledPhone(person.sub);
     const scanned = async (extra: Record<string, string>) => {
       const login = await loginFrom(await authorize((await codeRequest(tc, { scope: 'openid profile offline_access', ...extra })).params));
-      const context = await login.stub.scan({ secret: login.secret, device: deviceKey(device), signature: await sign(device, 'scan', login.id) });
+      const context = await login.stub.scan({ frame: login.frame, device: deviceKey(device), signature: await sign(device, 'scan', login.id) });
       return context.ok ? heldClaimNames(context.value.claims, person.claims) : [];
     };
     expect(await scanned({ prompt: 'consent' })).toEqual(['name', 'given_name', 'family_name', 'birthdate', 'offline_access']);

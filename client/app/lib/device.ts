@@ -48,6 +48,22 @@ export function describePlace(raw: Requester, regionName: (code: string) => stri
 }
 
 /**
+ * The two countries of a location mismatch, as names in the app's language, e.g.
+ * `{started: "Německo", here: "Česko"}`; null unless the scan flags a mismatch and names both
+ * countries (ISO 3166-1 alpha-2).
+ * @param regionName as for {@link describePlace}.
+ */
+export function describeMismatch(
+  scan: { requester?: Requester; phone_country?: string; country_mismatch?: boolean },
+  regionName: (code: string) => string | undefined,
+): { started: string; here: string } | null {
+  const started = safeRequester(scan.requester ?? {}).country;
+  const here = safeRequester({ country: scan.phone_country }).country;
+  if (scan.country_mismatch !== true || !started || !here || started === here) return null;
+  return { started: regionName(started) ?? started, here: regionName(here) ?? here };
+}
+
+/**
  * The requesting browser and OS, e.g. "Chrome 131, Windows"; null when neither is known.
  * Fields that are not short printable text are left out (`safeRequester`), whatever the server sent.
  */

@@ -82,6 +82,7 @@ export function problemMessage(problem: ApiProblem): MessageKey {
     case 'invalid-nonce':
       return 'problemInvalidSignature';
     case 'invalid-input':
+    case 'invalid-number':
     case 'invalid-public-key':
     case 'malformed-json':
     case 'bad-request':

@@ -3,7 +3,7 @@ import { useApp, useHeadingFocus } from '../context.ts';
 import { api, isLoginBrowser, type ScanResponse } from '../lib/api.ts';
 import { claimLabels } from '../lib/claims.ts';
 import { deadlineFrom, formatCountdown, secondsLeft, type Deadline } from '../lib/countdown.ts';
-import { describeDevice, describePlace } from '../lib/device.ts';
+import { describeDevice, describeMismatch, describePlace } from '../lib/device.ts';
 import { signAction } from '../lib/keys.ts';
 import { loginOutcome, problemMessage, type ApiProblem } from '../lib/problems.ts';
 import { listKeys, type StoredKey } from '../lib/store.ts';
@@ -14,14 +14,16 @@ type LoginState =
   | { status: 'choose-key'; keys: StoredKey[] }
   | { status: 'context' | 'sending'; key: StoredKey; scan: ScanResponse; deadline: Deadline }
   | { status: 'approved'; client: string; sameBrowser: boolean }
-  | { status: 'denied'; client: string }
+  | { status: 'denied'; client: string; wrongNumber: boolean }
   | { status: 'expired' }
   | { status: 'error'; problem: ApiProblem; retry: (() => void) | null };
 
 /**
  * A login opened from its QR or the same-device link: reads it with this device's key (the
  * scan), shows who asks, what is released, from where and the time left, then sends the
- * signed decision.
+ * signed decision. When the phone is in another country than the browser, a warning says so
+ * and Deny is the primary, focused action; when the service requires number matching, approving
+ * is picking the number the login page shows from three.
  */
 export function Login({ loginId, frame, origin }: { loginId: string; frame: string; origin: string }) {
   const { t, locale, navigate, announce } = useApp();
@@ -30,6 +32,12 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
   const heading = useHeadingFocus<HTMLHeadingElement>(state.status === 'sending' ? 'context' : state.status);
   const alive = useRef(true);
   useEffect(() => () => void (alive.current = false), []);
+  const denyButton = useRef<HTMLButtonElement>(null);
+  const warned = state.status === 'context' && state.scan.country_mismatch === true;
+  // After the heading's focus (declared above): with a warning, the focus rests on Deny.
+  useEffect(() => {
+    if (warned) denyButton.current?.focus();
+  }, [warned]);
 
   const finish = (next: LoginState, announcement: string) => {
     if (!alive.current) return;
@@ -61,7 +69,7 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
     announce(t('loginAsks', { client: result.value.client.name }));
   };
 
-  const answer = async (decision: 'approve' | 'deny') => {
+  const answer = async (decision: 'approve' | 'deny', number?: number) => {
     if (state.status !== 'context') return;
     const { key, scan } = state;
     setState({ ...state, status: 'sending' });
@@ -72,10 +80,14 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
     } catch {
       return failed({ code: 'invalid-signature', status: 0 }, null);
     }
-    const result = await api.answer(loginId, { device_id: key.deviceId, decision, nonce: scan.nonce, signature });
+    const picked = number === undefined ? {} : { number };
+    const result = await api.answer(loginId, { device_id: key.deviceId, decision, nonce: scan.nonce, signature, ...picked });
     if (!result.ok) return failed(result.problem, result.problem.code === 'network' ? retry : null);
     const client = result.value.client_name || scan.client.name;
-    if (result.value.status === 'denied') return finish({ status: 'denied', client }, t('deniedTitle'));
+    if (result.value.status === 'denied') {
+      const wrongNumber = result.value.reason === 'wrong-number';
+      return finish({ status: 'denied', client, wrongNumber }, wrongNumber ? t('wrongNumberText', { client }) : t('deniedTitle'));
+    }
     const sameBrowser = await isLoginBrowser(loginId);
     finish({ status: 'approved', client, sameBrowser }, t('approvedTitle'));
   };
@@ -163,6 +175,8 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
         }
       };
       const place = describePlace(scan.requester ?? {}, regionName);
+      const mismatch = describeMismatch(scan, regionName);
+      const choices = numberChoices(scan.number_choices);
       const device = describeDevice(scan.requester ?? {});
       const started = new Intl.DateTimeFormat(locale === 'cs' ? 'cs-CZ' : 'en-GB', { timeStyle: 'short' }).format(
         // The server's creation time, moved onto the phone's clock like the deadline.
@@ -181,6 +195,12 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
           <p class="countdown" role="timer" data-countdown="" data-seconds-left={left}>
             {t('timeLeft', { time: formatCountdown(left) })}
           </p>
+          {mismatch && (
+            <div class="notice error mismatch" role="alert" data-warning="country-mismatch">
+              <p class="mismatch-title">{t('mismatchTitle')}</p>
+              <p>{t('mismatchText', mismatch)}</p>
+            </div>
+          )}
           <section aria-labelledby="claims-heading">
             <h2 id="claims-heading">{t('claimsTitle')}</h2>
             <ul class="claims" aria-labelledby="claims-heading" data-claims="">
@@ -209,13 +229,44 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
             </dl>
           </section>
           <p class="hint">{t('checkHint')}</p>
-          <div class="actions row decide">
-            <button type="button" class="danger" data-action="deny" disabled={sending} onClick={() => void answer('deny')}>
+          <div class={choices ? 'actions decide' : 'actions row decide'}>
+            {choices && (
+              <div class="numbers" role="group" aria-labelledby="pick-heading" data-number-choices="">
+                <p id="pick-heading" class="pick-heading">{t('pickNumber')}</p>
+                <div class="actions row">
+                  {choices.map((n) => (
+                    <button
+                      key={n}
+                      type="button"
+                      class={mismatch ? 'secondary number' : 'primary number'}
+                      data-action="pick"
+                      data-number={n}
+                      aria-label={t('pickNumberButton', { number: n })}
+                      disabled={sending}
+                      onClick={() => void answer('approve', n)}
+                    >
+                      {String(n)}
+                    </button>
+                  ))}
+                </div>
+              </div>
+            )}
+            <button
+              ref={denyButton}
+              type="button"
+              class={mismatch ? 'primary' : 'danger'}
+              data-action="deny"
+              data-default={mismatch ? '' : undefined}
+              disabled={sending}
+              onClick={() => void answer('deny')}
+            >
               {t('deny')}
             </button>
-            <button type="button" class="primary" data-action="approve" disabled={sending} onClick={() => void answer('approve')}>
-              {t('approve')}
-            </button>
+            {!choices && (
+              <button type="button" class={mismatch ? 'secondary' : 'primary'} data-action="approve" disabled={sending} onClick={() => void answer('approve')}>
+                {t('approve')}
+              </button>
+            )}
           </div>
         </main>
       );
@@ -263,7 +314,9 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
             <h1 ref={heading} tabIndex={-1}>
               {t('deniedTitle')}
             </h1>
-            <p>{t('deniedText', { client: state.client })}</p>
+            <p data-reason={state.wrongNumber ? 'wrong-number' : undefined}>
+              {state.wrongNumber ? t('wrongNumberText', { client: state.client }) : t('deniedText', { client: state.client })}
+            </p>
           </div>
           <div class="actions">
             <button type="button" class="secondary" data-action="home" onClick={() => navigate({ screen: 'home' })}>
@@ -304,6 +357,13 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
         </main>
       );
   }
+}
+
+/** The scan's number choices when they are three distinct two-digit integers, else null (nothing to pick). */
+function numberChoices(value: unknown): number[] | null {
+  if (!Array.isArray(value) || value.length !== 3) return null;
+  const ok = value.every((n) => Number.isInteger(n) && n >= 10 && n <= 99) && new Set(value).size === 3;
+  return ok ? (value as number[]) : null;
 }
 
 /**
