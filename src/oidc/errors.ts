@@ -18,6 +18,7 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'access_denied'
   | 'login_required'
+  | 'consent_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
   | 'unmet_authentication_requirements' // OpenID Connect Unmet Authentication Requirements 1.0

@@ -120,6 +120,10 @@ export interface AnswerResult {
   sub: string;
   /** False when this repeated an answer that had already taken effect (a safe retry). */
   changed: boolean;
+  /** The claims the login asked for (what the phone listed), for the consent record. */
+  claims: string[];
+  /** The browser that started the login, for the login history. */
+  requester: Requester;
 }
 
 /** The result of a LoginSession RPC: errors cross the RPC boundary as plain problem data. */
