@@ -125,3 +125,18 @@ export async function listHistory(
   }));
   return results.length > limit ? { entries, next: entries[entries.length - 1]!.id } : { entries };
 }
+
+/**
+ * Where each of an identity's keys was last used: the place of its newest history entry.
+ * @returns device id → the parsed place (country, city), for keys that have one.
+ */
+export async function lastPlaces(db: D1Database, sub: string, now = Date.now()): Promise<Map<string, Requester>> {
+  const { results } = await db
+    .prepare(
+      `SELECT device_id, country, city FROM login_history WHERE id IN (
+         SELECT MAX(id) FROM login_history WHERE sub = ?1 AND at >= ?2 AND device_id IS NOT NULL AND method = 'key' GROUP BY device_id)`,
+    )
+    .bind(sub, now - HISTORY_RETENTION_MS)
+    .all<{ device_id: string; country: string | null; city: string | null }>();
+  return new Map(results.map((row) => [row.device_id, safeRequester({ country: row.country ?? undefined, city: row.city ?? undefined })]));
+}
