@@ -10,6 +10,7 @@ import { sessionRoutes } from './session/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
 import { demoRoutes } from './demo/routes.ts';
 import { consoleApp } from './console/app.tsx';
+import { accountApp } from './account/app.tsx';
 import { logEvent } from './lib/log.ts';
 import { errorMetric } from './lib/metrics.ts';
 
@@ -31,6 +32,7 @@ app.route('/login', continueRoutes);
 app.route('/', oidcRoutes);
 app.route('/demo', demoRoutes);
 app.route('/console', consoleApp);
+app.route('/account', accountApp);
 
 app.notFound((c) =>
   wantsHtml(c)

@@ -10,6 +10,8 @@ export const SECOND_DEMO_CLIENT = { clientId: 'demo-2', name: 'Second demo servi
 
 /** The console's public client (src/console/session.ts), seeded beside the demo's. */
 export const CONSOLE_CLIENT = { clientId: 'console', name: 'Operator console' } as const;
+/** The person's account's public client (src/account/session.ts), seeded like the console's. */
+export const ACCOUNT_CLIENT = { clientId: 'account', name: 'Můj účet' } as const;
 
 /** A SQL string literal. */
 function sql(value: string): string {
@@ -18,7 +20,8 @@ function sql(value: string): string {
 
 /**
  * Registers the demo public clients `demo` (at `${server}/demo`) and `demo-2` (at
- * `${server}/demo/second`), and the console's public client `console` (`${server}/console/callback`),
+ * `${server}/demo/second`), the console's public client `console` (`${server}/console/callback`)
+ * and the account's `account` (`${server}/account/callback`),
  * directly in the local D1 (no operator API needed): created only if absent; when the server
  * runs on another port than before, that port's redirect and post-logout URIs are added; the
  * back- and front-channel logout URIs follow the latest port.
@@ -42,7 +45,7 @@ INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, 
 UPDATE clients SET backchannel_logout_uri = ${sql(`${base}/backchannel-logout`)}, frontchannel_logout_uri = ${sql(`${base}/frontchannel-logout`)}
   WHERE client_id = ${id};`;
     })
-    .join('\n') + `\n${consoleClientSql(server)}`;
+    .join('\n') + `\n${firstPartyClientSql(server, CONSOLE_CLIENT, '/console/callback')}\n${firstPartyClientSql(server, ACCOUNT_CLIENT, '/account/callback')}`;
   const dir = mkdtempSync(join(tmpdir(), 'mobile-key-seed-'));
   try {
     const file = join(dir, 'seed.sql');
@@ -53,15 +56,15 @@ UPDATE clients SET backchannel_logout_uri = ${sql(`${base}/backchannel-logout`)}
   }
 }
 
-/** The console client with redirect_uri `${server}/console/callback` (added for a new port, like the demo's). */
-function consoleClientSql(server: string): string {
-  const redirectUri = `${server}/console/callback`;
+/** A first-party client (console, account) with redirect_uri `${server}${path}` (added for a new port, like the demo's). */
+function firstPartyClientSql(server: string, client: { clientId: string; name: string }, path: string): string {
+  const redirectUri = `${server}${path}`;
   return `
 INSERT INTO clients (client_id, name, secret_hash, redirect_uris, id_token_alg, created_at)
-  VALUES (${sql(CONSOLE_CLIENT.clientId)}, ${sql(CONSOLE_CLIENT.name)}, NULL, json_array(${sql(redirectUri)}), 'RS256', ${Date.now()})
+  VALUES (${sql(client.clientId)}, ${sql(client.name)}, NULL, json_array(${sql(redirectUri)}), 'RS256', ${Date.now()})
   ON CONFLICT(client_id) DO NOTHING;
 UPDATE clients SET redirect_uris = json_insert(redirect_uris, '$[#]', ${sql(redirectUri)})
-  WHERE client_id = ${sql(CONSOLE_CLIENT.clientId)}
+  WHERE client_id = ${sql(client.clientId)}
     AND NOT EXISTS (SELECT 1 FROM json_each(clients.redirect_uris) WHERE value = ${sql(redirectUri)});
 `;
 }
@@ -79,6 +82,7 @@ export async function seedDemo(server: string, adminToken: string, persistTo = '
     `Second demo service:  ${server}/demo/second  (public client "${SECOND_DEMO_CLIENT.clientId}": single sign-on and logout across both)`,
     `OpenID Provider metadata: ${server}/.well-known/openid-configuration`,
     `Operator console: ${server}/console  (the demo identity below is its admin)`,
+    `Your account:     ${server}/account  (keys, login history, consents)`,
     ...(await seedDemoIdentity(server, adminToken)),
   ];
 }

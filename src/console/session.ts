@@ -1,11 +1,11 @@
 /**
- * Console sessions: an opaque random token in the `__Host-mk_console` cookie (HttpOnly, Secure,
- * Path=/, SameSite=Lax), stored in D1 only as its SHA-256 hex with the operator's `sub`, the
- * session's CSRF token and an absolute expiry. The role is read from `operators` on every
- * request, so revoking a role takes effect at once.
+ * Console sessions (the first-party session store of src/first-party/sessions.ts, table
+ * `console_sessions`) with the operator's role read from `operators` on every request, so
+ * revoking a role takes effect at once.
  */
-import { randomToken, sha256Hex } from '../session/crypto.ts';
-import { isRole, type Role } from './operators.ts';
+import type { FirstPartyClient } from '../first-party/rp.ts';
+import { sessionStore } from '../first-party/sessions.ts';
+import { roleOf, type Role } from './operators.ts';
 
 /** The console's own OAuth client at our OpenID Provider (public, PKCE; seeded by `npm start`). */
 export const CONSOLE_CLIENT_ID = 'console';
@@ -16,6 +16,16 @@ export const FLOW_COOKIE = 'mk_console_flow';
 /** A console session lasts at most 8 hours (a working day), in seconds. */
 export const SESSION_TTL_SECONDS = 8 * 3600;
 
+/** How the console logs in: `max_age=0`, so every login is a fresh approval on the phone. */
+export const CONSOLE_CLIENT: FirstPartyClient = {
+  clientId: CONSOLE_CLIENT_ID,
+  callbackPath: '/console/callback',
+  scope: 'openid profile',
+  maxAge: 0,
+  freshSeconds: 300,
+  flowCookie: FLOW_COOKIE,
+};
+
 export interface ConsoleSession {
   sub: string;
   role: Role;
@@ -24,38 +34,26 @@ export interface ConsoleSession {
   authTime: number;
 }
 
+const store = sessionStore('console_sessions', SESSION_TTL_SECONDS);
+
 /**
  * Starts a session for an operator.
  * @param authTime epoch milliseconds. @param now epoch milliseconds.
  * @returns the cookie value (shown to the browser only) and the session's CSRF token.
  */
-export async function createSession(db: D1Database, sub: string, authTime: number, now = Date.now()): Promise<{ token: string; csrf: string }> {
-  const token = randomToken(32);
-  const csrf = randomToken(32);
-  await db.batch([
-    db.prepare('DELETE FROM console_sessions WHERE expires_at <= ?1').bind(now),
-    db
-      .prepare('INSERT INTO console_sessions (token_hash, sub, csrf, auth_time, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)')
-      .bind(await sha256Hex(token), sub, csrf, authTime, now, now + SESSION_TTL_SECONDS * 1000),
-  ]);
-  return { token, csrf };
+export function createSession(db: D1Database, sub: string, authTime: number, now = Date.now()): Promise<{ token: string; csrf: string }> {
+  return store.create(db, sub, authTime, now);
 }
 
 /** The live session of a cookie value with the operator's current role, or null (unknown, expired, no role). */
 export async function loadSession(db: D1Database, token: string | undefined, now = Date.now()): Promise<ConsoleSession | null> {
-  if (!token || token.length > 100) return null;
-  const row = await db
-    .prepare(
-      `SELECT s.sub, s.csrf, s.auth_time, o.role FROM console_sessions s JOIN operators o ON o.sub = s.sub
-       WHERE s.token_hash = ?1 AND s.expires_at > ?2`,
-    )
-    .bind(await sha256Hex(token), now)
-    .first<{ sub: string; csrf: string; auth_time: number; role: string }>();
-  if (!row || !isRole(row.role)) return null;
-  return { sub: row.sub, role: row.role, csrf: row.csrf, authTime: row.auth_time };
+  const session = await store.load(db, token, now);
+  if (!session) return null;
+  const role = await roleOf(db, session.sub);
+  return role ? { ...session, role } : null;
 }
 
 /** Ends a session (logout). */
-export async function endSession(db: D1Database, token: string): Promise<void> {
-  await db.prepare('DELETE FROM console_sessions WHERE token_hash = ?1').bind(await sha256Hex(token)).run();
+export function endSession(db: D1Database, token: string): Promise<void> {
+  return store.end(db, token);
 }

@@ -63,7 +63,7 @@ export async function listDevices(db: D1Database, sub: string): Promise<Device[]
  * Revokes a device and records the `device.revoked` audit event in the same D1 batch, so the
  * revocation is never without its event. Idempotent: revoking a revoked device changes nothing
  * and records nothing.
- * @param detail audit detail, e.g. `{by: 'device'}` for a self-revocation.
+ * @param detail audit detail, e.g. `{by: 'device'}` for a self-revocation, `{by: 'account'}` from the account.
  * @param now epoch milliseconds.
  * @param operator the console operator's `sub` who revoked it (audited).
  * @returns the device (with its first `revokedAt`) and whether this call revoked it; null if unknown.
@@ -86,8 +86,18 @@ export async function revokeDevice(
       .bind(id, now, detail ? JSON.stringify(detail) : null, operator ?? null),
   ]);
   const device = await getDevice(db, id);
-  if ((updated?.meta.changes ?? 0) > 0) logEvent('device.revoked', { outcome: detail?.by === 'device' ? 'by-device' : 'by-operator', sub: device?.sub, device_id: id });
+  if ((updated?.meta.changes ?? 0) > 0) logEvent('device.revoked', { outcome: detail?.by === 'device' || detail?.by === 'account' ? `by-${detail.by}` : 'by-operator', sub: device?.sub, device_id: id });
   return device ? { device, changed: (updated?.meta.changes ?? 0) > 0 } : null;
+}
+
+/**
+ * Renames an identity's usable device (the person's own key, from the account).
+ * @param name an already validated display name (src/http/names.ts `displayName`).
+ * @returns false when the device is not this identity's or is revoked (nothing changes).
+ */
+export async function renameDevice(db: D1Database, sub: string, id: string, name: string): Promise<boolean> {
+  const result = await db.prepare('UPDATE devices SET name = ?3 WHERE id = ?1 AND sub = ?2 AND revoked_at IS NULL').bind(id, sub, name).run();
+  return (result.meta.changes ?? 0) > 0;
 }
 
 /** Records that a device was used (scan or answer). @param now epoch milliseconds. */

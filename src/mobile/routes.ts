@@ -23,6 +23,8 @@ import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { enrolDevice } from '../identity/activation.ts';
 import { logEvent } from '../lib/log.ts';
 import { auditStatement } from '../identity/audit.ts';
+import { consentStatement } from '../identity/consents.ts';
+import { historyStatements } from '../identity/history.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, enrolThrottleKey, recordFailure, releaseAttempt } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
@@ -52,6 +54,9 @@ const AnswerBody = v.object({
   signature: token(256),
   // Number matching: the pick from the scan's number_choices (two digits).
   number: v.optional(v.pipe(v.number(), v.integer('number must be an integer'), v.minValue(10), v.maxValue(99))),
+  // The person's consent choice for what the phone listed (docs/mobile-protocol.md): remembered
+  // for the service ("always") or for this login only (the default).
+  consent: v.optional(v.picklist(['once', 'always'])),
 });
 
 /**
@@ -183,7 +188,7 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
     }),
   );
   // A repeated answer (a retry after a lost response) is answered again but audited once.
-  // Last use and the audit event are one D1 round trip.
+  // Last use, the audit event, the login history and the consent are one D1 round trip.
   await afterDecision('bookkeeping', async () => {
     const now = Date.now();
     const statements = [touchStatement(c.env.DB, device.id, now)];
@@ -200,7 +205,19 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
           },
           now,
         ),
+        ...historyStatements(c.env.DB, {
+          sub: device.sub,
+          clientId: result.client.id,
+          clientName: result.client.name,
+          deviceId: device.id,
+          outcome: result.state === 'approved' ? 'approved' : 'denied',
+          method: 'key',
+          requester: result.requester,
+        }, now),
       );
+      if (result.state === 'approved' && result.claims.length > 0) {
+        statements.push(consentStatement(c.env.DB, { sub: device.sub, clientId: result.client.id, kind: body.consent ?? 'once', claims: result.claims }, now));
+      }
     }
     await c.env.DB.batch(statements);
   });

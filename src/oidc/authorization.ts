@@ -1,8 +1,12 @@
 /**
- * The authorization endpoint (`GET|POST /authorize`, RFC 6749 §4.1.1, OIDC Core §3.1.2) and the
- * hand-back after approval (`GET /login/:id/continue`, RFC 6749 §4.1.2).
+ * The authorization endpoint (`GET|POST /authorize`, RFC 6749 §4.1.1, OIDC Core §3.1.2), its
+ * consent form (`POST /authorize/consent`) and the hand-back after approval (`GET /login/:id/continue`, RFC 6749 §4.1.2).
  */
 import { Hono, type Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { SESSION_COOKIE } from '../browser-session/api.ts';
+import { timingSafeEqual } from '../session/crypto.ts';
+import { consentPage, consentToken, readConsentForm, type ConsentChoice } from './consent.ts';
 import { ProblemError } from '../http/problem.ts';
 import { getDevice } from '../identity/devices.ts';
 import { startLogin } from '../session/start.ts';
@@ -56,11 +60,9 @@ function backToClient(c: Ctx, target: ResponseTarget, params: Record<string, str
 export const authorizationRoutes = new Hono<{ Bindings: Env }>();
 
 authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
-  let params: URLSearchParams | undefined;
-  let client: Client;
-  let redirectUri: string;
-  let choice: AccountChoice | undefined;
   if (!(await addressMayStartLogin(c.env, c.req.raw))) return tooMany(c);
+  let params: URLSearchParams;
+  let choice: AccountChoice | undefined;
   try {
     params = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
     if (c.req.method === 'POST') {
@@ -69,9 +71,66 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
       if (answer === 'invalid') throw new OAuthError('invalid_request', D.selectAccountExpired, { local: true });
       if (answer) {
         choice = answer;
-        params = withoutChoice(params);
+        // The choice replaces `select_account` in the request itself, so a consent page that
+        // follows carries the answered request, not one that would ask again.
+        params = promptAfterChoice(withoutChoice(params), answer);
       }
     }
+  } catch (error) {
+    if (error instanceof OAuthError) return localError(c, error);
+    throw error;
+  }
+  return answerAuthorization(c, params, { choice });
+});
+
+/**
+ * `POST /authorize/consent`: the consent page's form (src/oidc/consent.ts) — the original
+ * request's parameters, the choice and the form token, which must match this browser's session
+ * cookie. Then the request is answered as `/authorize` would, with the consent given (or
+ * `access_denied` for "do not allow").
+ */
+authorizationRoutes.post('/authorize/consent', async (c) => {
+  if (!(await addressMayStartLogin(c.env, c.req.raw))) return tooMany(c);
+  let form: URLSearchParams;
+  try {
+    form = await readForm(c.req.raw);
+  } catch (error) {
+    if (error instanceof OAuthError) return localError(c, error);
+    throw error;
+  }
+  const read = readConsentForm(form);
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (!read || !cookie || !timingSafeEqual(await consentToken(cookie, read.params), read.token)) {
+    return localError(c, new OAuthError('invalid_request', D.consentFormInvalid, { local: true }), read?.params);
+  }
+  return answerAuthorization(c, read.params, { consent: read.choice });
+});
+
+/** `prompt` with `select_account` answered: dropped for `continue`, `login` for `another`. */
+function promptAfterChoice(params: URLSearchParams, choice: AccountChoice): URLSearchParams {
+  const next = new URLSearchParams(params);
+  const prompt = (params.get('prompt') ?? '').split(' ').filter((value) => value !== '' && value !== 'select_account');
+  if (choice === 'another' && !prompt.includes('login')) prompt.push('login');
+  if (prompt.length) next.set('prompt', prompt.join(' '));
+  else next.delete('prompt');
+  return next;
+}
+
+/**
+ * Validates an authorization request and answers it: a local error page, an error or a code
+ * back to the client, the account choice page, the consent page, or a new login on the phone.
+ * @param answers.consent the choice made on the consent page, when the request comes from it.
+ * @param answers.choice the answer on the account choice page, when the request comes from it.
+ */
+async function answerAuthorization(
+  c: Ctx,
+  params: URLSearchParams,
+  answers: { consent?: ConsentChoice | undefined; choice?: AccountChoice | undefined } = {},
+): Promise<Response> {
+  const { consent, choice } = answers;
+  let client: Client;
+  let redirectUri: string;
+  try {
     client = checkClient(await getClient(c.env.DB, checkClientId(params)));
     redirectUri = checkRedirectUri(params, client);
   } catch (error) {
@@ -90,9 +149,13 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
     const target = { redirect_uri: redirectUri, state, response_mode: responseModeOf(params) };
     return backToClient(c, target, { error: error.code, error_description: error.description });
   }
+  if (consent === 'deny') {
+    const target = { redirect_uri: redirectUri, state, response_mode: responseModeOf(params) };
+    return backToClient(c, target, { error: 'access_denied', error_description: D.consentDeclined });
+  }
   let step: SessionStep;
   try {
-    step = await sessionStep(c, params, request, client, choice);
+    step = await sessionStep(c, params, request, client, { choice, consent });
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     const target = { redirect_uri: redirectUri, state, response_mode: responseModeOf(params) };
@@ -111,6 +174,11 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
       params,
     });
   }
+  if (step.kind === 'consent') {
+    const token = await consentToken(getCookie(c, SESSION_COOKIE) ?? '', params);
+    const locale = pickLocale(request.ui_locales, c.req.header('Accept-Language'));
+    return c.html(consentPage(client.name, step.claims, params, token, locale), 200, documentHeaders());
+  }
   if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {
     client: { id: client.clientId, name: client.name, ...(client.requireNumberMatching ? { requireNumberMatching: true } : {}) },
@@ -123,7 +191,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   });
   c.header('Cache-Control', 'no-store');
   return c.redirect(`/login/${snapshot.id}`, 303);
-});
+}
 
 /**
  * `GET /login/:id/continue`, mounted at `/login`: where the page sends the browser once the

@@ -45,6 +45,9 @@ export const DESCRIPTIONS = {
   claimsInvalid: 'the claims parameter is not valid',
   acrUnmet: 'the requested authentication level cannot be met',
   denied: 'the person declined the login',
+  consentRequired: 'the person has not consented to release these claims to this service',
+  consentDeclined: 'the person did not consent to release these claims',
+  consentFormInvalid: 'the consent form expired or did not come from this browser; start again',
   cancelled: 'the person cancelled the login',
   timedOut: 'the login timed out before the person answered',
   // form bodies (authorization, token, UserInfo)

@@ -19,6 +19,7 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'login_required'
   | 'account_selection_required'
+  | 'consent_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
   | 'unmet_authentication_requirements' // OpenID Connect Unmet Authentication Requirements 1.0

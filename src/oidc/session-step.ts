@@ -15,13 +15,18 @@ import { ACR_SUBSTANTIAL, AMR, claimsForScopes } from './claims.ts';
 import type { Client } from './clients.ts';
 import { resolveLoginHint, verifyIdTokenHint } from './hints.ts';
 import { decideSso } from './sso.ts';
+import { loginClaimNames } from './consent.ts';
+import { DESCRIPTIONS as D } from './descriptions.ts';
+import { consentStatement, covers, standingConsent } from '../identity/consents.ts';
+import { historyStatements } from '../identity/history.ts';
+import { requesterOf } from '../session/start.ts';
 
 /** Where the request goes: back to the client with these parameters, or to a login page. */
 export type SessionStep =
   | { kind: 'redirect'; params: Record<string, string> }
   | { kind: 'login'; requiredSub?: string }
-  /** `prompt=select_account` with a session: the person chooses (src/oidc/select-account.tsx). */
-  | { kind: 'select'; sub: string };
+  | { kind: 'select'; sub: string }
+  | { kind: 'consent'; claims: string[] };
 
 /**
  * The person's answer on the account choice page: `continue` as the session's identity (a
@@ -32,8 +37,13 @@ export type AccountChoice = 'continue' | 'another';
 /**
  * Runs the step. A silent answer starts a LoginSession already approved from the browser
  * session and takes its one code in the same call (docs/login-session.md, "Single sign-on").
- * @param choice the person's answer on the account choice page, which replaces
+ * It needs consent first (src/oidc/consent.ts) when the service asks for claims that no
+ * remembered consent covers: `consent_required` with `prompt=none`, else the consent page.
+ * The login history row (and the consent given on the page) are written after the answer
+ * (`waitUntil`), adding nothing to its latency.
+ * @param answers.choice the person's answer on the account choice page, which replaces
  *   `select_account` in the request's prompt (`another` as if it were `login`).
+ * @param answers.consent the person's choice on the consent page, when this request comes from it.
  * @throws {OAuthError} `invalid_request` for an invalid `id_token_hint` (redirected by the caller).
  */
 export async function sessionStep(
@@ -41,8 +51,9 @@ export async function sessionStep(
   params: Params,
   request: AuthorizationRequest,
   client: Client,
-  choice?: AccountChoice,
+  answers: { choice?: AccountChoice | undefined; consent?: 'once' | 'always' | undefined } = {},
 ): Promise<SessionStep> {
+  const { choice, consent } = answers;
   const hint = params.get('id_token_hint') || undefined;
   const [idTokenHintSub, loginHintSub] = await Promise.all([
     hint === undefined ? undefined : verifyIdTokenHint(c.env, hint),
@@ -75,6 +86,12 @@ export async function sessionStep(
   if (decision.kind === 'select' && current) return { kind: 'select', sub: current.view.sub };
   if (decision.kind === 'interactive' || !current) return requiredSub ? { kind: 'login', requiredSub } : { kind: 'login' };
 
+  const claims = loginClaimNames(request);
+  if (claims.length > 0 && consent === undefined && !covers(await standingConsent(c.env.DB, current.view.sub, client.clientId), claims)) {
+    if (request.prompt === 'none') return { kind: 'redirect', params: { error: 'consent_required', error_description: D.consentRequired } };
+    return { kind: 'consent', claims };
+  }
+
   const id = c.env.LOGIN_SESSION.newUniqueId().toString();
   const issued = (await loginStub(c.env, id).startFromSession({
     client: { id: client.clientId, name: client.name },
@@ -86,7 +103,26 @@ export async function sessionStep(
     deviceId: current.view.deviceId,
     browserSession: { id: current.id, sid: current.view.sid, authTime: current.view.authTime },
   })) as Result<{ code: string; authorization: Record<string, unknown> }>;
-  return { kind: 'redirect', params: { code: unwrap(issued).code } };
+  const code = unwrap(issued).code;
+  const at = Date.now();
+  const sub = current.view.sub;
+  const statements = historyStatements(c.env.DB, {
+    sub, clientId: client.clientId, clientName: client.name, deviceId: current.view.deviceId,
+    outcome: 'approved', method: 'sso', requester: requesterOf(c.req.raw, c.env.ISSUER),
+  }, at);
+  if (consent !== undefined && claims.length > 0) statements.push(consentStatement(c.env.DB, { sub, clientId: client.clientId, kind: consent, claims }, at));
+  afterAnswer(c, c.env.DB.batch(statements));
+  return { kind: 'redirect', params: { code } };
+}
+
+/** Runs bookkeeping after the response (`waitUntil`); a failure is logged, the answer stands. */
+function afterAnswer(c: Context<{ Bindings: Env }>, work: Promise<unknown>): void {
+  const logged = work.catch((error) => console.error('sso: login history or consent write failed', error));
+  try {
+    c.executionCtx.waitUntil(logged);
+  } catch {
+    // No execution context (a direct app.fetch without one): the write still runs.
+  }
 }
 
 /**

@@ -196,6 +196,8 @@ export class LoginSession extends DurableObject<Env> {
         client: stored.client,
         sub: input.device.sub,
         changed: result.changed === true,
+        claims: stored.claims,
+        requester: stored.requester,
         ...(pick.wrong ? { wrongNumber: true } : {}),
       },
     };

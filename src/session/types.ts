@@ -138,6 +138,10 @@ export interface AnswerResult {
   changed: boolean;
   /** An approval with the wrong number, taken as a denial. */
   wrongNumber?: boolean;
+  /** The claims the login asked for (what the phone listed), for the consent record. */
+  claims: string[];
+  /** The browser that started the login, for the login history. */
+  requester: Requester;
 }
 
 /** The result of a LoginSession RPC: errors cross the RPC boundary as plain problem data. */

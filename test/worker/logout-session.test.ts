@@ -16,7 +16,7 @@ import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/oidc/backchannel.ts';
 import { updateClient } from '../../src/oidc/clients.ts';
 import { call, testDevice } from './helpers.ts';
 import { codeRequest, newClient, newPerson, type TestClient } from './oidc-support.ts';
-import { authorizeIn, Browser, loginWithPhone, redeem } from './sso-support.ts';
+import { authorizeIn, Browser, consented, loginWithPhone, redeem } from './sso-support.ts';
 
 /** A confidential client with post-logout, back-channel and (optionally) front-channel logout registered. */
 async function logoutClient(options: { frontchannel?: boolean } = {}) {
@@ -31,13 +31,14 @@ async function logoutClient(options: { frontchannel?: boolean } = {}) {
   return { tc, base, ...registration };
 }
 
-/** Logged in at `first` with the phone and silently at `second`; returns both ID tokens. */
+/** Logged in at `first` with the phone and silently at `second` (consented before); returns both ID tokens. */
 async function loggedInAtTwo(first: TestClient, second: TestClient) {
   const person = await newPerson();
   const device = await testDevice('Jana’s phone', person.sub);
   const browser = new Browser();
   const request = await codeRequest(first);
   const a = await redeem(first, request, await loginWithPhone(browser, request.params, device));
+  await consented(person.sub, second.client.client_id);
   const silent = await codeRequest(second);
   const res = await authorizeIn(browser, silent.params);
   expect(res.status).toBe(303);

@@ -3,7 +3,10 @@
  * phone's approval, and oauth4webapi as each relying service redeeming its code.
  */
 import * as oauth from 'oauth4webapi';
+import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import { recordConsent } from '../../src/identity/consents.ts';
+import { claimsForScopes } from '../../src/oidc/claims.ts';
 import { SESSION_COOKIE } from '../../src/browser-session/api.ts';
 import { answerAs, call, scanAs, testDevice, type TestDevice } from './helpers.ts';
 import { codeRequest, discover, loginFrom, rp, type TestClient } from './oidc-support.ts';
@@ -55,15 +58,26 @@ export function authorizeIn(browser: Browser, params: Record<string, string>): P
 }
 
 /**
+ * The person's remembered ("always") consent for a service to receive what `scope` releases,
+ * as the phone's "always for this service" or the consent page records it.
+ */
+export async function consented(sub: string, clientId: string, scope = 'openid profile email'): Promise<void> {
+  await recordConsent(env.DB, { sub, clientId, kind: 'always', claims: claimsForScopes(scope.split(' ')) });
+}
+
+/**
  * The whole trip with the phone: /authorize shows a login page, `device` approves, /continue.
+ * The approval answers the object directly (not over the mobile API), so with
+ * `consent: 'always'` (the default) the consent the API would record is recorded here.
  * @returns the callback URL at the relying service.
  */
-export async function loginWithPhone(browser: Browser, params: Record<string, string>, device?: TestDevice): Promise<URL> {
+export async function loginWithPhone(browser: Browser, params: Record<string, string>, device?: TestDevice, consent: 'once' | 'always' = 'always'): Promise<URL> {
   const res = await authorizeIn(browser, params);
   const login = await loginFrom(res);
   const phone = device ?? (await testDevice('Jana’s phone', 'sub-unused'));
   const nonce = await scanAs(login, phone);
   expect((await answerAs(login, phone, 'approve', nonce)).ok).toBe(true);
+  if (consent === 'always') await consented(phone.sub, params.client_id!, params.scope);
   const done = await browser.get(`/login/${login.id}/continue`);
   expect(done.status).toBe(303);
   return new URL(done.headers.get('Location')!);

@@ -12,7 +12,7 @@ import { revocationMessage, signDeviceMessage } from '../../src/mobile/protocol.
 import { answerAs, call, ORIGIN, scanAs, testDevice } from './helpers.ts';
 import { enrolTestDevice, revoke } from './identity-helpers.ts';
 import { codeRequest, loginFrom, newClient, newPerson } from './oidc-support.ts';
-import { authorizeIn, Browser, loginWithPhone, redeem } from './sso-support.ts';
+import { authorizeIn, Browser, consented, loginWithPhone, redeem } from './sso-support.ts';
 
 /** Logs in with the phone at a fresh client; returns the browser, the client, the person's device and the ID token. */
 async function loggedIn() {
@@ -43,9 +43,10 @@ function redirectedTo(res: Response): URL {
 
 describe('single sign-on', () => {
   it('a second service logs in without the phone: a code at once, the same sub, sid and auth_time', async () => {
-    const { browser, claims } = await loggedIn();
+    const { browser, claims, person } = await loggedIn();
     expect(claims.sid).toEqual(expect.any(String));
     const second = await newClient();
+    await consented(person.sub, second.client.client_id);
     const request = await codeRequest(second);
     const callback = redirectedTo(await authorizeIn(browser, request.params));
     expect(`${callback.origin}${callback.pathname}`).toBe(second.redirectUri);
@@ -59,8 +60,9 @@ describe('single sign-on', () => {
   });
 
   it('records every client that received tokens in the session', async () => {
-    const { browser, first } = await loggedIn();
+    const { browser, first, person } = await loggedIn();
     const second = await newClient();
+    await consented(person.sub, second.client.client_id);
     const request = await codeRequest(second);
     await redeem(second, request, redirectedTo(await authorizeIn(browser, request.params)));
     const stub = browserSessionStub(env, browser.session!.split('.')[0]!)!;
@@ -69,8 +71,9 @@ describe('single sign-on', () => {
   });
 
   it('a silent code is single use like any other', async () => {
-    const { browser } = await loggedIn();
+    const { browser, person } = await loggedIn();
     const second = await newClient();
+    await consented(person.sub, second.client.client_id);
     const request = await codeRequest(second);
     const callback = redirectedTo(await authorizeIn(browser, request.params));
     await redeem(second, request, callback);
@@ -89,8 +92,9 @@ describe('single sign-on', () => {
 
 describe('prompt and max_age (OIDC Core §3.1.2.1)', () => {
   it('prompt=none with a session succeeds silently', async () => {
-    const { browser, claims } = await loggedIn();
+    const { browser, claims, person } = await loggedIn();
     const second = await newClient();
+    await consented(person.sub, second.client.client_id);
     const request = await codeRequest(second, { prompt: 'none' });
     const again = await redeem(second, request, redirectedTo(await authorizeIn(browser, request.params)));
     expect(again.claims.sub).toBe(claims.sub);
