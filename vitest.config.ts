@@ -7,7 +7,7 @@ import { generateSecrets } from './scripts/lib/secrets.ts';
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
   // Fresh ID token signing keys (RS256 and ES256) for each run, as `npm start` makes for .dev.vars.
-  const { SIGNING_KEYS } = await generateSecrets();
+  const { SIGNING_KEYS, VAPID_KEYS } = await generateSecrets();
   return {
     test: {
       projects: [
@@ -21,6 +21,7 @@ export default defineConfig(async () => {
                   ADMIN_TOKEN: 'test-admin-token',
                   LOGIN_VALIDITY_SECONDS: '180',
                   SIGNING_KEYS,
+                  VAPID_KEYS,
                 },
               },
             }),

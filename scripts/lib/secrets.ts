@@ -1,16 +1,20 @@
 /**
- * Local secrets for `wrangler dev`: an admin token and the ID token signing keys.
+ * Local secrets for `wrangler dev`: an admin token, the ID token signing keys and the VAPID
+ * keys of Web Push (RFC 8292).
  * Production sets the same names with `wrangler secret put`.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { generateVapidKeys } from '../../src/lib/webpush.ts';
 
 export interface LocalSecrets {
   /** Bearer token of the operator API (`/admin`). */
   ADMIN_TOKEN: string;
   /** JSON array of private JWKs (each with `kid` and `alg`) that sign ID tokens; the first of each alg signs. */
   SIGNING_KEYS: string;
+  /** JSON `{privateJwk, publicKey}`: the VAPID key pair Web Push messages are signed with (src/lib/webpush.ts). */
+  VAPID_KEYS: string;
 }
 
 /** A private signing JWK as `SIGNING_KEYS` holds it (src/oidc/keys.ts). */
@@ -23,10 +27,14 @@ export async function generateSigningKey(alg: 'RS256' | 'ES256'): Promise<Signin
   return { ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomBytes(6).toString('hex')}` };
 }
 
-/** Generates fresh secrets: a 256-bit admin token, an RS256 (2048-bit) and an ES256 signing key. */
+/** Generates fresh secrets: a 256-bit admin token, an RS256 (2048-bit) and an ES256 signing key, a VAPID key pair. */
 export async function generateSecrets(): Promise<LocalSecrets> {
   const keys = [await generateSigningKey('RS256'), await generateSigningKey('ES256')];
-  return { ADMIN_TOKEN: randomBytes(32).toString('base64url'), SIGNING_KEYS: JSON.stringify(keys) };
+  return {
+    ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+    SIGNING_KEYS: JSON.stringify(keys),
+    VAPID_KEYS: JSON.stringify(await generateVapidKeys()),
+  };
 }
 
 /**
@@ -94,12 +102,13 @@ export function parseDotenv(text: string): Record<string, string> {
  */
 export async function ensureDevVars(path = '.dev.vars'): Promise<{ secrets: LocalSecrets; written: boolean }> {
   const existing = existsSync(path) ? parseDotenv(readFileSync(path, 'utf8')) : {};
-  if (existing.ADMIN_TOKEN && existing.SIGNING_KEYS) {
+  if (existing.ADMIN_TOKEN && existing.SIGNING_KEYS && existing.VAPID_KEYS) {
     // Rewrite a file from the earlier double-quoted format, which wrangler read wrongly.
     const text = readFileSync(path, 'utf8');
     if (text !== formatDotenv(existing)) writeFileSync(path, formatDotenv(existing), { mode: 0o600 });
     return { secrets: existing as unknown as LocalSecrets, written: false };
   }
+  // A file from before a secret existed keeps its values and gains the missing ones.
   const fresh = await generateSecrets();
   const merged = { ...fresh, ...existing } as Record<string, string>;
   writeFileSync(path, formatDotenv(merged), { mode: 0o600 });

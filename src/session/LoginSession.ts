@@ -189,7 +189,7 @@ export class LoginSession extends DurableObject<Env> {
     const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
     return {
       ok: true,
-      value: { state: result.value.state, client: stored.client, sub: input.device.sub, changed: result.changed === true },
+      value: { state: result.value.state, client: stored.client, sub: input.device.sub, requester: stored.requester, changed: result.changed === true },
     };
   }
 

@@ -1,8 +1,8 @@
 /**
- * The page's WebSockets of one login, as the LoginSession keeps them (hibernatable, so every
- * socket's data lives in its attachment).
+ * The page's WebSockets of one login (or pairing), as the LoginSession and Pairing objects keep
+ * them (hibernatable, so every socket's data lives in its attachment).
  */
-import type { LoginSnapshot } from './types.ts';
+import { ProblemError, type ProblemBody } from '../http/problem.ts';
 
 /**
  * Most page WebSockets one login keeps open (a few tabs of the one bound browser); a new one
@@ -37,7 +37,7 @@ export function closeOldestSockets(sockets: WebSocket[]): void {
 }
 
 /** Sends the whole snapshot to every socket; one closing under us is skipped (it reconnects). */
-export function broadcast(sockets: WebSocket[], snapshot: LoginSnapshot): void {
+export function broadcast(sockets: WebSocket[], snapshot: object): void {
   const text = JSON.stringify(snapshot);
   for (const ws of sockets) {
     try {
@@ -46,4 +46,34 @@ export function broadcast(sockets: WebSocket[], snapshot: LoginSnapshot): void {
       // a socket closing under us; the page will reconnect and get a fresh snapshot
     }
   }
+}
+
+/** Largest WebSocket message a page may send, in bytes. */
+export const MAX_SOCKET_MESSAGE_BYTES = 1024;
+
+/**
+ * Parses a page's WebSocket message: text of at most {@link MAX_SOCKET_MESSAGE_BYTES} bytes,
+ * a JSON object whose `type` is one of `types`.
+ * @returns the type, or the problem body to send back (400 `bad-request` or `malformed-json`).
+ */
+export function parseSocketMessage<T extends string>(
+  message: string | ArrayBuffer,
+  types: readonly T[],
+): { type: T } | { problem: ProblemBody } {
+  const problem = (detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request') => ({
+    problem: new ProblemError(code, 400, code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message', { detail }).toBody(),
+  });
+  // Bytes, not UTF-16 units: the limit is on what crosses the wire.
+  if (typeof message !== 'string' || new TextEncoder().encode(message).byteLength > MAX_SOCKET_MESSAGE_BYTES) {
+    return problem('Send text messages of at most 1 KiB.');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return problem('The message is not valid JSON.', 'malformed-json');
+  }
+  const type = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+  if (typeof type === 'string' && (types as readonly string[]).includes(type)) return { type: type as T };
+  return problem(`Unknown message type; expected ${types.map((t) => `"${t}"`).join(', ')} or "ping".`);
 }

@@ -118,6 +118,8 @@ export interface AnswerResult {
   state: LoginState;
   client: { id: string; name: string };
   sub: string;
+  /** Where and what the browser that started the login is (for the notification to the other keys). */
+  requester: Requester;
   /** False when this repeated an answer that had already taken effect (a safe retry). */
   changed: boolean;
 }
