@@ -25,6 +25,7 @@ import { DeviceRequestFields, signedDevice } from '../mobile/device-request.ts';
 import { parsePublicJwk } from '../mobile/keys.ts';
 import { randomToken, sha256Hex } from '../session/crypto.ts';
 import { requesterOf } from '../session/start.ts';
+import { assertSameOrigin } from '../session/routes.ts';
 import { unwrap } from '../session/stub.ts';
 import { PAIRING_VALIDITY_SECONDS } from './machine.ts';
 import { PAIRING_BINDING_HEADER, PAIRING_RETENTION_MS, type Pairing } from './Pairing.ts';
@@ -73,6 +74,7 @@ const claimStatus = (s: ClaimStatus) => ({
 export const pairingRoutes = new Hono<{ Bindings: Env }>();
 
 pairingRoutes.post('/', async (c) => {
+  assertSameOrigin(c);
   const body = await readJson(c.req.raw, v.object(DeviceRequestFields));
   const device = await signedDevice(c.env.DB, 'pair-start', body);
   const identity = await getIdentity(c.env.DB, device.sub);
@@ -109,18 +111,21 @@ pairingRoutes.get('/:id/ws', async (c) => {
   if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
     throw new ProblemError('upgrade-required', 426, 'WebSocket upgrade required', { headers: { Upgrade: 'websocket' } });
   }
+  assertSameOrigin(c);
   const headers = new Headers(c.req.raw.headers);
   headers.set(PAIRING_BINDING_HEADER, await bindingHash(c, c.req.param('id')));
-  return stub.fetch(new Request(c.req.raw, { headers }));
+  return stub.fetch(new Request(c.req.raw.url, { method: 'GET', headers }));
 });
 
 pairingRoutes.post('/:id/cancel', async (c) => {
+  assertSameOrigin(c);
   const stub = pairingStub(c.env, c.req.param('id'));
   await readJson(c.req.raw, v.object({}));
   return c.json(unwrap(await stub.cancel(await bindingHash(c, c.req.param('id')))), 200, NO_STORE);
 });
 
 pairingRoutes.post('/:id/confirm', async (c) => {
+  assertSameOrigin(c);
   const pairingId = c.req.param('id');
   const stub = pairingStub(c.env, pairingId);
   const body = await readJson(c.req.raw, v.object({ device_id: token(128), nonce: token(128), signature: token(256) }));
