@@ -137,7 +137,6 @@ await runCli('key', json, async () => {
     const pairing = await startPairing({ store: keyStore });
     const url = pairing.snapshot.pairingUrl!;
     process.stderr.write(`${renderQr(url)}\nOn the new device, scan this QR or open:\n${url}\n(valid for ${formatDuration(pairing.snapshot.expiresAt - pairing.snapshot.now)})\n`);
-    if (json) process.stdout.write(`${JSON.stringify({ pairing_id: pairing.snapshot.id, pairing_url: url, expires_at: pairing.snapshot.expiresAt })}\n`);
     const claimed = await waitForClaim({ store: keyStore, pairing });
     if (claimed.state !== 'claimed') throw new CliError(`pairing-${claimed.state}`, `The pairing ${claimed.state === 'expired' ? 'expired' : 'ended'} before a new device joined.`);
     const device = sanitizeForTerminal(claimed.device!.name);
