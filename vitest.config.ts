@@ -7,7 +7,7 @@ import { generateSecrets } from './scripts/lib/secrets.ts';
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations');
   // Fresh ID token signing keys (RS256 and ES256) for each run, as `npm start` makes for .dev.vars.
-  const { SIGNING_KEYS } = await generateSecrets();
+  const { SIGNING_KEYS, VAPID_KEYS } = await generateSecrets();
   return {
     test: {
       projects: [
@@ -22,6 +22,7 @@ export default defineConfig(async () => {
                   LOGIN_VALIDITY_SECONDS: '180',
                   SIGNING_KEYS,
                   PAIRWISE_SECRET: 'test-pairwise-secret-0123456789abcdef0123456789',
+                  VAPID_KEYS,
                 },
               },
             }),

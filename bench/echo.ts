@@ -7,7 +7,7 @@ import { startServer, type RunningServer } from '../scripts/lib/server.ts';
 /** Starts the echo worker (bench/echo/) under `wrangler dev` on a free loopback port. */
 export function startEcho(options: { maxOpenFiles?: number } = {}): Promise<RunningServer> {
   return startServer({
-    secrets: { ADMIN_TOKEN: 'unused', SIGNING_KEYS: '[]', PAIRWISE_SECRET: 'unused' },
+    secrets: { ADMIN_TOKEN: 'unused', SIGNING_KEYS: '[]', PAIRWISE_SECRET: 'unused', VAPID_KEYS: '' },
     configPath: 'bench/echo/wrangler.toml',
     ...options,
   });

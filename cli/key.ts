@@ -9,12 +9,33 @@ import { CliError, DEFAULT_SERVER, formatDuration, formatTime, runCli, serverUrl
 import { safeRequester, sanitizeForTerminal } from '../src/http/names.ts';
 import { decideLogin, enrol, revokeOwnDevice, type LoginContext } from './lib/mobile-client.ts';
 import { checkWritable, defaultStorePath, deleteStore, readStore, writeStore } from './lib/store.ts';
+import {
+  cancelPairing,
+  confirmPairing,
+  joinPairing,
+  listNotifications,
+  markNotificationsRead,
+  previewEnrolment,
+  startPairing,
+  waitForClaim,
+  type NotificationView,
+} from './lib/pairing-client.ts';
+import { renderUnicodeCompact } from 'uqr';
 
 const HELP = `Usage: npm run -s key -- <command> [options]
 
 Commands:
-  enroll --activation-code CODE [--name NAME] [--force]
+  enroll --activation-code CODE [--name NAME] [--force] [--yes]
+                         show whose key it becomes, ask y/n (in a terminal, unless --yes), then
                          make a device key and enrol it (CODE may also be the activation link)
+  pair new [--yes]       start pairing a new key to this key's identity: print the pairing URL
+                         (and its QR), wait for the new device, show its name, ask y/n, confirm
+  pair PAIRING_URL [--name NAME] [--force] [--yes]
+                         join a pairing as the new key: show whose key it becomes, ask y/n, make
+                         a key, wait until the existing key confirms, save it to the store
+  notifications [--keep-unread]
+                         list this identity's security events seen by this key (logins, keys
+                         added or disconnected), newest first; marks them read
   approve LOGIN_URL [--yes] [--number N]
                          read the login, show who asks, ask y/n (unless --yes), sign and approve;
                          answering "n" (the default) sends a signed deny; a service with number
@@ -31,7 +52,8 @@ Options:
   --store FILE   the key store (default: $MOBILE_KEY_STORE or ~/.mobile-key.json; written with mode 0600)
   --json         print exactly one JSON object on stdout (the context goes to stderr)
 LOGIN_URL is the login page's "Launch the mobile key on this device" link (<origin>/key/login#<login id>.l.<token>,
-single use), or the text its QR encodes (<origin>/key/login#<login id>.r<step>.<mac>, valid for 3 seconds only).`;
+single use), or the text its QR encodes (<origin>/key/login#<login id>.r<step>.<mac>, valid for 3 seconds only).
+PAIRING_URL is the text a pairing QR encodes: <origin>/key/pair#<pairing id>.<secret>`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -46,6 +68,7 @@ const { values, positionals } = parseArgs({
     'activation-code': { type: 'string' },
     name: { type: 'string' },
     number: { type: 'string' },
+    'keep-unread': { type: 'boolean' },
   },
 });
 
@@ -54,7 +77,7 @@ const json = values.json === true;
 await runCli('key', json, async () => {
   const [command, arg] = positionals;
   if (values.help || !command || command === 'help') return { json: { help: HELP }, text: HELP };
-  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name', 'number']);
+  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name', 'number', 'keep-unread']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const storePath = str('store') ?? defaultStorePath();
   const server = str('server');
@@ -70,6 +93,13 @@ await runCli('key', json, async () => {
     const force = values.force === true;
     checkWritable(storePath, force);
     const name = str('name') ?? 'Reference mobile key (CLI)';
+    // Whose key it becomes, before the key is made: nobody enrols to someone else's identity unseen.
+    const preview = await previewEnrolment({ server: base, activationCode: code });
+    const whose = sanitizeForTerminal(preview.identity_name) || 'an identity without a name';
+    process.stderr.write(`You are adding a key for ${whose}.\n`);
+    if (process.stdin.isTTY && values.yes !== true && !(await ask('Is that you? [y/N] '))) {
+      throw new CliError('declined', 'Not enrolled: you said this is not your identity.');
+    }
     const store = await enrol({ server: base, activationCode: code, name });
     writeStore(storePath, store, force);
     return {
@@ -119,6 +149,67 @@ await runCli('key', json, async () => {
     return {
       json: { ...out, ...(result.reason ? { reason: result.reason } : {}) },
       text: result.status === 'approved' ? `Approved: you are signing in to ${result.client_name}.` : denied,
+    };
+  }
+
+  if (command === 'pair' && arg === 'new') {
+    const store = readStore(storePath);
+    const keyStore = server ? { ...store, server: serverUrl(server) } : store;
+    const pairing = await startPairing({ store: keyStore });
+    const url = pairing.snapshot.pairingUrl!;
+    process.stderr.write(`${renderQr(url)}\nOn the new device, scan this QR or open:\n${url}\n(valid for ${formatDuration(pairing.snapshot.expiresAt - pairing.snapshot.now)})\n`);
+    const claimed = await waitForClaim({ store: keyStore, pairing });
+    if (claimed.state !== 'claimed') throw new CliError(`pairing-${claimed.state}`, `The pairing ${claimed.state === 'expired' ? 'expired' : 'ended'} before a new device joined.`);
+    const device = sanitizeForTerminal(claimed.device!.name);
+    const r = safeRequester(claimed.device!.requester);
+    const from = [[r.browser, r.os && `on ${r.os}`].filter(Boolean).join(' '), [r.city, r.country].filter(Boolean).join(', ')].filter(Boolean).join(', ');
+    process.stderr.write(`A new device wants to become a key of your identity: "${device}"${from ? ` (${from})` : ''}.\n`);
+    const yes = values.yes === true || (process.stdin.isTTY && (await ask(`Add "${device}" as a key? [y/N] `)));
+    if (!yes) {
+      await cancelPairing({ store: keyStore, pairing });
+      throw new CliError('declined', `Refused: "${device}" was not added.`);
+    }
+    const done = await confirmPairing({ store: keyStore, pairing, nonce: claimed.nonce! });
+    return {
+      json: { pairing_id: done.id, state: done.state, device_id: done.deviceId, name: claimed.device!.name },
+      text: `Key "${device}" added (${done.deviceId}).`,
+    };
+  }
+
+  if (command === 'pair') {
+    if (!arg) throw usage('pair needs PAIRING_URL (the text the pairing QR encodes), or "new" to start one');
+    const force = values.force === true;
+    checkWritable(storePath, force);
+    if (values.yes !== true && !process.stdin.isTTY) throw usage('not a terminal: pass --yes to join without asking');
+    const name = str('name') ?? 'Reference mobile key (CLI)';
+    const store = await joinPairing({
+      pairingUrl: arg,
+      name,
+      ...(server ? { server: serverUrl(server) } : {}),
+      confirm: async (identityName, expiresInMs) => {
+        process.stderr.write(`You are adding a key for ${sanitizeForTerminal(identityName) || 'an identity without a name'} (${formatDuration(expiresInMs)} left).\n`);
+        return values.yes === true || ask('Is that you? [y/N] ');
+      },
+      onWaiting: () => process.stderr.write('Waiting for your other key to confirm…\n'),
+    });
+    if (!store) throw new CliError('declined', 'Not paired: you said this is not your identity.');
+    writeStore(storePath, store, force);
+    return {
+      json: { device_id: store.device_id, sub: store.sub },
+      text: `Paired "${name}" as ${store.device_id} for ${store.sub}\nKey stored in ${storePath}`,
+    };
+  }
+
+  if (command === 'notifications') {
+    const store = readStore(storePath);
+    const keyStore = server ? { ...store, server: serverUrl(server) } : store;
+    const page = await listNotifications({ store: keyStore });
+    const newest = page.notifications[0]?.id;
+    if (newest !== undefined && values['keep-unread'] !== true) await markNotificationsRead({ store: keyStore, upTo: newest });
+    const lines = page.notifications.map((n) => `${n.read ? ' ' : '*'} ${formatTime(n.at)}  ${describeNotification(n)}`);
+    return {
+      json: page,
+      text: lines.length ? `${page.unread} unread (*)\n${lines.join('\n')}` : 'No notifications.',
     };
   }
 
@@ -198,6 +289,33 @@ async function askNumber(choices: number[]): Promise<number | null> {
     }
   } finally {
     rl.close();
+  }
+}
+
+/** A QR for the terminal (two modules per character). */
+function renderQr(text: string): string {
+  return renderUnicodeCompact(text, { border: 2 });
+}
+
+/** One notification as a terminal line; every text from the server is sanitised first. */
+function describeNotification(n: NotificationView): string {
+  const clean = (text: unknown) => (typeof text === 'string' ? sanitizeForTerminal(text) : '');
+  const r = safeRequester(n.detail.requester);
+  const browser = [r.browser, r.os && `on ${r.os}`].filter(Boolean).join(' ');
+  const place = [r.city, r.country].filter(Boolean).join(', ');
+  const where = [place, browser].filter(Boolean).join(', ');
+  const key = clean(n.detail.device_name);
+  switch (n.type) {
+    case 'login.approved':
+      return `New login: ${clean(n.detail.client_name)}${where ? `, ${where}` : ''} — approved with "${key}". Not you? Disconnect that key.`;
+    case 'login.denied':
+      return `Login denied: ${clean(n.detail.client_name)}${where ? `, ${where}` : ''} — with "${key}".`;
+    case 'device.paired':
+      return `Key "${key}" added${where ? ` (${where})` : ''}.`;
+    case 'device.revoked':
+      return `Key "${key}" disconnected.`;
+    default:
+      return 'Security event.';
   }
 }
 

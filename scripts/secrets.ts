@@ -3,7 +3,7 @@
  * `wrangler secret bulk FILE` (docs/deploy.md). The file is the operator's copy: Cloudflare never
  * gives a secret back, so rotation edits this file and uploads it again.
  *
- *   generate --out FILE                 fresh ADMIN_TOKEN, SIGNING_KEYS (RS256 + ES256), PAIRWISE_SECRET
+ *   generate --out FILE                 fresh ADMIN_TOKEN, SIGNING_KEYS (RS256 + ES256), PAIRWISE_SECRET, VAPID_KEYS
  *   add-key --alg RS256|ES256 --file F  rotation step 1: publish a new key (JWKS only, not signing)
  *   promote KID --file F                rotation step 2: the key signs its alg
  *   retire KID --file F                 rotation step 3: drop an old key once its tokens expired

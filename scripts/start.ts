@@ -12,7 +12,7 @@ import { seedDemo } from './lib/seed.ts';
 const port = Number(process.env.PORT ?? 8787);
 
 const { secrets, written } = await ensureDevVars();
-if (written) console.error('Wrote .dev.vars with fresh secrets (ADMIN_TOKEN, signing keys, PAIRWISE_SECRET) where it had none.');
+if (written) console.error('Wrote .dev.vars with fresh secrets (ADMIN_TOKEN, signing keys, PAIRWISE_SECRET, VAPID_KEYS) where it had none.');
 
 console.error('Building the client…');
 const build = spawnSync('node_modules/.bin/vite', ['build', '--logLevel', 'warn'], { stdio: 'inherit' });

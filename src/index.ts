@@ -7,6 +7,8 @@ import { mobileRoutes } from './mobile/routes.ts';
 import { homePage, notFoundPage, problemPage, wantsHtml } from './login/home.tsx';
 import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
+import { pairingRoutes } from './pairing/routes.ts';
+import { notificationRoutes } from './notifications/routes.ts';
 import { continueRoutes, oidcRoutes } from './oidc/routes.ts';
 import { demoRoutes } from './demo/routes.ts';
 import { consoleApp } from './console/app.tsx';
@@ -16,6 +18,7 @@ import { errorMetric } from './lib/metrics.ts';
 
 export { LoginSession } from './session/LoginSession.ts';
 export { BrowserSession } from './browser-session/BrowserSession.ts';
+export { Pairing } from './pairing/Pairing.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -27,6 +30,8 @@ app.route('/', loginPages);
 app.route('/login', sessionRoutes);
 app.route('/admin', adminRoutes);
 app.route('/api/mobile', mobileRoutes);
+app.route('/api/pairings', pairingRoutes);
+app.route('/api/notifications', notificationRoutes);
 app.route('/key', appRoutes);
 app.route('/login', continueRoutes);
 app.route('/', oidcRoutes);

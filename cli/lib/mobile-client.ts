@@ -226,16 +226,33 @@ async function sign(store: KeyStore, server: string, action: SignedAction, login
   return signDeviceMessage(key, signedMessage({ origin, action, loginId, deviceId: store.device_id, ...(nonce ? { nonce } : {}) }));
 }
 
-function privateKey(store: KeyStore): Promise<CryptoKey> {
+/** The store's private key as a non-extractable signing key. */
+export function privateKey(store: KeyStore): Promise<CryptoKey> {
   const { kty, crv, x, y, d } = store.private_jwk;
   return crypto.subtle.importKey('jwk', { kty, crv, x, y, d, ext: false }, ECDSA_P256, false, ['sign']);
 }
 
-async function postJson<T>(fetchImpl: Fetch | undefined, url: string, body: unknown): Promise<T> {
-  const doFetch: Fetch = fetchImpl ?? ((input, init) => fetch(input, init));
+/** POSTs JSON and reads the JSON answer. @throws {MobileKeyError} the server's problem, `unreachable` or `bad-response`. */
+export function postJson<T>(fetchImpl: Fetch | undefined, url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+  return requestJson<T>(fetchImpl, url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/**
+ * Sends a request and reads the JSON answer; `init.headers` is a plain object.
+ * @returns the body, and the response's `Set-Cookie` headers through `onResponse`.
+ * @throws {MobileKeyError} the server's problem, `unreachable` or `bad-response`.
+ */
+export async function requestJson<T>(
+  fetchImpl: Fetch | undefined,
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+  onResponse?: (res: Response) => void,
+): Promise<T> {
+  const doFetch: Fetch = fetchImpl ?? ((input, i) => fetch(input, i));
   let res: Response;
   try {
-    res = await doFetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) });
+    res = await doFetch(url, { ...init, headers: { Accept: 'application/json', ...init.headers } });
+    onResponse?.(res);
   } catch (error) {
     throw new MobileKeyError('unreachable', `Cannot reach ${new URL(url).origin}: ${(error as Error).message}`);
   }
@@ -255,6 +272,7 @@ async function postJson<T>(fetchImpl: Fetch | undefined, url: string, body: unkn
   return json as T;
 }
 
-function stripSlash(origin: string): string {
+/** The origin without trailing slashes. */
+export function stripSlash(origin: string): string {
   return origin.replace(/\/+$/, '');
 }

@@ -1,11 +1,12 @@
 /**
- * Local secrets for `wrangler dev`: an admin token, the ID token signing keys and the key of
- * pairwise subject identifiers.
+ * Local secrets for `wrangler dev`: an admin token, the ID token signing keys, the key of
+ * pairwise subject identifiers and the VAPID keys of Web Push (RFC 8292).
  * Production sets the same names with `wrangler secret put`.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { generateVapidKeys } from '../../src/lib/webpush.ts';
 
 export interface LocalSecrets {
   /** Bearer token of the operator API (`/admin`). */
@@ -17,10 +18,12 @@ export interface LocalSecrets {
    * bits base64url. Never rotated: a new value gives every pairwise client new `sub`s.
    */
   PAIRWISE_SECRET: string;
+  /** JSON `{privateJwk, publicKey}`: the VAPID key pair Web Push messages are signed with (src/lib/webpush.ts). */
+  VAPID_KEYS: string;
 }
 
 /** The names of {@link LocalSecrets}, in the order they are written. */
-export const SECRET_NAMES = ['ADMIN_TOKEN', 'SIGNING_KEYS', 'PAIRWISE_SECRET'] as const;
+export const SECRET_NAMES = ['ADMIN_TOKEN', 'SIGNING_KEYS', 'PAIRWISE_SECRET', 'VAPID_KEYS'] as const;
 
 /** A private signing JWK as `SIGNING_KEYS` holds it (src/oidc/keys.ts). */
 export type SigningJwk = JWK & { kid: string; alg: 'RS256' | 'ES256' };
@@ -34,7 +37,7 @@ export async function generateSigningKey(alg: 'RS256' | 'ES256'): Promise<Signin
 
 /**
  * Generates fresh secrets: a 256-bit admin token, an RS256 (2048-bit) and an ES256 signing key,
- * and a 256-bit pairwise subject key.
+ * a 256-bit pairwise subject key and a VAPID key pair.
  */
 export async function generateSecrets(): Promise<LocalSecrets> {
   const keys = [await generateSigningKey('RS256'), await generateSigningKey('ES256')];
@@ -42,6 +45,7 @@ export async function generateSecrets(): Promise<LocalSecrets> {
     ADMIN_TOKEN: randomBytes(32).toString('base64url'),
     SIGNING_KEYS: JSON.stringify(keys),
     PAIRWISE_SECRET: randomBytes(32).toString('base64url'),
+    VAPID_KEYS: JSON.stringify(await generateVapidKeys()),
   };
 }
 
@@ -116,6 +120,7 @@ export async function ensureDevVars(path = '.dev.vars'): Promise<{ secrets: Loca
     if (text !== formatDotenv(existing)) writeFileSync(path, formatDotenv(existing), { mode: 0o600 });
     return { secrets: existing as unknown as LocalSecrets, written: false };
   }
+  // A file from before a secret existed keeps its values and gains the missing ones.
   const fresh = await generateSecrets();
   const merged = { ...fresh, ...existing } as Record<string, string>;
   writeFileSync(path, formatDotenv(merged), { mode: 0o600 });

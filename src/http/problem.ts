@@ -38,6 +38,12 @@ export type ProblemCode =
   | 'unknown-identity'
   | 'too-many-requests'
   | 'upgrade-required'
+  | 'pairing-binding'
+  | 'pairing-expired'
+  | 'pairing-ended'
+  | 'pairing-claimed'
+  | 'pairing-not-claimed'
+  | 'invalid-push-subscription'
   | 'internal';
 
 /** The `type` URI for a problem code (RFC 9457 §3.1.1). */

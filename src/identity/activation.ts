@@ -130,3 +130,26 @@ export async function enrolDevice(
   if (!row) return { ok: false, reason: 'unknown' };
   return { ok: false, reason: row.used_at !== null ? 'used' : 'expired' };
 }
+
+/**
+ * Whose identity an activation code would enrol to, without using it (the web app and the CLI
+ * show the person's name before the key is made).
+ * @param now epoch milliseconds.
+ * @returns the identity's `sub` and the code's expiry, or why the code cannot be used.
+ */
+export async function previewActivationCode(
+  db: D1Database,
+  code: string,
+  now = Date.now(),
+): Promise<{ ok: true; sub: string; expiresAt: number } | { ok: false; reason: 'unknown' | 'used' | 'expired' }> {
+  const normalised = normaliseActivationCode(code);
+  if (!normalised) return { ok: false, reason: 'unknown' };
+  const row = await db
+    .prepare('SELECT sub, used_at, expires_at FROM activation_codes WHERE code_hash = ?1')
+    .bind(await sha256Hex(normalised))
+    .first<{ sub: string; used_at: number | null; expires_at: number }>();
+  if (!row) return { ok: false, reason: 'unknown' };
+  if (row.used_at !== null) return { ok: false, reason: 'used' };
+  if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+  return { ok: true, sub: row.sub, expiresAt: row.expires_at };
+}

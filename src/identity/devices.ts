@@ -60,8 +60,9 @@ export async function listDevices(db: D1Database, sub: string): Promise<Device[]
 }
 
 /**
- * Revokes a device and records the `device.revoked` audit event in the same D1 batch, so the
- * revocation is never without its event. Idempotent: revoking a revoked device changes nothing
+ * Revokes a device and records the `device.revoked` audit event and the notification to the
+ * identity's other keys in the same D1 batch, so the revocation is never without them; the
+ * device's push subscriptions are removed. Idempotent: revoking a revoked device changes nothing
  * and records nothing.
  * @param detail audit detail, e.g. `{by: 'device'}` for a self-revocation, `{by: 'account'}` from the account.
  * @param now epoch milliseconds.
@@ -84,6 +85,15 @@ export async function revokeDevice(
          SELECT ?2, 'device.revoked', sub, id, NULL, ?3, ?4 FROM devices WHERE id = ?1 AND changes() = 1`,
       )
       .bind(id, now, detail ? JSON.stringify(detail) : null, operator ?? null),
+    // The identity's other keys are told (changes() is now the audit insert's: 1 only when this call revoked).
+    db
+      .prepare(
+        `INSERT INTO notifications (sub, at, type, device_id, detail)
+         SELECT sub, ?2, 'device.revoked', id, json_object('device_name', name) FROM devices WHERE id = ?1 AND changes() = 1`,
+      )
+      .bind(id, now),
+    // A revoked key is sent nothing any more.
+    db.prepare('DELETE FROM push_subscriptions WHERE device_id = ?1').bind(id),
   ]);
   const device = await getDevice(db, id);
   if ((updated?.meta.changes ?? 0) > 0) logEvent('device.revoked', { outcome: detail?.by === 'device' || detail?.by === 'account' ? `by-${detail.by}` : 'by-operator', sub: device?.sub, device_id: id });

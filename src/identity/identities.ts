@@ -2,6 +2,7 @@
  * Identities in D1: a stable subject identifier and the person's claims (OIDC Core §5.1 names).
  * Query functions take the database so tests call them directly.
  */
+import { isSafeDisplayName } from '../http/names.ts';
 
 /** The claims we hold for a person, by their OIDC standard names (OIDC Core §5.1). */
 export interface IdentityClaims {
@@ -56,4 +57,17 @@ export async function findIdentitiesByEmail(db: D1Database, email: string): Prom
     .bind(email)
     .all<{ sub: string; claims: string; created_at: number }>();
   return results.map((row) => ({ sub: row.sub, claims: JSON.parse(row.claims) as IdentityClaims, createdAt: row.created_at }));
+}
+
+/**
+ * The short name a person recognises as theirs, shown before a key is added to their identity
+ * ("Jana N."): the given name and the family name's initial; only the family name's initial, or
+ * the given name alone, when the other is missing; '' when there is neither. Names with
+ * control or invisible formatting characters are left out (src/http/names.ts).
+ */
+export function shortPersonName(claims: IdentityClaims): string {
+  const clean = (value: unknown) => (typeof value === 'string' && isSafeDisplayName(value.trim()) ? value.trim().slice(0, 64) : '');
+  const given = clean(claims.given_name);
+  const initial = [...clean(claims.family_name)][0];
+  return [given, initial ? `${initial.toLocaleUpperCase('cs')}.` : ''].filter(Boolean).join(' ');
 }

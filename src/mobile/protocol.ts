@@ -89,6 +89,43 @@ export function signedMessage(input: {
 export const REVOKE_ACTION = 'revoke';
 
 /**
+ * Signed requests a device makes about itself, not about a login: the same five-line shape as
+ * {@link revocationMessage}, with the action, a subject in the login slot (`-` when there is none)
+ * and the device's clock:
+ *
+ *   mobile-key-v1
+ *   <action>          pair-start | notifications | notifications-read | push-subscribe
+ *   <subject>         "-", or what the request is about (the last notification id read, the
+ *                     push endpoint's SHA-256 in base64url)
+ *   <timestamp>       epoch milliseconds in decimal
+ *   <device id>
+ *
+ * Timestamps are checked against {@link REVOCATION_WINDOW_MS}, as revocations are.
+ */
+export type DeviceRequestAction = 'pair-start' | 'notifications' | 'notifications-read' | 'push-subscribe';
+
+/**
+ * Builds the canonical message of a {@link DeviceRequestAction}.
+ * @param input.timestamp the signer's clock, epoch milliseconds (a positive safe integer).
+ * @param input.subject a protocol field, or omitted for `-`.
+ * @throws {TypeError} if the device id or subject is not a protocol field or the timestamp is not a positive safe integer.
+ */
+export function deviceRequestMessage(input: {
+  action: DeviceRequestAction;
+  deviceId: string;
+  timestamp: number;
+  subject?: string;
+}): Uint8Array<ArrayBuffer> {
+  if (!FIELD.test(input.deviceId)) throw new TypeError('deviceId is not a valid protocol field');
+  const subject = input.subject ?? '-';
+  if (subject !== '-' && !FIELD.test(subject)) throw new TypeError('subject is not a valid protocol field');
+  if (!Number.isSafeInteger(input.timestamp) || input.timestamp <= 0) {
+    throw new TypeError('timestamp must be a positive integer (epoch milliseconds)');
+  }
+  return new TextEncoder().encode([PROTOCOL_VERSION, input.action, subject, String(input.timestamp), input.deviceId].join('\n'));
+}
+
+/**
  * How far a revocation's timestamp may be from the server's clock, either way, in milliseconds
  * (5 minutes): a captured revocation cannot be replayed later, and phones with a slightly wrong
  * clock still work.

@@ -2,6 +2,8 @@
  * The phone-facing API (specified in docs/mobile-protocol.md), mounted at `/api/mobile`:
  *
  * - `POST /api/mobile/enrol` — activation code + public key + name → 201 `{device_id, sub}`
+ * - `POST /api/mobile/enrol/preview` — activation code → `{identity_name, expires_at}`: whose key
+ *   it would be, shown before the key is made; the code stays unused
  * - `POST /api/mobile/logins/:id/scan` — read and claim a login from its QR → the context to show
  * - `POST /api/mobile/logins/:id/answer` — the signed decision → `{status, client_name, sub}`
  * - `POST /api/mobile/devices/:id/revoke` — the device revokes its own key (signed, timestamped)
@@ -20,19 +22,20 @@ import { displayName, safeRequester } from '../http/names.ts';
 import { ProblemError } from '../http/problem.ts';
 import { parseInput, readJson } from '../http/json.ts';
 import { endSessionsOfDevice } from '../browser-session/api.ts';
-import { enrolDevice } from '../identity/activation.ts';
+import { enrolDevice, previewActivationCode } from '../identity/activation.ts';
 import { logEvent } from '../lib/log.ts';
+import { notify } from '../notifications/notify.ts';
 import { auditStatement } from '../identity/audit.ts';
 import { consentStatement } from '../identity/consents.ts';
 import { historyStatements } from '../identity/history.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, enrolThrottleKey, recordFailure, releaseAttempt } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
-import { getIdentity } from '../identity/identities.ts';
+import { getIdentity, shortPersonName } from '../identity/identities.ts';
 import { heldClaimNames } from '../oidc/claims.ts';
 import { parsePublicJwk } from './keys.ts';
 import { isRevocationTimely, PROTOCOL_VERSION, REVOCATION_WINDOW_MS, revocationMessage, verifyDeviceSignature } from './protocol.ts';
-import type { AnswerResponse, EnrolResponse, RevokeResponse, ScanResponse } from './wire.ts';
+import type { AnswerResponse, EnrolPreviewResponse, EnrolResponse, RevokeResponse, ScanResponse } from './wire.ts';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
@@ -120,6 +123,30 @@ mobileRoutes.post('/enrol', async (c) => {
   await releaseAttempt(c.env.DB, throttleKey);
   logEvent('enrolment', { outcome: 'ok', sub: result.sub, device_id: result.deviceId });
   return c.json({ device_id: result.deviceId, sub: result.sub } satisfies EnrolResponse, 201, NO_STORE);
+});
+
+mobileRoutes.post('/enrol/preview', async (c) => {
+  const body = await readJson(c.req.raw, v.object({ activation_code: token(64) }));
+  // Counted like enrolments: a preview must not be a faster way to guess codes.
+  const throttleKey = enrolThrottleKey(clientAddress(c.req.raw), body.activation_code);
+  const allowed = await checkThrottle(c.env.DB, throttleKey, ENROL_THROTTLE);
+  if (!allowed.allowed) {
+    throw new ProblemError('too-many-requests', 429, 'Too many attempts', {
+      detail: 'Too many wrong activation codes like this one from this address. Check the code and try again later.',
+      headers: { 'Retry-After': String(allowed.retryAfterSeconds) },
+    });
+  }
+  const preview = await previewActivationCode(c.env.DB, body.activation_code);
+  if (!preview.ok) {
+    if (preview.reason === 'unknown') await recordFailure(c.env.DB, throttleKey, ENROL_THROTTLE);
+    throw activationProblem[preview.reason]();
+  }
+  const identity = await getIdentity(c.env.DB, preview.sub);
+  return c.json(
+    { identity_name: identity ? shortPersonName(identity.claims) : '', expires_at: preview.expiresAt } satisfies EnrolPreviewResponse,
+    200,
+    NO_STORE,
+  );
 });
 
 const activationProblem = {
@@ -220,6 +247,16 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
       }
     }
     await c.env.DB.batch(statements);
+    // The identity's other keys are told (a stolen key approving shows up on the person's others).
+    if (result.changed) {
+      const { deliveries } = await notify(c.env, {
+        sub: device.sub,
+        type: result.state === 'approved' ? 'login.approved' : 'login.denied',
+        deviceId: device.id,
+        detail: { client_id: result.client.id, client_name: result.client.name, requester: safeRequester(result.requester), device_name: device.name },
+      }, now);
+      c.executionCtx.waitUntil(deliveries);
+    }
   });
   const response: AnswerResponse = {
     status: result.state === 'approved' ? 'approved' : 'denied',

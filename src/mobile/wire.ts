@@ -10,6 +10,13 @@ export interface EnrolResponse {
   sub: string;
 }
 
+/** `POST /api/mobile/enrol/preview` → 200: whose identity the code enrols to ("Jana N."). */
+export interface EnrolPreviewResponse {
+  identity_name: string;
+  /** Epoch milliseconds: the code's expiry. */
+  expires_at: number;
+}
+
 /** Where and what the requesting browser is (Cloudflare request data and its User-Agent). */
 export interface RequesterWire {
   country?: string;

@@ -1,9 +1,8 @@
 /**
- * The page's WebSockets of one login, as the LoginSession keeps them (hibernatable, so every
- * socket's data lives in its attachment).
+ * The page's WebSockets of one login (or pairing), as the LoginSession and Pairing objects keep
+ * them (hibernatable, so every socket's data lives in its attachment).
  */
-import { ProblemError } from '../http/problem.ts';
-import type { LoginSnapshot } from './types.ts';
+import { ProblemError, type ProblemBody } from '../http/problem.ts';
 
 /**
  * Most page WebSockets one login keeps open (a few tabs of the one bound browser); a new one
@@ -38,7 +37,7 @@ export function closeOldestSockets(sockets: WebSocket[]): void {
 }
 
 /** Sends the whole snapshot to every socket; one closing under us is skipped (it reconnects). */
-export function broadcast(sockets: WebSocket[], snapshot: LoginSnapshot): void {
+export function broadcast(sockets: WebSocket[], snapshot: object): void {
   const text = JSON.stringify(snapshot);
   for (const ws of sockets) {
     try {
@@ -49,33 +48,44 @@ export function broadcast(sockets: WebSocket[], snapshot: LoginSnapshot): void {
   }
 }
 
-/** Largest WebSocket message the page may send, in bytes. */
-export const MAX_MESSAGE_BYTES = 1024;
-
-/** A page message the object acts on, or the problem to send back (a JSON text). */
-export type PageMessage = { ok: true; type: 'refresh' | 'cancel' } | { ok: false; reply: string };
+/** Largest WebSocket message a page may send, in bytes. */
+export const MAX_SOCKET_MESSAGE_BYTES = 1024;
 
 /**
- * Reads a page's WebSocket message: `{"type":"refresh"}` (re-send the snapshot) or
- * `{"type":"cancel"}`; anything else (binary, over {@link MAX_MESSAGE_BYTES}, not JSON, another
- * type) gets a problem reply. (`{"type":"ping"}` is answered by the runtime and never arrives.)
+ * Parses a page's WebSocket message: text of at most {@link MAX_SOCKET_MESSAGE_BYTES} bytes,
+ * a JSON object whose `type` is one of `types`.
+ * @returns the type, or the problem body to send back (400 `bad-request` or `malformed-json`).
  */
-export function parsePageMessage(message: string | ArrayBuffer): PageMessage {
+export function parseSocketMessage<T extends string>(
+  message: string | ArrayBuffer,
+  types: readonly T[],
+): { type: T } | { problem: ProblemBody } {
+  const problem = (detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request') => ({
+    problem: new ProblemError(code, 400, code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message', { detail }).toBody(),
+  });
   // Bytes, not UTF-16 units: the limit is on what crosses the wire.
-  const size = typeof message === 'string' ? new TextEncoder().encode(message).byteLength : message.byteLength;
-  if (typeof message !== 'string' || size > MAX_MESSAGE_BYTES) return refusal('Send text messages of at most 1 KiB.');
+  if (typeof message !== 'string' || new TextEncoder().encode(message).byteLength > MAX_SOCKET_MESSAGE_BYTES) {
+    return problem('Send text messages of at most 1 KiB.');
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(message);
   } catch {
-    return refusal('The message is not valid JSON.', 'malformed-json');
+    return problem('The message is not valid JSON.', 'malformed-json');
   }
   const type = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
-  if (type === 'refresh' || type === 'cancel') return { ok: true, type };
-  return refusal('Unknown message type; expected "refresh", "cancel" or "ping".');
+  if (typeof type === 'string' && (types as readonly string[]).includes(type)) return { type: type as T };
+  return problem(`Unknown message type; expected ${types.map((t) => `"${t}"`).join(', ')} or "ping".`);
 }
 
-function refusal(detail: string, code: 'bad-request' | 'malformed-json' = 'bad-request'): PageMessage {
-  const title = code === 'malformed-json' ? 'Malformed JSON' : 'Unknown message';
-  return { ok: false, reply: JSON.stringify(new ProblemError(code, 400, title, { detail }).toBody()) };
+/** A login page's message the LoginSession acts on, or the problem to send back (a JSON text). */
+export type PageMessage = { ok: true; type: 'refresh' | 'cancel' } | { ok: false; reply: string };
+
+/**
+ * Reads a login page's WebSocket message with {@link parseSocketMessage}: `{"type":"refresh"}`
+ * (re-send the snapshot) or `{"type":"cancel"}`; anything else gets a problem reply.
+ */
+export function parsePageMessage(message: string | ArrayBuffer): PageMessage {
+  const read = parseSocketMessage(message, ['refresh', 'cancel'] as const);
+  return 'type' in read ? { ok: true, type: read.type } : { ok: false, reply: JSON.stringify(read.problem) };
 }

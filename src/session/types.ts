@@ -140,7 +140,7 @@ export interface AnswerResult {
   wrongNumber?: boolean;
   /** The claims the login asked for (what the phone listed), for the consent record. */
   claims: string[];
-  /** The browser that started the login, for the login history. */
+  /** Where and what the browser that started the login is: for the login history and the notification to the other keys. */
   requester: Requester;
 }
 
