@@ -22,7 +22,7 @@ import {
 import { claimsForScopes } from './claims.ts';
 import { sessionStep, startBrowserSession, type SessionStep } from './session-step.ts';
 import { requestedClaimNames } from './claims-request.ts';
-import { getClient, type Client } from './clients.ts';
+import { getCachedClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
 import { documentHeaders, errorPage, tooManyPage } from './html.ts';
@@ -60,7 +60,7 @@ authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
   if (!(await addressMayStartLogin(c.env, c.req.raw))) return tooMany(c);
   try {
     params = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
-    client = checkClient(await getClient(c.env.DB, checkClientId(params)));
+    client = checkClient(await getCachedClient(c.env.DB, checkClientId(params)));
     redirectUri = checkRedirectUri(params, client);
   } catch (error) {
     if (error instanceof OAuthError) return localError(c, error, params);
