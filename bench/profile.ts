@@ -4,8 +4,14 @@
  * Durable Object calls the Worker made (timed by a wrapper, bench/profile/entry.ts). One warm-up
  * login, then `LOGINS` profiled ones; per request the median over them. Writes
  * bench/results/profile.json and prints a Markdown table (docs/performance.md).
+ *
+ * Then the CPU the runtime spends per login, which a loaded machine disturbs far less than wall
+ * time: `CPU_ROUNDS` rounds of `CPU_LOGINS` sequential logins, each round the user+system CPU
+ * time of the workerd process (`/proc/<pid>/stat` utime+stime, 10 ms ticks) ÷ logins; the
+ * median round is reported. (No hardware instruction counters on this machine: `perf stat -e
+ * instructions` is not supported in the VM, and callgrind under V8's JIT is too slow to use.)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
 import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
@@ -13,6 +19,16 @@ import { median, round } from './lib/stats.ts';
 import { startRuntime } from './runtime.ts';
 
 const LOGINS = process.env.BENCH_QUICK === '1' ? 2 : 9;
+const CPU_ROUNDS = process.env.BENCH_QUICK === '1' ? 1 : 5;
+const CPU_LOGINS = process.env.BENCH_QUICK === '1' ? 10 : 60;
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+
+/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
 
 interface Call { kind: 'd1' | 'do'; what: string; ms: number }
 interface ServerRecord { method: string; path: string; calls: Call[] }
@@ -74,6 +90,15 @@ try {
       calls: per[0]!.calls,
     };
   });
+  const pid = server.workerdPid();
+  if (!pid) throw new Error('no workerd process');
+  const cpuRounds: number[] = [];
+  for (let r = 0; r < CPU_ROUNDS; r++) {
+    const before = cpuMs(pid);
+    for (let i = 0; i < CPU_LOGINS; i++) await runLogin(flow, rp, key, { timeoutMs: 30_000 });
+    cpuRounds.push((cpuMs(pid) - before) / CPU_LOGINS);
+  }
+  client.length = 0;
   const totals = {
     requests: steps.length,
     d1Queries: steps.reduce((n, s) => n + s.d1Queries, 0),
@@ -82,6 +107,9 @@ try {
     doMs: round(steps.reduce((n, s) => n + s.doMs, 0), 2),
     clientMs: round(steps.reduce((n, s) => n + (Number.isFinite(s.clientMs) ? s.clientMs : 0), 0), 2),
     loginMedianMs: round(median(runs.map((r) => r.totalMs)), 2),
+    /** workerd CPU per login, ms: the median round, and every round. */
+    cpuMsPerLogin: round(median(cpuRounds), 2),
+    cpuRounds: cpuRounds.map((x) => round(x, 2)),
   };
   const result = { date: new Date().toISOString(), logins: LOGINS, loadAverage: loadavg().map((l) => round(l, 2)), steps, totals };
   const dir = new URL('results/', import.meta.url).pathname;
@@ -93,6 +121,7 @@ try {
     console.log(`| ${i + 1} | \`${s.request}\` | ${s.clientMs} | ${s.d1Queries} | ${s.d1Ms} | ${s.doCalls} | ${s.doMs} | ${s.calls.join(', ')} |`);
   }
   console.log(`| | **total** (${totals.requests} requests; login median ${totals.loginMedianMs} ms) | ${totals.clientMs} | ${totals.d1Queries} | ${totals.d1Ms} | ${totals.doCalls} | ${totals.doMs} | |`);
+  console.log(`\nworkerd CPU per login: ${totals.cpuMsPerLogin} ms (median of ${CPU_ROUNDS} rounds of ${CPU_LOGINS}: ${totals.cpuRounds.join(', ')})`);
   console.log(`\nload average ${result.loadAverage.join(' ')}; medians over ${LOGINS} logins; bench/results/profile.json`);
 } catch (error) {
   console.error(server.output().slice(-3000));

@@ -20,6 +20,8 @@ interface HostConfig {
   persistTo: string;
   /** Vars and secrets, as text bindings (as `wrangler secret put` would set them). */
   bindings: Record<string, string>;
+  /** bench/cpu-profile.ts only: the V8 inspector on this port (never in a measured column). */
+  inspectorPort?: number;
 }
 
 const config = JSON.parse(process.argv[2]!) as HostConfig;
@@ -41,7 +43,8 @@ const mf = new Miniflare(
   unsafeObservability: false, // no local trace collector on the user Worker
   unsafeLocalExplorer: false, // no local explorer Worker
   unsafeInspectDurableObjects: false, // no DO inspection hooks
-  // no inspectorPort: no V8 inspector attached
+  // no inspectorPort: no V8 inspector attached (except for bench/cpu-profile.ts)
+  ...(config.inspectorPort ? { inspectorPort: config.inspectorPort } : {}),
   workers: [
     {
       ...rest,

@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   /** The configuration is the product's (migrations, secrets, ISSUER): default when no configPath. */
   product?: boolean;
   maxOpenFiles?: number;
+  /** bench/cpu-profile.ts only: open the V8 inspector on this port. */
+  inspectorPort?: number;
   /** `log`: resolve on the host's "ready" line without sending a request (the cold path). */
   readiness?: 'healthz' | 'log';
 }
@@ -58,7 +60,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const bindings: Record<string, string> = product ? { ...options.secrets, ISSUER: url } : {};
-  const config = JSON.stringify({ configPath: join(ROOT, configPath), scriptPath, port, persistTo, bindings });
+  const config = JSON.stringify({ configPath: join(ROOT, configPath), scriptPath, port, persistTo, bindings, ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}) });
   const node = join(ROOT, 'node_modules/.bin/node');
   const host = join(ROOT, 'bench/runtime-host.ts');
   const [command, args] = options.maxOpenFiles

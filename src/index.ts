@@ -5,6 +5,7 @@ import { ProblemError, problemResponse } from './http/problem.ts';
 import { adminRoutes } from './identity/admin.ts';
 import { mobileRoutes } from './mobile/routes.ts';
 import { homePage, notFoundPage, problemPage, wantsHtml } from './login/home.tsx';
+import { loadPageAssets } from './login/assets.ts';
 import { loginPages } from './login/routes.tsx';
 import { sessionRoutes } from './session/routes.ts';
 import { pairingRoutes } from './pairing/routes.ts';
@@ -21,6 +22,13 @@ export { BrowserSession } from './browser-session/BrowserSession.ts';
 export { Pairing } from './pairing/Pairing.ts';
 
 const app = new Hono<{ Bindings: Env }>();
+
+// Pages inline the built CSS and name the hashed script (src/login/assets.ts): read once per
+// isolate, before the first request a browser navigates with.
+app.use(async (c, next) => {
+  if ((c.req.header('Accept') ?? '').includes('text/html')) await loadPageAssets(c.env);
+  await next();
+});
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
 // Browsers ask for /favicon.ico on pages that name no icon (the demo relying service).

@@ -88,9 +88,10 @@ function wrapNamespace(ns: DurableObjectNamespace): DurableObjectNamespace {
   });
 }
 
-const wrapEnv = (env: Env): Env => ({ ...env, DB: wrapDb(env.DB), LOGIN_SESSION: wrapNamespace(env.LOGIN_SESSION as unknown as DurableObjectNamespace) as unknown as Env['LOGIN_SESSION'] });
+const wrapEnv = (env: Env): Env => ({ ...env, DB: wrapDb(env.DB), LOGIN_SESSION: wrapNamespace(env.LOGIN_SESSION as unknown as DurableObjectNamespace) as unknown as Env['LOGIN_SESSION'], BROWSER_SESSION: wrapNamespace(env.BROWSER_SESSION as unknown as DurableObjectNamespace) as unknown as Env['BROWSER_SESSION'] });
 
 export class LoginSession extends ProductLoginSession {}
+export { BrowserSession } from '../../src/browser-session/BrowserSession.ts';
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -4,6 +4,7 @@
  * src/oidc/clients.ts `registerClient`; validation is the operator API's `ClientBody`.
  */
 import { randomToken, sha256Hex } from '../session/crypto.ts';
+import { forgetClient } from '../oidc/client-cache.ts';
 
 export interface ManagedClient {
   clientId: string;
@@ -56,6 +57,7 @@ export async function updateClient(
     .prepare('UPDATE clients SET name = ?2, redirect_uris = ?3, require_number_matching = ?4 WHERE client_id = ?1')
     .bind(clientId, input.name, JSON.stringify(input.redirectUris), input.requireNumberMatching ? 1 : 0)
     .run();
+  forgetClient(clientId);
   return (result.meta.changes ?? 0) > 0;
 }
 
@@ -69,6 +71,7 @@ export async function rotateSecret(db: D1Database, clientId: string): Promise<st
     .prepare('UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL')
     .bind(clientId, await sha256Hex(secret))
     .run();
+  forgetClient(clientId);
   return (result.meta.changes ?? 0) > 0 ? secret : null;
 }
 
@@ -78,5 +81,6 @@ export async function disableClient(db: D1Database, clientId: string, now = Date
     .prepare('UPDATE clients SET disabled_at = coalesce(disabled_at, ?2) WHERE client_id = ?1')
     .bind(clientId, now)
     .run();
+  forgetClient(clientId);
   return (result.meta.changes ?? 0) > 0;
 }

@@ -7,13 +7,18 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { VNode } from 'preact';
 import { contentSecurityPolicy, pageSecurityHeaders } from '../http/headers.ts';
+import { pageAssets } from './assets.ts';
 
 /** The Content-Security-Policy of every hosted page (see src/http/headers.ts). */
 export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
-/** Headers for an HTML page that shows login state (src/http/headers.ts). */
-export function htmlSecurityHeaders(): Record<string, string> {
-  return pageSecurityHeaders();
+/**
+ * Headers for an HTML page that shows login state (src/http/headers.ts); with `inlineStyle`,
+ * the CSP also allows the page CSS {@link renderDocument} inlines, by its hash.
+ */
+export function htmlSecurityHeaders(inlineStyle = false): Record<string, string> {
+  const hash = inlineStyle ? pageAssets().styleHash : null;
+  return pageSecurityHeaders(hash ? [hash] : []);
 }
 
 /** What one HTML page is made of. */
@@ -27,8 +32,15 @@ export interface HtmlPage {
   head?: VNode | null;
 }
 
-/** Renders a full HTML document (doctype included) with the shared stylesheet. */
-export function renderDocument(page: HtmlPage): string {
+/**
+ * Renders a full HTML document (doctype included) with the shared page CSS: inline (a
+ * `<style>` the CSP allows by hash, so the first paint needs no second request) when
+ * `inlineStyle` and the build's CSS is loaded (src/login/assets.ts), else linked.
+ */
+export function renderDocument(page: HtmlPage, inlineStyle = false): string {
+  const assets = pageAssets();
+  const style =
+    inlineStyle && assets.css !== null ? <style dangerouslySetInnerHTML={{ __html: assets.css }} /> : <link rel="stylesheet" href={assets.cssFile} />;
   const html = renderToString(
     <html lang={page.lang}>
       <head>
@@ -37,8 +49,8 @@ export function renderDocument(page: HtmlPage): string {
         <meta name="color-scheme" content="light dark" />
         <meta name="robots" content="noindex, nofollow" />
         <title>{page.title}</title>
-        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
-        <link rel="stylesheet" href="/static/login.css" />
+        <link rel="icon" href={assets.icon} type="image/svg+xml" />
+        {style}
         {page.head ?? null}
       </head>
       <body>{page.body}</body>
@@ -53,5 +65,5 @@ export function renderDocument(page: HtmlPage): string {
  * @param status the HTTP status (200 unless an error page).
  */
 export function sendHtml(c: Context, page: HtmlPage, status: ContentfulStatusCode = 200): Response {
-  return c.body(renderDocument(page), status, htmlSecurityHeaders());
+  return c.body(renderDocument(page, true), status, htmlSecurityHeaders(true));
 }

@@ -7,6 +7,7 @@ import { LOCALES, messages, type Locale, type Messages } from '../../client/shar
 import { LoginPage } from '../../client/login/LoginPage.tsx';
 import { embedJson, type PageState } from '../../client/login/model.ts';
 import { LOGIN_ID } from '../session/stub.ts';
+import { pageAssets } from './assets.ts';
 import type { LoginSnapshot } from '../session/types.ts';
 
 /** Path of the page explaining how to create (enrol) a mobile key. */
@@ -65,7 +66,7 @@ export function LoginDocumentBody(props: { snapshot: LoginSnapshot; locale: Loca
         </a>
       </p>
       <script type="application/json" id="login-state" dangerouslySetInnerHTML={{ __html: embedJson(state) }} />
-      <script type="module" src="/static/login.js" />
+      <script type="module" src={pageAssets().script} />
     </Shell>
   );
 }

@@ -176,7 +176,7 @@ mobileRoutes.post('/logins/:id/scan', async (c) => {
   const context = unwrap(scanned);
   // The phone lists what will really be released: the requested claims this person has a value for.
   const claims = identity ? heldClaimNames(context.claims, identity.claims) : context.claims;
-  await afterDecision('touch', () => touchDevice(c.env.DB, device.id));
+  afterDecision(c.executionCtx, 'touch', () => touchDevice(c.env.DB, device.id));
   const requester = safeRequester(context.requester);
   // Where the phone is, from this very request, against where the browser started the login.
   const phoneCountry = requestLocation(c.req.raw, c.env.ISSUER).country;
@@ -215,8 +215,9 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
     }),
   );
   // A repeated answer (a retry after a lost response) is answered again but audited once.
-  // Last use, the audit event, the login history and the consent are one D1 round trip.
-  await afterDecision('bookkeeping', async () => {
+  // Last use, the audit event, the login history and the consent are one D1 round trip, after
+  // the phone has its answer.
+  afterDecision(c.executionCtx, 'bookkeeping', async () => {
     const now = Date.now();
     const statements = [touchStatement(c.env.DB, device.id, now)];
     if (result.changed) {
@@ -302,15 +303,18 @@ mobileRoutes.post('/devices/:id/revoke', async (c) => {
 });
 
 /**
- * Runs bookkeeping after the LoginSession has taken its decision. The decision stands either
- * way, so a failure here is logged rather than turned into an error the phone would misread.
+ * Runs bookkeeping (last use, audit) after the LoginSession has taken its decision, off the
+ * answer path: the response does not wait for it, `ctx.waitUntil` keeps it alive. The decision
+ * stands either way, so a failure here is logged rather than turned into an error the phone
+ * would misread. The D1 write is sent before the response, so a later read on the same
+ * database sees it (D1 runs one database's queries in order).
  */
-async function afterDecision(what: string, write: () => Promise<void>): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    console.error(`mobile: ${what} after a login decision failed`, error);
-  }
+function afterDecision(ctx: { waitUntil(promise: Promise<unknown>): void }, what: string, write: () => Promise<void>): void {
+  ctx.waitUntil(
+    write().catch((error: unknown) => {
+      console.error(`mobile: ${what} after a login decision failed`, error);
+    }),
+  );
 }
 
 /**

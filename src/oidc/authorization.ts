@@ -28,7 +28,7 @@ import { getIdentity } from '../identity/identities.ts';
 import { choicePage, readChoice, shortName, withoutChoice } from './select-account.tsx';
 import { sessionStep, startBrowserSession, type AccountChoice, type SessionStep } from './session-step.ts';
 import { requestedClaimNames } from './claims-request.ts';
-import { getClient, type Client } from './clients.ts';
+import { getCachedClient, type Client } from './clients.ts';
 import { OAuthError } from './errors.ts';
 import { readForm } from './form.ts';
 import { documentHeaders, errorPage, tooManyPage } from './html.ts';
@@ -131,7 +131,7 @@ async function answerAuthorization(
   let client: Client;
   let redirectUri: string;
   try {
-    client = checkClient(await getClient(c.env.DB, checkClientId(params)));
+    client = checkClient(await getCachedClient(c.env.DB, checkClientId(params)));
     redirectUri = checkRedirectUri(params, client);
   } catch (error) {
     if (error instanceof OAuthError) return localError(c, error, params);

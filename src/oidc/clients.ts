@@ -3,6 +3,7 @@
  */
 import { randomToken, sha256Hex, timingSafeEqual } from '../session/crypto.ts';
 import { sectorIdentifierOf, type SubjectType } from './subject.ts';
+import { cachedClientRecord, forgetClient } from './client-cache.ts';
 
 export type IdTokenAlg = 'RS256' | 'ES256';
 
@@ -123,6 +124,7 @@ export async function registerClient(
       input.requireNumberMatching ? 1 : 0,
     )
     .run();
+  forgetClient(clientId);
   const client: Client = {
     clientId,
     name: input.name,
@@ -141,13 +143,43 @@ export async function registerClient(
   return clientSecret ? { client, clientSecret } : { client };
 }
 
-/** The client with this id, or null (also when an operator disabled it). */
+/** The client with this id, or null (also when an operator disabled it). Read from D1. */
 export async function getClient(db: D1Database, clientId: string): Promise<Client | null> {
-  const row = await db
-    .prepare(`SELECT ${COLUMNS} FROM clients WHERE client_id = ?1 AND disabled_at IS NULL`)
-    .bind(clientId)
-    .first<ClientRow>();
+  const row = await readRow(db, clientId);
   return row ? fromRow(row) : null;
+}
+
+async function readRow(db: D1Database, clientId: string): Promise<ClientRow | null> {
+  return db.prepare(`SELECT ${COLUMNS} FROM clients WHERE client_id = ?1 AND disabled_at IS NULL`).bind(clientId).first<ClientRow>();
+}
+
+/**
+ * {@link getClient} through the isolate's cache (src/oidc/client-cache.ts: up to 30 s stale in
+ * other isolates after an operator's change). For the login path (`/authorize`, `/token`).
+ */
+export async function getCachedClient(db: D1Database, clientId: string): Promise<Client | null> {
+  return (await cachedRow(db, clientId))?.client ?? null;
+}
+
+async function cachedRow(db: D1Database, clientId: string): Promise<{ client: Client; secretHash: string | null } | null> {
+  return cachedClientRecord(clientId, async () => {
+    const row = await readRow(db, clientId);
+    return row ? { client: Object.freeze(fromRow(row)), secretHash: row.secret_hash } : null;
+  });
+}
+
+/**
+ * Checks a confidential client's secret (RFC 6749 §2.3.1) against the cached row; on a mismatch
+ * the row is read again, so a secret rotated in another isolate works at once.
+ * @returns false for a public client, an unknown or disabled client or a wrong secret.
+ */
+export async function verifyCachedClientSecret(db: D1Database, clientId: string, secret: string): Promise<boolean> {
+  const hash = await sha256Hex(secret);
+  const cached = await cachedRow(db, clientId);
+  if (cached?.secretHash && timingSafeEqual(cached.secretHash, hash)) return true;
+  forgetClient(clientId);
+  const fresh = await cachedRow(db, clientId);
+  return !!fresh?.secretHash && timingSafeEqual(fresh.secretHash, hash);
 }
 
 /**
@@ -192,17 +224,8 @@ export async function updateClient(
       next.requireNumberMatching ? 1 : 0,
     )
     .run();
+  forgetClient(clientId);
   return next;
-}
-
-/**
- * Checks a confidential client's secret in constant time (RFC 6749 §2.3.1).
- * @returns false for a public client, an unknown client or a wrong secret.
- */
-export async function verifyClientSecret(db: D1Database, clientId: string, secret: string): Promise<boolean> {
-  const row = await db.prepare('SELECT secret_hash FROM clients WHERE client_id = ?1').bind(clientId).first<{ secret_hash: string | null }>();
-  if (!row?.secret_hash) return false;
-  return timingSafeEqual(row.secret_hash, await sha256Hex(secret));
 }
 
 function fromRow(row: ClientRow): Client {

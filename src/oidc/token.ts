@@ -9,7 +9,7 @@ import { sha256Hex } from '../session/crypto.ts';
 import { loginStub } from '../session/stub.ts';
 import { loginIdOf } from '../session/tokens.ts';
 import type { Grant, GrantResult } from '../session/grants.ts';
-import { getClient, verifyClientSecret, type Client } from './clients.ts';
+import { getCachedClient, verifyCachedClientSecret, type Client } from './clients.ts';
 import { NO_STORE, OAuthError, oauthErrorResponse } from './errors.ts';
 import { readForm } from './form.ts';
 import { signIdToken } from './idtoken.ts';
@@ -61,14 +61,14 @@ export async function authenticateClient(db: D1Database, header: string | undefi
   if (basic && postId !== undefined && postId !== basic.id) throw new OAuthError('invalid_request', D.clientIdMismatch);
   const clientId = basic?.id ?? postId;
   if (!clientId) throw failed();
-  const client = await getClient(db, clientId);
+  const client = await getCachedClient(db, clientId);
   if (!client) throw failed();
   const secret = basic?.secret ?? postSecret;
   if (client.public) {
     if (secret !== undefined) throw failed();
     return client;
   }
-  if (secret === undefined || !(await verifyClientSecret(db, clientId, secret))) throw failed();
+  if (secret === undefined || !(await verifyCachedClientSecret(db, clientId, secret))) throw failed();
   return client;
 }
 

@@ -21,7 +21,10 @@ import { authorize, codeRequest, continueLogin, decide, discover, loginFrom, new
 
 /** Every `href` on a page, resolved against the page's URL as a browser would. */
 function linksOf(html: string, pageUrl: string): URL[] {
-  return [...html.matchAll(/href="([^"]*)"/g)].map((m) => new URL(m[1]!.replaceAll('&amp;', '&'), pageUrl));
+  // The page icon is inline (a data: URL, src/login/assets.ts): content, not a link anywhere.
+  return [...html.matchAll(/href="([^"]*)"/g)]
+    .filter((m) => !m[1]!.startsWith('data:image/svg+xml,'))
+    .map((m) => new URL(m[1]!.replaceAll('&amp;', '&'), pageUrl));
 }
 
 describe('review 3: the 404 page links only to our own origin', () => {
