@@ -22,10 +22,9 @@ revocationRoutes.all('/revoke', async (c) => {
     const { params, client } = await readClientRequest(c.req.raw, c.env);
     const token = params.get('token');
     if (!token) throw new OAuthError('invalid_request', D.revokeTokenMissing);
-    const loginId = loginIdOf(token);
-    if (await revokeRefreshTokenOrAccess(c.env, token, client.clientId)) {
-      // a refresh token or an access token a refresh issued: done
-    } else if (loginId) {
+    // A refresh token, or an access token a refresh issued (D1); else one a LoginSession holds.
+    const loginId = (await revokeRefreshTokenOrAccess(c.env, token, client.clientId)) ? null : loginIdOf(token);
+    if (loginId) {
       try {
         await loginStub(c.env, loginId).revokeAccessToken(token, client.clientId);
       } catch {

@@ -78,6 +78,12 @@ describe('admin and key CLIs against wrangler dev', () => {
     expect(Object.keys(confidential.json).sort()).toEqual(['client_id', 'client_secret']);
     const pub = await admin(['client', 'create', '--name', 'SPA', '--redirect-uri', 'http://localhost:5173/cb', '--public', '--json']);
     expect(Object.keys(pub.json)).toEqual(['client_id']);
+    // Refresh tokens: --grant-type refresh_token adds the grant; "" takes it away again.
+    const offline = await admin(['client', 'create', '--name', 'Offline', '--redirect-uri', 'https://rp.example/cb', '--grant-type', 'refresh_token', '--json']);
+    const updated = await admin(['client', 'update', offline.json.client_id as string, '--grant-type', '', '--json']);
+    expect(updated.json.grant_types).toEqual(['authorization_code']);
+    const readded = await admin(['client', 'update', offline.json.client_id as string, '--grant-type', 'refresh_token']);
+    expect(readded.stdout).toMatch(/grant types: +authorization_code, refresh_token/);
   });
 
   it('fails clearly: wrong token, unknown identity, missing arguments, a text that is not a login URL', async () => {

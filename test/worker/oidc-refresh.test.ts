@@ -178,9 +178,11 @@ describe('refreshing', () => {
   it('stops when the approving key is revoked', async () => {
     const tc = await refreshClient();
     const { as, tokens, device } = await loginForTokens(tc);
+    const next = await refresh(as, tc, tokens.refresh_token!);
     const revoked = await call(`/admin/devices/${device.id}/revoke`, { method: 'POST', headers: { Authorization: 'Bearer test-admin-token' } });
     expect(revoked.status).toBe(200);
-    expect(await refreshError(as, tc, tokens.refresh_token!)).toBe('invalid_grant');
+    expect((await userinfo(next.access_token)).status).toBe(401);
+    expect(await refreshError(as, tc, next.refresh_token!)).toBe('invalid_grant');
     const row = await env.DB.prepare('SELECT revoked_reason FROM refresh_grants WHERE client_id = ?1').bind(tc.client.client_id).first<{ revoked_reason: string }>();
     expect(row?.revoked_reason).toBe('device-revoked');
   });
