@@ -101,9 +101,11 @@ export const ClientBody = v.strictObject({
   ...LOGOUT_FIELDS,
 });
 
-const ClientUpdateBody = v.strictObject({
+/** The body of `PATCH /admin/clients/:client_id` (and the console's edit form): every member optional. */
+export const ClientUpdateBody = v.strictObject({
   name: v.optional(displayName('name', 100)),
   redirect_uris: v.optional(uriList('redirect URI', 1)),
+  id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
   ...LOGOUT_FIELDS,
 });
 
@@ -214,6 +216,7 @@ adminRoutes.patch('/clients/:client_id', async (c) => {
   const client = await updateClient(c.env.DB, c.req.param('client_id'), {
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+    ...(body.id_token_alg !== undefined ? { idTokenAlg: body.id_token_alg } : {}),
     ...logoutRegistration(body),
   });
   if (!client) throw unknownClient();

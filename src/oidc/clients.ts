@@ -99,14 +99,15 @@ export async function getClient(db: D1Database, clientId: string): Promise<Clien
 }
 
 /**
- * Changes a client's name, redirect URIs or logout registration; fields left undefined stay as
- * they are, `null` clears a logout URI. The secret, public/confidential and alg never change here.
+ * Changes a client's name, redirect URIs, ID token alg or logout registration; fields left
+ * undefined stay as they are, `null` clears a logout URI. The secret and public/confidential
+ * never change here.
  * @returns the updated client, or null when there is no client with this id.
  */
 export async function updateClient(
   db: D1Database,
   clientId: string,
-  patch: { name?: string; redirectUris?: string[] } & LogoutRegistration,
+  patch: { name?: string; redirectUris?: string[]; idTokenAlg?: IdTokenAlg } & LogoutRegistration,
 ): Promise<Client | null> {
   const current = await getClient(db, clientId);
   if (!current) return null;
@@ -114,13 +115,14 @@ export async function updateClient(
     ...current,
     ...(patch.name !== undefined ? { name: patch.name } : {}),
     ...(patch.redirectUris !== undefined ? { redirectUris: patch.redirectUris } : {}),
+    ...(patch.idTokenAlg !== undefined ? { idTokenAlg: patch.idTokenAlg } : {}),
     ...(patch.postLogoutRedirectUris !== undefined ? { postLogoutRedirectUris: patch.postLogoutRedirectUris } : {}),
     ...(patch.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: patch.backchannelLogoutUri } : {}),
     ...(patch.frontchannelLogoutUri !== undefined ? { frontchannelLogoutUri: patch.frontchannelLogoutUri } : {}),
   };
   await db
     .prepare(
-      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6 WHERE client_id = ?1',
+      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6, id_token_alg = ?7 WHERE client_id = ?1',
     )
     .bind(
       clientId,
@@ -129,6 +131,7 @@ export async function updateClient(
       JSON.stringify(next.postLogoutRedirectUris),
       next.backchannelLogoutUri,
       next.frontchannelLogoutUri,
+      next.idTokenAlg,
     )
     .run();
   return next;
