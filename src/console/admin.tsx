@@ -1,22 +1,22 @@
 /**
- * The admin pages (role `admin`): relying services (list, register, edit name and redirect
- * URIs, rotate the secret, disable; validated with the operator API's `ClientBody`), the audit
- * with filters, and live figures of the last hour (refreshed by /static/console.js).
+ * The admin pages (role `admin`): relying services (list, register, edit name, redirect URIs,
+ * logout URIs and the ID token alg, rotate the secret, disable; validated with the operator
+ * API's `ClientBody` / `ClientUpdateBody`), the audit with filters, and live figures of the last
+ * hour (refreshed by /static/console.js).
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { ClientBody } from '../identity/admin.ts';
+import { ClientBody, ClientUpdateBody } from '../identity/admin.ts';
 import { listAudit, recordAudit, type AuditFilter } from '../identity/audit.ts';
-import { registerClient } from '../oidc/clients.ts';
+import { registerClient, SectorError, updateClient } from '../oidc/clients.ts';
+import { signingAlgs } from '../oidc/keys.ts';
 import { liveFigures, type Figures } from './figures.ts';
 import { Csrf, formatAt, messagePage, sendPage, type PageContext } from './pages.tsx';
 import { need, sessionOf, type ConsoleCtx, type ConsoleEnv } from './routes.tsx';
-import { disableClient, findClient, listClients, rotateSecret, updateClient, type ManagedClient } from './services.ts';
+import { disableClient, findClient, listClients, rotateSecret, type ManagedClient } from './services.ts';
 
 export const adminPages = new Hono<ConsoleEnv>();
 for (const path of ['/clients', '/clients/*', '/audit', '/figures', '/figures.json']) adminPages.use(path, need('admin'));
-
-const EditBody = v.pick(ClientBody, ['name', 'redirect_uris']);
 
 function uris(text: string | undefined): string[] {
   return (text ?? '').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
@@ -27,18 +27,91 @@ function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   return issue.message;
 }
 
-function ClientForm({ page, action, client, error }: { page: PageContext; action: string; client?: ManagedClient; error?: string }) {
+/** What the form shows: a stored client, or what the operator just sent. */
+interface Draft {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string;
+  frontchannelLogoutUri: string;
+  idTokenAlg: string;
+  requireNumberMatching: boolean;
+  /** Registration only: allow the `refresh_token` grant (offline_access). */
+  refreshTokens: boolean;
+}
+
+function draftOf(client: ManagedClient): Draft {
+  return {
+    name: client.name,
+    redirectUris: client.redirectUris,
+    postLogoutRedirectUris: client.postLogoutRedirectUris,
+    backchannelLogoutUri: client.backchannelLogoutUri ?? '',
+    frontchannelLogoutUri: client.frontchannelLogoutUri ?? '',
+    idTokenAlg: client.idTokenAlg,
+    requireNumberMatching: client.requireNumberMatching,
+    refreshTokens: false,
+  };
+}
+
+function draftFrom(form: Record<string, string>): Draft {
+  return {
+    name: form.name ?? '',
+    redirectUris: uris(form.redirect_uris),
+    postLogoutRedirectUris: uris(form.post_logout_redirect_uris),
+    backchannelLogoutUri: (form.backchannel_logout_uri ?? '').trim(),
+    frontchannelLogoutUri: (form.frontchannel_logout_uri ?? '').trim(),
+    idTokenAlg: form.id_token_alg ?? '',
+    requireNumberMatching: form.require_number_matching === '1',
+    refreshTokens: form.refresh_token === '1',
+  };
+}
+
+/**
+ * A draft as the operator API's body. An empty logout URI is left out on registration and is
+ * `null` (cleared) on an edit; both then go through the API's own valibot schema.
+ */
+function bodyOf(draft: Draft, edit: boolean): Record<string, unknown> {
+  const uri = (value: string) => (value ? value : edit ? null : undefined);
+  const body: Record<string, unknown> = {
+    name: draft.name,
+    redirect_uris: draft.redirectUris,
+    post_logout_redirect_uris: draft.postLogoutRedirectUris,
+    backchannel_logout_uri: uri(draft.backchannelLogoutUri),
+    frontchannel_logout_uri: uri(draft.frontchannelLogoutUri),
+    ...(draft.idTokenAlg ? { id_token_alg: draft.idTokenAlg } : {}),
+    require_number_matching: draft.requireNumberMatching,
+    ...(edit ? {} : { grant_types: draft.refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'] }),
+  };
+  for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+  return body;
+}
+
+function ClientForm({ page, action, client, draft, algs, error }: {
+  page: PageContext; action: string; client?: ManagedClient; draft?: Draft; algs: string[]; error?: string;
+}) {
   const { t } = page;
+  const d = draft ?? (client ? draftOf(client) : undefined);
+  const options = [...new Set([...algs, ...(d?.idTokenAlg ? [d.idTokenAlg] : [])])];
   return (
     <form method="post" action={action} class="card" id={client ? 'edit-client' : 'register-client'}>
       <h2>{client ? client.name : t.register}</h2>
       {error ? <p class="error" id="form-error">{`${t.invalid}: ${error}`}</p> : null}
       <Csrf session={page.session} />
-      <label>{t.clientName}<input name="name" required maxLength={100} value={client?.name ?? ''} /></label>
-      <label>{t.redirectUris}<textarea name="redirect_uris" rows={3} required>{client?.redirectUris.join('\n') ?? ''}</textarea></label>
+      <label>{t.clientName}<input name="name" required maxLength={100} value={d?.name ?? ''} /></label>
+      <label>{t.redirectUris}<textarea name="redirect_uris" rows={3} required>{d?.redirectUris.join('\n') ?? ''}</textarea></label>
       {client ? null : <label class="check"><input type="checkbox" name="public" value="1" />{t.publicClient}</label>}
-      {client ? null : <label class="check"><input type="checkbox" name="refresh_token" value="1" />{t.refreshTokens}</label>}
-      <label class="check"><input type="checkbox" name="require_number_matching" value="1" checked={client?.requireNumberMatching ?? false} />{t.numberMatching}</label>
+      {client ? null : <label class="check"><input type="checkbox" name="refresh_token" value="1" checked={d?.refreshTokens ?? false} />{t.refreshTokens}</label>}
+      <label class="check"><input type="checkbox" name="require_number_matching" value="1" checked={d?.requireNumberMatching ?? false} />{t.numberMatching}</label>
+      <label>{t.idTokenAlg}
+        <select name="id_token_alg">
+          {options.map((alg) => <option value={alg} selected={alg === (d?.idTokenAlg || 'RS256')}>{alg}</option>)}
+        </select>
+      </label>
+      <label>{t.postLogoutUris}<textarea name="post_logout_redirect_uris" rows={2}>{d?.postLogoutRedirectUris.join('\n') ?? ''}</textarea></label>
+      <label>{t.backchannelUri}<input name="backchannel_logout_uri" type="url" maxLength={2000} value={d?.backchannelLogoutUri ?? ''} /></label>
+      <label class="check"><input type="checkbox" checked disabled />{t.sessionRequired}</label>
+      <label>{t.frontchannelUri}<input name="frontchannel_logout_uri" type="url" maxLength={2000} value={d?.frontchannelLogoutUri ?? ''} /></label>
+      <label class="check"><input type="checkbox" checked disabled />{t.sessionRequired}</label>
       <button type="submit">{client ? t.save : t.register}</button>
     </form>
   );
@@ -74,7 +147,7 @@ adminPages.get('/clients', async (c) => {
           ))}
         </tbody>
       </table>
-      <ClientForm page={page} action="/console/clients" />
+      <ClientForm page={page} action="/console/clients" algs={signingAlgs(c.env)} />
     </>
   ));
 });
@@ -82,21 +155,22 @@ adminPages.get('/clients', async (c) => {
 adminPages.post('/clients', async (c) => {
   const page = c.get('page');
   const form = c.get('form');
-  const grantTypes = form.refresh_token === '1' ? ['authorization_code', 'refresh_token'] : ['authorization_code'];
-  const parsed = v.safeParse(ClientBody, {
-    name: form.name ?? '',
-    redirect_uris: uris(form.redirect_uris),
-    public: form.public === '1',
-    grant_types: grantTypes,
-    require_number_matching: form.require_number_matching === '1',
-  });
-  if (!parsed.success) return sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" error={firstIssue(parsed.issues)} />, { status: 400 });
+  const draft = draftFrom(form);
+  const parsed = v.safeParse(ClientBody, { ...bodyOf(draft, false), public: form.public === '1' });
+  if (!parsed.success) {
+    return sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" draft={draft} algs={signingAlgs(c.env)} error={firstIssue(parsed.issues)} />, { status: 400 });
+  }
+  const body = parsed.output;
   const { client, clientSecret } = await registerClient(c.env.DB, {
-    name: parsed.output.name,
-    redirectUris: parsed.output.redirect_uris,
-    public: parsed.output.public,
-    grantTypes: parsed.output.grant_types!,
-    requireNumberMatching: parsed.output.require_number_matching === true,
+    name: body.name,
+    redirectUris: body.redirect_uris,
+    public: body.public,
+    ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
+    ...(body.post_logout_redirect_uris ? { postLogoutRedirectUris: body.post_logout_redirect_uris } : {}),
+    ...(body.backchannel_logout_uri ? { backchannelLogoutUri: body.backchannel_logout_uri } : {}),
+    ...(body.frontchannel_logout_uri ? { frontchannelLogoutUri: body.frontchannel_logout_uri } : {}),
+    ...(body.grant_types ? { grantTypes: body.grant_types } : {}),
+    requireNumberMatching: body.require_number_matching === true,
   });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, operator: sessionOf(c)!.sub, detail: { name: client.name } });
   return secretPage(c, client, clientSecret);
@@ -108,7 +182,7 @@ adminPages.get('/clients/:id', async (c) => {
   if (!client) return messagePage(c, page, 404, page.t.noResults);
   return sendPage(c, page, client.name, (
     <>
-      <ClientForm page={page} action={`/console/clients/${client.clientId}`} client={client} />
+      {client.disabledAt ? null : <ClientForm page={page} action={`/console/clients/${client.clientId}`} client={client} algs={signingAlgs(c.env)} />}
       <p>client_id: <code>{client.clientId}</code> {client.disabledAt ? <strong id="client-state">{page.t.disabled}</strong> : null}</p>
       {client.public ? null : (
         <form method="post" action={`/console/clients/${client.clientId}/secret`}>
@@ -131,12 +205,33 @@ adminPages.post('/clients/:id', async (c) => {
   const form = c.get('form');
   const client = await findClient(c.env.DB, c.req.param('id'));
   if (!client) return messagePage(c, page, 404, page.t.noResults);
-  const parsed = v.safeParse(EditBody, { name: form.name ?? '', redirect_uris: uris(form.redirect_uris) });
-  if (!parsed.success) {
-    return sendPage(c, page, client.name, <ClientForm page={page} action={`/console/clients/${client.clientId}`} client={client} error={firstIssue(parsed.issues)} />, { status: 400 });
+  const draft = draftFrom(form);
+  // Every field is sent, so none is optional here: the API's schema checks each value.
+  const parsed = v.safeParse(ClientUpdateBody, bodyOf(draft, true));
+  if (!parsed.success || parsed.output.name === undefined || parsed.output.redirect_uris === undefined) {
+    const error = parsed.success ? 'name and redirect URIs are required' : firstIssue(parsed.issues);
+    return sendPage(c, page, client.name, <ClientForm page={page} action={`/console/clients/${client.clientId}`} client={client} draft={draft} algs={signingAlgs(c.env)} error={error} />, { status: 400 });
   }
-  await updateClient(c.env.DB, client.clientId, { name: parsed.output.name, redirectUris: parsed.output.redirect_uris, requireNumberMatching: form.require_number_matching === '1' });
-  await recordAudit(c.env.DB, { type: 'client.updated', clientId: client.clientId, operator: sessionOf(c)!.sub });
+  const body = parsed.output;
+  let updated;
+  try {
+    updated = await updateClient(c.env.DB, client.clientId, {
+      name: body.name!,
+      redirectUris: body.redirect_uris!,
+      ...(body.id_token_alg ? { idTokenAlg: body.id_token_alg } : {}),
+      postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
+      backchannelLogoutUri: body.backchannel_logout_uri ?? null,
+      frontchannelLogoutUri: body.frontchannel_logout_uri ?? null,
+      requireNumberMatching: body.require_number_matching === true,
+    });
+  } catch (error) {
+    if (!(error instanceof SectorError)) throw error;
+    const message = 'the redirect URIs of a pairwise service stay on the host of its sector identifier';
+    return sendPage(c, page, client.name, <ClientForm page={page} action={`/console/clients/${client.clientId}`} client={client} draft={draft} algs={signingAlgs(c.env)} error={message} />, { status: 400 });
+  }
+  // A disabled service is not edited (updateClient only sees enabled ones).
+  if (!updated) return messagePage(c, page, 409, page.t.disabled);
+  await recordAudit(c.env.DB, { type: 'client.updated', clientId: client.clientId, operator: sessionOf(c)!.sub, detail: { fields: Object.keys(body).sort() } });
   return c.redirect(`/console/clients/${client.clientId}`, 303);
 });
 

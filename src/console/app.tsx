@@ -10,6 +10,7 @@ consoleRoutes.get('/', (c) => {
   return sendPage(c, page, page.t.title, (
     <section class="card login">
       <h1>{page.t.title}</h1>
+      {page.ended || c.req.query('ended') !== undefined ? <p class="notice" id="session-ended">{page.t.idleEnded}</p> : null}
       <p>{page.t.loginIntro}</p>
       <a class="button" id="console-login" href="/console/login">{page.t.login}</a>
     </section>

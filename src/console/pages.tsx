@@ -19,6 +19,8 @@ export interface PageContext {
   session: ConsoleSession | null;
   /** The current path, for the language switch. */
   path: string;
+  /** The request carried the cookie of a session that has ended (e.g. after inactivity). */
+  ended?: boolean;
 }
 
 /** The hidden CSRF field every form of a session carries. */

@@ -14,7 +14,17 @@ import { consoleMessages } from './i18n.ts';
 import { allows, roleOf, type Role } from './operators.ts';
 import { messagePage, type PageContext } from './pages.tsx';
 import { completeFirstPartyLogin, startFirstPartyLogin } from '../first-party/rp.ts';
-import { CONSOLE_CLIENT, createSession, endSession, FLOW_COOKIE, loadSession, SESSION_COOKIE, SESSION_TTL_SECONDS, type ConsoleSession } from './session.ts';
+import {
+  CONSOLE_CLIENT,
+  consoleIdleSeconds,
+  createSession,
+  endSession,
+  FLOW_COOKIE,
+  loadSession,
+  SESSION_COOKIE,
+  SESSION_TTL_SECONDS,
+  type ConsoleSession,
+} from './session.ts';
 
 /** The Hono environment of every console route. */
 export type ConsoleEnv = { Bindings: Env; Variables: { page: PageContext; form: Record<string, string> } };
@@ -34,7 +44,7 @@ export function sessionOf(c: ConsoleCtx): ConsoleSession | null {
 export function need(role: Role): MiddlewareHandler<ConsoleEnv> {
   return async (c, next) => {
     const page = c.get('page');
-    if (!page.session) return c.redirect('/console', 303);
+    if (!page.session) return c.redirect(page.ended ? '/console?ended' : '/console', 303);
     if (!allows(page.session.role, role)) return messagePage(c, page, 403, page.t.forbidden);
     await next();
   };
@@ -47,8 +57,16 @@ consoleRoutes.use('*', async (c, next) => {
   const query = c.req.query('lang');
   const locale: Locale = chooseLocale({ query, cookie: getCookie(c, LANG_COOKIE), acceptLanguage: c.req.header('Accept-Language') });
   if (query === locale) setCookie(c, LANG_COOKIE, locale, { path: '/', httpOnly: true, sameSite: 'Lax', secure: !isLocalhost(c.env.ISSUER), maxAge: 365 * 86400 });
-  const session = await loadSession(c.env.DB, getCookie(c, SESSION_COOKIE, 'host'));
+  const cookie = getCookie(c, SESSION_COOKIE, 'host');
+  // The live figures' refresh is no use of the console: it does not keep the session alive.
+  const background = c.req.path.endsWith('/figures.json');
+  const session = await loadSession(c.env.DB, cookie, Date.now(), background ? undefined : { idleSeconds: consoleIdleSeconds(c.env) });
   const page: PageContext = { locale, t: consoleMessages(locale), session, path: c.req.path };
+  if (cookie && !session) {
+    // Ended (idle, 8 hours, logout elsewhere, role revoked): say so once on the start page.
+    deleteCookie(c, SESSION_COOKIE, { prefix: 'host' });
+    if (c.req.method === 'GET' && !background) page.ended = true;
+  }
   c.set('page', page);
   if (c.req.method === 'POST') {
     const body = await c.req.parseBody().catch(() => ({}));
@@ -67,7 +85,7 @@ consoleRoutes.get('/callback', async (c) => {
   const login = await completeFirstPartyLogin(c, CONSOLE_CLIENT);
   if (!login) return messagePage(c, page, 400, page.t.loginFailed);
   if (!(await roleOf(c.env.DB, login.sub))) return messagePage(c, page, 403, page.t.notOperator);
-  const { token } = await createSession(c.env.DB, login.sub, login.authTime);
+  const { token } = await createSession(c.env.DB, login.sub, login.authTime, Date.now(), consoleIdleSeconds(c.env));
   setCookie(c, SESSION_COOKIE, token, { prefix: 'host', httpOnly: true, sameSite: 'Lax', maxAge: SESSION_TTL_SECONDS });
   c.header('Cache-Control', 'no-store');
   return c.redirect('/console/counter', 303);

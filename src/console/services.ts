@@ -1,7 +1,7 @@
 /**
- * Relying services as the console manages them: every client (disabled ones too), edits of
- * name and redirect URIs, secret rotation and disabling. Registration itself is
- * src/oidc/clients.ts `registerClient`; validation is the operator API's `ClientBody`.
+ * Relying services as the console manages them: every client (disabled ones too), secret
+ * rotation and disabling. Registration and edits are src/oidc/clients.ts `registerClient` and
+ * `updateClient`; validation is the operator API's `ClientBody`.
  */
 import { randomToken, sha256Hex } from '../session/crypto.ts';
 import { forgetClient } from '../oidc/client-cache.ts';
@@ -12,6 +12,9 @@ export interface ManagedClient {
   public: boolean;
   redirectUris: string[];
   idTokenAlg: string;
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  frontchannelLogoutUri: string | null;
   /** Epoch milliseconds. */
   createdAt: number;
   /** Epoch milliseconds, or null while enabled. */
@@ -20,7 +23,19 @@ export interface ManagedClient {
   requireNumberMatching: boolean;
 }
 
-type Row = { client_id: string; name: string; secret_hash: string | null; redirect_uris: string; id_token_alg: string; created_at: number; disabled_at: number | null; require_number_matching: number };
+type Row = {
+  client_id: string;
+  name: string;
+  secret_hash: string | null;
+  redirect_uris: string;
+  id_token_alg: string;
+  post_logout_redirect_uris: string;
+  backchannel_logout_uri: string | null;
+  frontchannel_logout_uri: string | null;
+  created_at: number;
+  disabled_at: number | null;
+  require_number_matching: number;
+};
 
 function fromRow(row: Row): ManagedClient {
   return {
@@ -29,6 +44,9 @@ function fromRow(row: Row): ManagedClient {
     public: row.secret_hash === null,
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     idTokenAlg: row.id_token_alg,
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris || '[]') as string[],
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    frontchannelLogoutUri: row.frontchannel_logout_uri,
     createdAt: row.created_at,
     disabledAt: row.disabled_at,
     requireNumberMatching: row.require_number_matching === 1,
@@ -45,20 +63,6 @@ export async function listClients(db: D1Database): Promise<ManagedClient[]> {
 export async function findClient(db: D1Database, clientId: string): Promise<ManagedClient | null> {
   const row = await db.prepare('SELECT * FROM clients WHERE client_id = ?1').bind(clientId).first<Row>();
   return row ? fromRow(row) : null;
-}
-
-/** Changes a service's name, redirect URIs and number matching. @returns false when unknown. */
-export async function updateClient(
-  db: D1Database,
-  clientId: string,
-  input: { name: string; redirectUris: string[]; requireNumberMatching: boolean },
-): Promise<boolean> {
-  const result = await db
-    .prepare('UPDATE clients SET name = ?2, redirect_uris = ?3, require_number_matching = ?4 WHERE client_id = ?1')
-    .bind(clientId, input.name, JSON.stringify(input.redirectUris), input.requireNumberMatching ? 1 : 0)
-    .run();
-  forgetClient(clientId);
-  return (result.meta.changes ?? 0) > 0;
 }
 
 /**

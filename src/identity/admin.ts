@@ -138,9 +138,11 @@ export const ClientRegistrationBody = v.pipe(
   ),
 );
 
-const ClientUpdateBody = v.strictObject({
+/** The body of `PATCH /admin/clients/:client_id` (and the console's edit form): every member optional. */
+export const ClientUpdateBody = v.strictObject({
   name: v.optional(displayName('name', 100)),
   redirect_uris: v.optional(uriList('redirect URI', 1)),
+  id_token_alg: v.optional(v.picklist(['RS256', 'ES256'])),
   grant_types: v.optional(GRANT_TYPES),
   require_number_matching: v.optional(v.boolean()),
   ...LOGOUT_FIELDS,
@@ -263,6 +265,7 @@ adminRoutes.patch('/clients/:client_id', async (c) => {
     client = await updateClient(c.env.DB, c.req.param('client_id'), {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+      ...(body.id_token_alg !== undefined ? { idTokenAlg: body.id_token_alg } : {}),
       ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
       ...(body.require_number_matching !== undefined ? { requireNumberMatching: body.require_number_matching } : {}),
       ...logoutRegistration(body),

@@ -183,8 +183,9 @@ export async function verifyCachedClientSecret(db: D1Database, clientId: string,
 }
 
 /**
- * Changes a client's name, redirect URIs or logout registration; fields left undefined stay as
- * they are, `null` clears a logout URI. The secret, public/confidential, alg and subject type
+ * Changes a client's name, redirect URIs, ID token alg, grant types, number matching or logout
+ * registration; fields left undefined stay as they are, `null` clears a logout URI. The secret,
+ * public/confidential and subject type
  * never change here.
  * @returns the updated client, or null when there is no client with this id.
  * @throws {SectorError} when a pairwise client's new redirect URIs leave its sector's host (its
@@ -193,7 +194,7 @@ export async function verifyCachedClientSecret(db: D1Database, clientId: string,
 export async function updateClient(
   db: D1Database,
   clientId: string,
-  patch: { name?: string; redirectUris?: string[]; grantTypes?: GrantType[]; requireNumberMatching?: boolean } & LogoutRegistration,
+  patch: { name?: string; redirectUris?: string[]; idTokenAlg?: IdTokenAlg; grantTypes?: GrantType[]; requireNumberMatching?: boolean } & LogoutRegistration,
 ): Promise<Client | null> {
   const current = await getClient(db, clientId);
   if (!current) return null;
@@ -204,14 +205,16 @@ export async function updateClient(
     ...current,
     ...(patch.name !== undefined ? { name: patch.name } : {}),
     ...(patch.redirectUris !== undefined ? { redirectUris: patch.redirectUris } : {}),
+    ...(patch.idTokenAlg !== undefined ? { idTokenAlg: patch.idTokenAlg } : {}),
     ...(patch.postLogoutRedirectUris !== undefined ? { postLogoutRedirectUris: patch.postLogoutRedirectUris } : {}),
     ...(patch.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: patch.backchannelLogoutUri } : {}),
     ...(patch.frontchannelLogoutUri !== undefined ? { frontchannelLogoutUri: patch.frontchannelLogoutUri } : {}),
     ...(patch.grantTypes !== undefined ? { grantTypes: normalGrantTypes(patch.grantTypes) } : {}),
+    ...(patch.requireNumberMatching !== undefined ? { requireNumberMatching: patch.requireNumberMatching } : {}),
   };
   await db
     .prepare(
-      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6, grant_types = ?7, require_number_matching = ?8 WHERE client_id = ?1',
+      'UPDATE clients SET name = ?2, redirect_uris = ?3, post_logout_redirect_uris = ?4, backchannel_logout_uri = ?5, frontchannel_logout_uri = ?6, grant_types = ?7, require_number_matching = ?8, id_token_alg = ?9 WHERE client_id = ?1',
     )
     .bind(
       clientId,
@@ -222,6 +225,7 @@ export async function updateClient(
       next.frontchannelLogoutUri,
       JSON.stringify(next.grantTypes),
       next.requireNumberMatching ? 1 : 0,
+      next.idTokenAlg,
     )
     .run();
   forgetClient(clientId);

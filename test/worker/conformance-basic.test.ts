@@ -211,7 +211,6 @@ describe('Basic OP', () => {
     ['oidcc-display-page', { display: 'page' }],
     ['oidcc-display-popup', { display: 'popup' }],
     ['oidcc-ensure-request-with-unknown-parameter-succeeds', { extra: 'foobar' }],
-    ['oidcc-ensure-request-with-acr-values-succeeds', { acr_values: '1 2' }],
     ['oidcc-login-hint', { login_hint: 'nobody@example.invalid' }],
     ['oidcc-ui-locales', { ui_locales: 'se' }],
     ['oidcc-claims-locales', { claims_locales: 'se' }],
@@ -223,6 +222,13 @@ describe('Basic OP', () => {
       expect(claims.sub).toBe(person.sub);
     });
   }
+
+  it('oidcc-ensure-request-with-acr-values-succeeds: the advertised acr_values log in and the ID token has one of them', async () => {
+    const advertised = (await discover()).acr_values_supported!;
+    const { tc, request, callback } = await loggedIn({ acr_values: advertised.join(' ') });
+    const { claims } = await tokensFor(tc, request, callback);
+    expect(advertised).toContain(claims.acr);
+  });
 
   it('oidcc-prompt-none-not-logged-in: login_required back to the client with state and iss', async () => {
     const tc = await newClient();

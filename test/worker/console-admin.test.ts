@@ -33,6 +33,64 @@ describe('relying services in the console', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('registers and edits logout URIs and the ID token alg, validated as the operator API validates them', async () => {
+    const admin = await consoleBrowser('admin');
+    const created = await admin.post('/console/clients', {
+      csrf: admin.csrf,
+      name: 'Portál',
+      redirect_uris: 'https://portal.example/cb',
+      id_token_alg: 'RS256',
+      post_logout_redirect_uris: 'https://portal.example/bye\nhttps://portal.example/bye2',
+      backchannel_logout_uri: 'https://portal.example/backchannel',
+      frontchannel_logout_uri: '',
+    });
+    expect(created.status).toBe(200);
+    const clientId = /id="client-id">([^<]+)</.exec(await created.text())![1]!;
+    expect(await getClient(env.DB, clientId)).toMatchObject({
+      idTokenAlg: 'RS256',
+      postLogoutRedirectUris: ['https://portal.example/bye', 'https://portal.example/bye2'],
+      backchannelLogoutUri: 'https://portal.example/backchannel',
+      frontchannelLogoutUri: null,
+    });
+    const form = await (await admin.get(`/console/clients/${clientId}`)).text();
+    expect(form).toContain('value="https://portal.example/backchannel"');
+    expect(form).toMatch(/<option value="RS256" selected/);
+
+    const edited = await admin.post(`/console/clients/${clientId}`, {
+      csrf: admin.csrf,
+      name: 'Portál',
+      redirect_uris: 'https://portal.example/cb',
+      id_token_alg: 'ES256',
+      post_logout_redirect_uris: '',
+      backchannel_logout_uri: '',
+      frontchannel_logout_uri: 'https://portal.example/frontchannel',
+    });
+    expect(edited.status).toBe(303);
+    expect(await getClient(env.DB, clientId)).toMatchObject({
+      idTokenAlg: 'ES256',
+      postLogoutRedirectUris: [],
+      backchannelLogoutUri: null,
+      frontchannelLogoutUri: 'https://portal.example/frontchannel',
+    });
+    const audited = await env.DB.prepare("SELECT operator FROM audit_events WHERE type = 'client.updated' AND client_id = ?1").bind(clientId).first<{ operator: string }>();
+    expect(audited?.operator).toBe(admin.sub);
+
+    // The API's rules: https except loopback, no fragment, no repeats, a known alg; nothing changes.
+    for (const bad of [
+      { backchannel_logout_uri: 'http://portal.example/bc' },
+      { frontchannel_logout_uri: 'https://portal.example/fc#x' },
+      { post_logout_redirect_uris: 'https://portal.example/bye\nhttps://portal.example/bye' },
+      { id_token_alg: 'none' },
+    ] as Record<string, string>[]) {
+      const res = await admin.post(`/console/clients/${clientId}`, { csrf: admin.csrf, name: 'Zlá', redirect_uris: 'https://portal.example/cb', ...bad });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      const html = await res.text();
+      expect(html).toContain('id="form-error"');
+      expect(html).toContain('value="Zlá"');
+    }
+    expect(await getClient(env.DB, clientId)).toMatchObject({ name: 'Portál', idTokenAlg: 'ES256', frontchannelLogoutUri: 'https://portal.example/frontchannel' });
+  });
+
   it('refuses what the operator API refuses and changes nothing', async () => {
     const admin = await consoleBrowser('admin');
     const before = await env.DB.prepare('SELECT count(*) AS n FROM clients').first<{ n: number }>();
