@@ -5,7 +5,8 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { ClientBody } from '../identity/admin.ts';
+import { ClientBody, ClientRegistrationBody } from '../identity/admin.ts';
+import { pairwiseSecret } from '../oidc/subject.ts';
 import { listAudit, recordAudit, type AuditFilter } from '../identity/audit.ts';
 import { registerClient } from '../oidc/clients.ts';
 import { liveFigures, type Figures } from './figures.ts';
@@ -37,6 +38,7 @@ function ClientForm({ page, action, client, error }: { page: PageContext; action
       <label>{t.clientName}<input name="name" required maxLength={100} value={client?.name ?? ''} /></label>
       <label>{t.redirectUris}<textarea name="redirect_uris" rows={3} required>{client?.redirectUris.join('\n') ?? ''}</textarea></label>
       {client ? null : <label class="check"><input type="checkbox" name="public" value="1" />{t.publicClient}</label>}
+      {client ? null : <label class="check"><input type="checkbox" name="subject_type" value="pairwise" />{t.pairwiseClient}</label>}
       <button type="submit">{client ? t.save : t.register}</button>
     </form>
   );
@@ -80,9 +82,16 @@ adminPages.get('/clients', async (c) => {
 adminPages.post('/clients', async (c) => {
   const page = c.get('page');
   const form = c.get('form');
-  const parsed = v.safeParse(ClientBody, { name: form.name ?? '', redirect_uris: uris(form.redirect_uris), public: form.public === '1' });
+  const parsed = v.safeParse(ClientRegistrationBody, {
+    name: form.name ?? '', redirect_uris: uris(form.redirect_uris), public: form.public === '1', ...(form.subject_type === 'pairwise' ? { subject_type: 'pairwise' } : {}),
+  });
   if (!parsed.success) return sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" error={firstIssue(parsed.issues)} />, { status: 400 });
-  const { client, clientSecret } = await registerClient(c.env.DB, { name: parsed.output.name, redirectUris: parsed.output.redirect_uris, public: parsed.output.public });
+  if (parsed.output.subject_type === 'pairwise' && !pairwiseSecret(c.env)) {
+    return sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" error="PAIRWISE_SECRET is not configured" />, { status: 409 });
+  }
+  const { client, clientSecret } = await registerClient(c.env.DB, {
+    name: parsed.output.name, redirectUris: parsed.output.redirect_uris, public: parsed.output.public, subjectType: parsed.output.subject_type ?? 'public',
+  });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, operator: sessionOf(c)!.sub, detail: { name: client.name } });
   return secretPage(c, client, clientSecret);
 });
