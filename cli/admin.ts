@@ -16,10 +16,12 @@ Commands:
   identity activation-code SUB       issue a new activation code (older unused codes stop working)
   identity show SUB                  show an identity's claims
   client create --name NAME --redirect-uri URI [--redirect-uri URI ...] [--public] [--id-token-alg RS256|ES256]
+                [--subject-type public|pairwise]
                 [--post-logout-redirect-uri URI ...] [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
                 [--grant-type refresh_token] [--require-number-matching]
                                      register a relying service (prints its client_id and secret);
-                                     --grant-type refresh_token allows refresh tokens (offline_access)
+                                     --grant-type refresh_token allows refresh tokens (offline_access);
+                                     pairwise: its own sub per person, redirect URIs on one host
   client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
                 [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI] [--grant-type TYPE ...]
                 [--require-number-matching | --no-require-number-matching]
@@ -27,6 +29,8 @@ Commands:
                                      list; an empty value ("") clears a logout URI or the list;
                                      authorization_code is always among the grant types
   --require-number-matching: the login page shows a number the phone must pick from three
+  client subject CLIENT_ID SUB       the identity behind a sub this service was given (pairwise or not)
+  identity subject SUB CLIENT_ID     the sub this service sees for the identity
   devices SUB                        list an identity's devices
   device revoke DEVICE_ID            revoke a device (idempotent)
   audit SUB                          an identity's audit events, newest first
@@ -56,6 +60,7 @@ const { values, positionals } = parseArgs({
     'redirect-uri': { type: 'string', multiple: true },
     public: { type: 'boolean' },
     'id-token-alg': { type: 'string' },
+    'subject-type': { type: 'string' },
     'post-logout-redirect-uri': { type: 'string', multiple: true },
     'backchannel-logout-uri': { type: 'string' },
     'frontchannel-logout-uri': { type: 'string' },
@@ -69,9 +74,9 @@ const { values, positionals } = parseArgs({
 const json = values.json === true;
 
 await runCli('admin', json, async () => {
-  const [group, action, arg] = positionals;
+  const [group, action, arg, arg2] = positionals;
   if (values.help || !group || group === 'help') return { json: { help: HELP }, text: HELP };
-  const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'role', 'h',
+  const known = new Set(['server', 'json', 'help', 'given-name', 'family-name', 'birthdate', 'email', 'phone-number', 'name', 'redirect-uri', 'public', 'id-token-alg', 'subject-type', 'role', 'h',
     'post-logout-redirect-uri', 'backchannel-logout-uri', 'frontchannel-logout-uri', 'grant-type', 'require-number-matching', 'no-require-number-matching']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const api = client(secureServerUrl(str('server') ?? DEFAULT_SERVER));
@@ -107,12 +112,15 @@ await runCli('admin', json, async () => {
     const redirectUris = values['redirect-uri'];
     if (!Array.isArray(redirectUris) || redirectUris.length === 0) throw usage('client create needs at least one --redirect-uri URI');
     const alg = str('id-token-alg');
+    const subjectType = str('subject-type');
+    if (subjectType !== undefined && subjectType !== 'public' && subjectType !== 'pairwise') throw usage('--subject-type must be public or pairwise');
     const created = await api('POST', '/admin/clients', {
       name: required('name'),
       redirect_uris: redirectUris,
       public: values.public === true,
       ...(alg ? { id_token_alg: alg } : {}),
       ...numberMatchingOption(),
+      ...(subjectType ? { subject_type: subjectType } : {}),
       ...logoutOptions(),
       ...grantTypeOption(),
     });
@@ -142,6 +150,16 @@ await runCli('admin', json, async () => {
     if (Object.keys(patch).length === 0) throw usage('client update needs at least one option to change');
     const updated = await api('PATCH', `/admin/clients/${encodeURIComponent(clientId)}`, patch);
     return { json: updated, text: [`Updated client "${updated.name}" (${updated.client_id})`, ...registrationLines(updated)].join('\n') };
+  }
+  if (group === 'client' && action === 'subject') {
+    const clientId = positional(arg, 'CLIENT_ID');
+    const found = await api('GET', `/admin/clients/${encodeURIComponent(clientId)}/subjects/${encodeURIComponent(positional(arg2, 'SUB'))}`);
+    return { json: found, text: `${found.sub} at ${found.client_id} (${found.subject_type}) is identity ${found.identity_sub}` };
+  }
+  if (group === 'identity' && action === 'subject') {
+    const sub = positional(arg, 'SUB');
+    const seen = await api('GET', `/admin/identities/${encodeURIComponent(sub)}/subjects/${encodeURIComponent(positional(arg2, 'CLIENT_ID'))}`);
+    return { json: seen, text: `${seen.client_id} (${seen.subject_type}) knows ${seen.sub} as ${seen.client_sub}` };
   }
   if (group === 'devices') {
     const listed = await api('GET', `/admin/identities/${encodeURIComponent(positional(action, 'SUB'))}/devices`);
@@ -235,6 +253,7 @@ function numberMatchingOption(): { require_number_matching?: boolean } {
 function registrationLines(client: Record<string, unknown>): string[] {
   const list = (value: unknown) => ((value as string[] | undefined)?.length ? (value as string[]).join(', ') : '(none)');
   return [
+    `subject type:  ${String(client.subject_type ?? 'public')}${client.sector_identifier ? ` (sector ${String(client.sector_identifier)})` : ''}`,
     `redirect URIs: ${list(client.redirect_uris)}`,
     `post-logout redirect URIs: ${list(client.post_logout_redirect_uris)}`,
     `back-channel logout URI:   ${String(client.backchannel_logout_uri ?? '(none)')}`,

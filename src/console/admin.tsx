@@ -6,7 +6,8 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { ClientBody, ClientUpdateBody } from '../identity/admin.ts';
+import { ClientRegistrationBody, ClientUpdateBody } from '../identity/admin.ts';
+import { pairwiseSecret } from '../oidc/subject.ts';
 import { listAudit, recordAudit, type AuditFilter } from '../identity/audit.ts';
 import { registerClient, SectorError, updateClient } from '../oidc/clients.ts';
 import { signingAlgs } from '../oidc/keys.ts';
@@ -38,6 +39,8 @@ interface Draft {
   requireNumberMatching: boolean;
   /** Registration only: allow the `refresh_token` grant (offline_access). */
   refreshTokens: boolean;
+  /** Registration only: `subject_type` pairwise (OIDC Core §8.1). */
+  pairwise: boolean;
 }
 
 function draftOf(client: ManagedClient): Draft {
@@ -50,6 +53,7 @@ function draftOf(client: ManagedClient): Draft {
     idTokenAlg: client.idTokenAlg,
     requireNumberMatching: client.requireNumberMatching,
     refreshTokens: false,
+    pairwise: false,
   };
 }
 
@@ -63,6 +67,7 @@ function draftFrom(form: Record<string, string>): Draft {
     idTokenAlg: form.id_token_alg ?? '',
     requireNumberMatching: form.require_number_matching === '1',
     refreshTokens: form.refresh_token === '1',
+    pairwise: form.subject_type === 'pairwise',
   };
 }
 
@@ -80,7 +85,9 @@ function bodyOf(draft: Draft, edit: boolean): Record<string, unknown> {
     frontchannel_logout_uri: uri(draft.frontchannelLogoutUri),
     ...(draft.idTokenAlg ? { id_token_alg: draft.idTokenAlg } : {}),
     require_number_matching: draft.requireNumberMatching,
-    ...(edit ? {} : { grant_types: draft.refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'] }),
+    ...(edit
+      ? {}
+      : { grant_types: draft.refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'], ...(draft.pairwise ? { subject_type: 'pairwise' } : {}) }),
   };
   for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
   return body;
@@ -100,6 +107,7 @@ function ClientForm({ page, action, client, draft, algs, error }: {
       <label>{t.clientName}<input name="name" required maxLength={100} value={d?.name ?? ''} /></label>
       <label>{t.redirectUris}<textarea name="redirect_uris" rows={3} required>{d?.redirectUris.join('\n') ?? ''}</textarea></label>
       {client ? null : <label class="check"><input type="checkbox" name="public" value="1" />{t.publicClient}</label>}
+      {client ? null : <label class="check"><input type="checkbox" name="subject_type" value="pairwise" checked={d?.pairwise ?? false} />{t.pairwiseClient}</label>}
       {client ? null : <label class="check"><input type="checkbox" name="refresh_token" value="1" checked={d?.refreshTokens ?? false} />{t.refreshTokens}</label>}
       <label class="check"><input type="checkbox" name="require_number_matching" value="1" checked={d?.requireNumberMatching ?? false} />{t.numberMatching}</label>
       <label>{t.idTokenAlg}
@@ -156,11 +164,12 @@ adminPages.post('/clients', async (c) => {
   const page = c.get('page');
   const form = c.get('form');
   const draft = draftFrom(form);
-  const parsed = v.safeParse(ClientBody, { ...bodyOf(draft, false), public: form.public === '1' });
-  if (!parsed.success) {
-    return sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" draft={draft} algs={signingAlgs(c.env)} error={firstIssue(parsed.issues)} />, { status: 400 });
-  }
+  const parsed = v.safeParse(ClientRegistrationBody, { ...bodyOf(draft, false), public: form.public === '1' });
+  const formAgain = (error: string, status: 400 | 409) =>
+    sendPage(c, page, page.t.register, <ClientForm page={page} action="/console/clients" draft={draft} algs={signingAlgs(c.env)} error={error} />, { status });
+  if (!parsed.success) return formAgain(firstIssue(parsed.issues), 400);
   const body = parsed.output;
+  if (body.subject_type === 'pairwise' && !pairwiseSecret(c.env)) return formAgain('PAIRWISE_SECRET is not configured', 409);
   const { client, clientSecret } = await registerClient(c.env.DB, {
     name: body.name,
     redirectUris: body.redirect_uris,
@@ -170,6 +179,7 @@ adminPages.post('/clients', async (c) => {
     ...(body.backchannel_logout_uri ? { backchannelLogoutUri: body.backchannel_logout_uri } : {}),
     ...(body.frontchannel_logout_uri ? { frontchannelLogoutUri: body.frontchannel_logout_uri } : {}),
     ...(body.grant_types ? { grantTypes: body.grant_types } : {}),
+    subjectType: body.subject_type ?? 'public',
     requireNumberMatching: body.require_number_matching === true,
   });
   await recordAudit(c.env.DB, { type: 'client.registered', clientId: client.clientId, operator: sessionOf(c)!.sub, detail: { name: client.name } });

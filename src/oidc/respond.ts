@@ -75,7 +75,8 @@ ${fields}
 
 /**
  * Sends an authorization response (code or error) to the client in the request's response mode.
- * Query mode is a 303 to the redirect_uri with the parameters in its query.
+ * Query mode is a 303 to the redirect_uri with the parameters in its query. Headers already set
+ * on `c` (the single sign-on cookie) go out with either.
  * @param issuer our issuer, added as `iss`.
  */
 export function authorizationResponse(
@@ -85,7 +86,8 @@ export function authorizationResponse(
   params: Record<string, string | undefined>,
 ): Response | Promise<Response> {
   const all = { ...params, state: target.state, iss: issuer };
-  if (target.response_mode === 'form_post') return formPostResponse(target.redirect_uri, all);
+  // Through the context, so what the handler set on it (the browser session's cookie) is kept.
+  if (target.response_mode === 'form_post') return formPostResponse(target.redirect_uri, all).then((page) => c.newResponse(page.body, page));
   c.header('Cache-Control', 'no-store');
   return c.redirect(redirectTo(target.redirect_uri, all), 303);
 }

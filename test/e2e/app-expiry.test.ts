@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { createIdentity, enrolInApp, expectLoggedInAtDemo, saveScreen, startDemoLogin } from './app-helpers.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE } from './browser.ts';
+import { DEMO_CALLBACK } from './page-kit.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
 /** Short enough to wait out in a test, long enough to open the login in the app first. */
@@ -68,5 +69,22 @@ describe('mobile key web app: a login that expires while it is shown', () => {
     await phone.getByRole('button', { name: 'Schválit' }).click();
     await phone.locator('main[data-screen=login][data-state=approved]').waitFor();
     await expectLoggedInAtDemo(desktop, 'Jana Nováková');
+  });
+
+  it('same device: once expired, the app goes back to the service with the timeout error, state and iss', async () => {
+    const identity = await createIdentity(server, 'Petr', 'Malý');
+    const phone = await (await newContext(browser, PHONE)).newPage();
+    await enrolInApp(phone, server.url, identity.activation_code, 'Petrův telefon');
+    await startDemoLogin(phone, server.url);
+    await phone.locator('a[data-launch]').click();
+    await phone.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 5_000 });
+    await phone.locator('main[data-screen=login][data-state=expired]').waitFor({ timeout: (VALIDITY_SECONDS + 5) * 1000 });
+    await phone.getByRole('button', { name: 'Zpět do služby Demo relying service' }).click();
+    await phone.waitForURL(DEMO_CALLBACK);
+    const url = new URL(phone.url());
+    expect(await phone.locator('#error').innerText()).toBe('access_denied');
+    expect(url.searchParams.get('error_description')).toBe('the login timed out before the person answered');
+    expect(url.searchParams.get('iss')).toBe(server.url);
+    expect(url.searchParams.get('state')).toEqual(expect.any(String));
   });
 });

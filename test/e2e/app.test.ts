@@ -15,6 +15,7 @@ import {
   writeQrVideo,
 } from './app-helpers.ts';
 import { runCli } from './cli-run.ts';
+import { DEMO_CALLBACK } from './page-kit.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE } from './browser.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
@@ -147,6 +148,43 @@ describe('mobile key web app in Chromium', () => {
     await context.close();
   });
 
+  it('same device: after a denial, or a cancellation by the page, the app goes back to the service with access_denied, state and iss', async () => {
+    const identity = await createIdentity(server, 'Jan', 'Novák');
+    const context = await newContext(browser, PHONE);
+    const page = await context.newPage();
+    await enrolInApp(page, server.url, identity.activation_code, 'Janův telefon');
+
+    // Denied in the app: "Zpět do služby …" returns the browser to the demo, which shows the error.
+    await startDemoLogin(page, server.url);
+    await page.locator('a[data-launch]').click();
+    await page.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Odmítnout' }).click();
+    await page.locator('main[data-screen=login][data-state=denied]').waitFor();
+    await page.getByRole('button', { name: 'Zpět do služby Demo relying service' }).click();
+    await page.waitForURL(DEMO_CALLBACK);
+    const denied = new URL(page.url());
+    // The demo (oauth4webapi) checked state and iss before it showed the error.
+    expect(await page.locator('#error').innerText()).toBe('access_denied');
+    expect(denied.searchParams.get('error_description')).toBe('the person declined the login');
+    expect(denied.searchParams.get('iss')).toBe(server.url);
+    expect(denied.searchParams.get('state')).toEqual(expect.any(String));
+
+    // Cancelled by the login page (as from another tab) while the app shows it: the app's answer
+    // is refused, and its way back says cancelled.
+    const loginPage = await startDemoLogin(page, server.url);
+    const loginId = /\/login\/([0-9a-f]{64})$/.exec(loginPage)![1]!;
+    await page.locator('a[data-launch]').click();
+    await page.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 15_000 });
+    expect(await page.evaluate((id) => fetch(`/login/${id}/cancel`, { method: 'POST' }).then((r) => r.status), loginId)).toBe(200);
+    await page.getByRole('button', { name: 'Schválit' }).click();
+    await page.locator('main[data-screen=login][data-state=error][data-problem=login-cancelled]').waitFor();
+    await page.getByRole('button', { name: 'Zpět do služby Demo relying service' }).click();
+    await page.waitForURL(DEMO_CALLBACK);
+    expect(await page.locator('#error').innerText()).toBe('access_denied');
+    expect(new URL(page.url()).searchParams.get('error_description')).toBe('the person cancelled the login');
+    await context.close();
+  });
+
   it('camera: the app reads the desktop page’s QR from the fake camera, approves, and the desktop completes', async () => {
     const identity = await createIdentity(server, 'Petr', 'Svoboda');
     const desktop = await (await newContext(browser, DESKTOP)).newPage();
@@ -196,8 +234,12 @@ describe('mobile key web app in Chromium', () => {
     await phone.getByRole('button', { name: 'Otevřít přihlášení' }).click();
     await phone.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 15_000 });
 
+    // Another device than the login page's: no way back to the service from here (that is the page's).
+    const asked = phone.waitForResponse((res) => /\/login\/[0-9a-f]{64}\/state$/.test(res.url()));
     await phone.getByRole('button', { name: 'Odmítnout' }).click();
     await phone.locator('main[data-screen=login][data-state=denied]').waitFor();
+    expect((await asked).status()).toBe(403);
+    expect(await phone.locator('[data-action=back-to-service]').count()).toBe(0);
     expect(await phone.locator('h1').innerText()).toBe('Přihlášení odmítnuto');
     expect(await phone.locator('main').innerText()).toContain(
       'Přihlášení do služby Demo relying service jste odmítli. Služba nezíská žádné údaje.',

@@ -84,6 +84,19 @@ describe('admin and key CLIs against wrangler dev', () => {
     expect(updated.json.grant_types).toEqual(['authorization_code']);
     const readded = await admin(['client', 'update', offline.json.client_id as string, '--grant-type', 'refresh_token']);
     expect(readded.stdout).toMatch(/grant types: +authorization_code, refresh_token/);
+
+    // A pairwise client (OIDC Core §8.1): its own sub per person, found back by the operator.
+    const spans = await admin(['client', 'create', '--name', 'Obec', '--redirect-uri', 'https://a.example/cb', '--redirect-uri', 'https://b.example/cb', '--subject-type', 'pairwise']);
+    expect(spans.code).toBe(1);
+    expect(spans.stderr).toMatch(/one host/);
+    const pairwise = await admin(['client', 'create', '--name', 'Obec', '--redirect-uri', 'https://obec.example/cb', '--subject-type', 'pairwise']);
+    expect(pairwise.code).toBe(0);
+    expect(pairwise.stdout).toMatch(/subject type: {2}pairwise \(sector obec\.example\)/);
+    const clientId = /client_id: +(\S+)/.exec(pairwise.stdout)![1]!;
+    const seen = await admin(['identity', 'subject', String(created.json.sub), clientId, '--json']);
+    expect(seen.json).toMatchObject({ sub: created.json.sub, subject_type: 'pairwise', client_sub: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    const never = await admin(['client', 'subject', clientId, String(seen.json.client_sub), '--json']);
+    expect(never.json).toMatchObject({ error: 'unknown-identity' }); // no token carried it yet
   });
 
   it('fails clearly: wrong token, unknown identity, missing arguments, a text that is not a login URL', async () => {

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ensureDevVars, formatDotenv, parseDotenv } from '../../scripts/lib/secrets.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -23,6 +24,8 @@ describe('npm run secrets (docs/deploy.md)', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
     expect(json.ADMIN_TOKEN).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(json.PAIRWISE_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(json.PAIRWISE_SECRET).not.toBe(json.ADMIN_TOKEN);
     expect(keysOf(file).map((k) => k.alg)).toEqual(['RS256', 'ES256']);
     expect(keysOf(file).every((k) => typeof k.d === 'string')).toBe(true);
 
@@ -54,5 +57,16 @@ describe('npm run secrets (docs/deploy.md)', () => {
     expect(retired.code, retired.stderr).toBe(0);
     expect(keysOf(file).map((k) => k.kid)).not.toContain(oldKid);
     expect(keysOf(file).map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+  });
+
+  it('npm start adds PAIRWISE_SECRET to a .dev.vars from before it, keeping the other secrets', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mobile-key-devvars-')), '.dev.vars');
+    writeFileSync(path, formatDotenv({ ADMIN_TOKEN: 'kept-admin-token', SIGNING_KEYS: '[]' }));
+    const { written } = await ensureDevVars(path);
+    expect(written).toBe(true);
+    const values = parseDotenv(readFileSync(path, 'utf8'));
+    expect(values).toMatchObject({ ADMIN_TOKEN: 'kept-admin-token', SIGNING_KEYS: '[]' });
+    expect(values.PAIRWISE_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await ensureDevVars(path)).written).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
 import { env } from 'cloudflare:workers';
 import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
+import { SESSION_COOKIE } from '../../src/browser-session/api.ts';
 import { DESCRIPTIONS } from '../../src/oidc/descriptions.ts';
 import { authorize, codeRequest, continueLogin, decide, discover, loginFrom, newClient, newPerson, rp } from './oidc-support.ts';
 
@@ -57,7 +58,10 @@ describe('response_mode=form_post', () => {
     const request = await codeRequest(tc, { response_mode: 'form_post' });
     const login = await loginFrom(await authorize(request.params));
     await decide(login, person.sub);
-    const page = await formPost(await continueLogin(login));
+    const res = await continueLogin(login);
+    // The form page also starts single sign-on: the browser session's cookie comes with it.
+    expect(res.headers.getSetCookie().some((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))).toBe(true);
+    const page = await formPost(res);
     expect(page.action).toBe(tc.redirectUri);
     const as = await discover();
     const callback = oauth.validateAuthResponse(as, tc.client, page.fields, request.state);

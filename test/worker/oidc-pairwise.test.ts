@@ -3,13 +3,14 @@
  * carries for a pairwise client, the hints that carry it back, logout, and the operator API.
  * oauth4webapi is the relying service.
  */
-import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import * as oauth from 'oauth4webapi';
 import { describe, expect, it } from 'vitest';
 import app from '../../src/index.ts';
 import type { BrowserSession } from '../../src/browser-session/BrowserSession.ts';
 import { browserSessionStub } from '../../src/browser-session/api.ts';
-import { end, withClient, type PendingDelivery, type SessionRecord } from '../../src/browser-session/lifetime.ts';
+import { end, withClient, type SessionRecord } from '../../src/browser-session/lifetime.ts';
+import type { LogoutDelivery } from '../../src/oidc/backchannel.ts';
 import { registerClient, SectorError, updateClient } from '../../src/oidc/clients.ts';
 import { sectorIdentifierOf } from '../../src/oidc/subject.ts';
 import { randomToken } from '../../src/session/crypto.ts';
@@ -17,6 +18,8 @@ import { call, testDevice } from './helpers.ts';
 import { codeRequest, discover, loginFrom, newClient, newPerson, authorize, rp, type TestClient } from './oidc-support.ts';
 import { authorizeIn, Browser, loginWithPhone, redeem } from './sso-support.ts';
 import { answerAs, scanAs, sign } from './helpers.ts';
+import { consoleBrowser } from './console-support.ts';
+import { getClient } from '../../src/oidc/clients.ts';
 
 const ADMIN = { Authorization: 'Bearer test-admin-token', 'Content-Type': 'application/json' };
 
@@ -171,7 +174,7 @@ describe('hints carry the pairwise sub back', () => {
 });
 
 describe('logout with a pairwise service', () => {
-  it('its id_token_hint ends the session without asking, and its logout token is owed with its pairwise sub', async () => {
+  it('its id_token_hint ends the session without asking, and its logout token carries its pairwise sub', async () => {
     const person = await newPerson();
     const device = await enrolled(person.sub);
     const browser = new Browser();
@@ -181,14 +184,23 @@ describe('logout with a pairwise service', () => {
     const request = await codeRequest(open);
     await redeem(open, request, redirectedTo(await authorizeIn(browser, request.params)));
     const stub = browserSessionStub(env, browser.session!.split('.')[0]!)!;
+    // Deliveries are recorded here instead of POSTed (the object's static seam, as in browser-session.test.ts).
+    const delivered: LogoutDelivery[] = [];
+    const original = await runInDurableObject(stub, (instance: BrowserSession) => {
+      const runtime = instance.constructor as typeof BrowserSession;
+      const real = runtime.deliver;
+      runtime.deliver = async (_env, delivery) => (delivered.push(delivery), 'delivered');
+      return real;
+    });
     const res = await call(`/logout?${new URLSearchParams({ id_token_hint: atA.idToken, post_logout_redirect_uri: `https://${a.host}/bye`, state: 's1' })}`, {
       headers: { Cookie: browser.header() },
       redirect: 'manual',
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('Location')).toBe(`https://${a.host}/bye?state=s1`);
-    const pending = await runInDurableObject(stub, (_instance: BrowserSession, state) => state.storage.get<PendingDelivery[]>('pending'));
-    const subs = Object.fromEntries((pending ?? []).map((d) => [d.clientId, d.sub]));
+    await runDurableObjectAlarm(stub);
+    await runInDurableObject(stub, (instance: BrowserSession) => void ((instance.constructor as typeof BrowserSession).deliver = original));
+    const subs = Object.fromEntries(delivered.map((d) => [d.clientId, d.sub]));
     expect(subs).toEqual({ [a.client.client_id]: atA.claims.sub, [open.client.client_id]: person.sub });
   });
 
@@ -249,5 +261,16 @@ describe('registration and the operator API', () => {
     const b = await pairwiseClient();
     const unknown = await call(`/admin/clients/${b.client.client_id}/subjects/${encodeURIComponent(claims.sub)}`, { headers: ADMIN });
     expect(unknown.status).toBe(404);
+  });
+
+  it('the console registers a pairwise service, and refuses one whose redirect URIs span hosts', async () => {
+    const admin = await consoleBrowser('admin');
+    const spans = await admin.post('/console/clients', { csrf: admin.csrf, name: 'Obec', redirect_uris: 'https://a.example/cb\nhttps://b.example/cb', subject_type: 'pairwise' });
+    expect(spans.status).toBe(400);
+    expect(await spans.text()).toContain('must all be on one host');
+    const created = await admin.post('/console/clients', { csrf: admin.csrf, name: 'Obec', redirect_uris: 'https://obec.example/cb', subject_type: 'pairwise' });
+    expect(created.status).toBe(200);
+    const clientId = /id="client-id">([^<]+)</.exec(await created.text())![1]!;
+    expect(await getClient(env.DB, clientId)).toMatchObject({ subjectType: 'pairwise', sectorIdentifier: 'obec.example' });
   });
 });

@@ -50,6 +50,36 @@ export const api = {
     postJson<RevokeResponse>(`/api/mobile/devices/${encodeURIComponent(deviceId)}/revoke`, { version: PROTOCOL_VERSION, ...body }),
 };
 
+/** Where a login that ended without approval returns to its service from this browser. */
+export interface WayBack {
+  /** The login's `POST /login/:id/return` (same origin, relative; src/oidc/return.ts). */
+  action: string;
+  /** The service's name as the server holds it. */
+  client: string;
+}
+
+/**
+ * The same-device way back to the service: when this browser started the login (it holds the
+ * page's binding cookie), the login page's own "Back to <service>" form target, read from the
+ * page's snapshot (`GET /login/:id/state`). Never throws.
+ * @returns null on another device or browser, for a login without a service to return to, or
+ *   when the server cannot be reached.
+ */
+export async function wayBack(loginId: string): Promise<WayBack | null> {
+  try {
+    const response = await fetch(`/login/${loginId}/state`, { credentials: 'same-origin', cache: 'no-store' });
+    if (!response.ok) return null;
+    const snapshot = (await response.json()) as { returnUrl?: unknown; client?: { name?: unknown } };
+    const action = snapshot.returnUrl;
+    const client = snapshot.client?.name;
+    // Only this login's own endpoint: the form never posts anywhere else.
+    if (action !== `/login/${loginId}/return` || typeof client !== 'string' || !client) return null;
+    return { action, client };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Whether this browser is the one that started the login (it holds the page's binding
  * cookie): then the login page can be reached from here after approval.

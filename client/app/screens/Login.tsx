@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp, useHeadingFocus } from '../context.ts';
-import { api, isLoginBrowser, type ScanResponse } from '../lib/api.ts';
+import { api, isLoginBrowser, wayBack, type ScanResponse, type WayBack } from '../lib/api.ts';
 import { claimLabels } from '../lib/claims.ts';
 import { deadlineFrom, formatCountdown, secondsLeft, type Deadline } from '../lib/countdown.ts';
 import { describeDevice, describeMismatch, describePlace } from '../lib/device.ts';
@@ -38,6 +38,22 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
   useEffect(() => {
     if (warned) denyButton.current?.focus();
   }, [warned]);
+  // Ended without approval (denied here, expired, cancelled by the page): on the device that
+  // started the login, the way back to the service with its error (src/oidc/return.ts).
+  const [back, setBack] = useState<WayBack | null>(null);
+  const endedUnapproved = state.status === 'denied' || state.status === 'expired' || (state.status === 'error' && state.problem.code === 'login-cancelled');
+  useEffect(() => {
+    if (!endedUnapproved) return;
+    void wayBack(loginId).then((found) => alive.current && setBack(found));
+  }, [endedUnapproved]);
+  const backToService = back && (
+    <form method="post" action={back.action} class="actions" data-way-back="">
+      <p class="hint">{t('backToServiceHint')}</p>
+      <button type="submit" class="primary" data-action="back-to-service">
+        {t('backToService', { client: back.client })}
+      </button>
+    </form>
+  );
 
   const finish = (next: LoginState, announcement: string) => {
     if (!alive.current) return;
@@ -318,6 +334,7 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
               {state.wrongNumber ? t('wrongNumberText', { client: state.client }) : t('deniedText', { client: state.client })}
             </p>
           </div>
+          {backToService}
           <div class="actions">
             <button type="button" class="secondary" data-action="home" onClick={() => navigate({ screen: 'home' })}>
               {t('navHome')}
@@ -334,6 +351,7 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
             </h1>
             <p>{t('expiredText')}</p>
           </div>
+          {backToService}
           <div class="actions">{scanAnother}</div>
         </main>
       );
@@ -346,6 +364,7 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
             </h1>
             <p>{t(problemMessage(state.problem))}</p>
           </div>
+          {backToService}
           <div class="actions">
             {state.retry && (
               <button type="button" class="primary" data-action="retry" onClick={state.retry}>
