@@ -130,8 +130,8 @@ export class LoginSession extends DurableObject<Env> {
 
     const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
       if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16), ...numberMatchEntry(started.client) });
+      else await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
       if (changed && frame.ok && frame.kind === 'launch') await spendLaunchToken(this.ctx.storage);
-      else if (!changed) await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
       return next;
     });
     if (!result.ok) return result;

@@ -189,7 +189,7 @@ describe('mobile key web app in Chromium', () => {
     const identity = await createIdentity(server, 'Petr', 'Svoboda');
     const desktop = await (await newContext(browser, DESKTOP)).newPage();
     await startDemoLogin(desktop, server.url);
-    // What the camera films: a screenshot of the QR as the desktop shows it.
+    // What the camera films: a screenshot of the QR as the desktop shows it (refilmed below).
     const video = join(videoDir, 'qr.y4m');
     writeQrVideo(await desktop.locator('svg[data-qr]').screenshot(), video);
 
@@ -201,6 +201,11 @@ describe('mobile key web app in Chromium', () => {
     extraBrowsers.push(cameraBrowser);
     const phone = await (await newContext(cameraBrowser, PHONE)).newPage();
     await enrolInApp(phone, server.url, identity.activation_code, 'Petrův telefon');
+    // The QR changes every second and each frame is good for 3 s: film the one on the desktop now
+    // (just after it changed), as a camera pointed at the screen would, and scan at once.
+    const shown = await desktop.locator('svg[data-qr] path').getAttribute('d');
+    await desktop.waitForFunction((d) => document.querySelector('svg[data-qr] path')?.getAttribute('d') !== d, shown);
+    writeQrVideo(await desktop.locator('svg[data-qr]').screenshot(), video);
     await phone.getByRole('button', { name: 'Naskenovat QR kód' }).click();
     await phone.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 20_000 });
     expect(await phone.locator('[data-client-name]').innerText()).toBe('Demo relying service');

@@ -54,7 +54,11 @@ export function newContext(browser: Browser, profile: BrowserContextOptions = DE
  * @throws {Error} when no QR code is found in the screenshot.
  */
 export async function readQrFromScreen(page: Page): Promise<string> {
-  const png = PNG.sync.read(await page.screenshot({ fullPage: true }));
+  // The login QR alone when there is one: a small image decodes in a fraction of the time of the
+  // whole page, and its frames are accepted for 3 s only (src/session/rotation.ts).
+  const qr = page.locator('svg[data-qr]');
+  const shot = (await qr.count()) === 1 ? await qr.screenshot() : await page.screenshot({ fullPage: true });
+  const png = PNG.sync.read(shot);
   const code = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength), png.width, png.height);
   if (!code) throw new Error('no QR code found in a screenshot of the page');
   return code.data;

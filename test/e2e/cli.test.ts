@@ -111,11 +111,11 @@ describe('admin and key CLIs against wrangler dev', () => {
     expect(missing.stderr).toMatch(/--family-name is required/);
     const notUrl = await cli('key', ['approve', 'https://example.com/', '--yes', '--store', store, '--json']);
     expect(notUrl.json).toMatchObject({ error: 'invalid-login-url' });
-    const noLogin = await cli('key', ['approve', `${server.url}/key/login#${'a'.repeat(64)}.${'s'.repeat(22)}`, '--yes', '--store', store, '--json']);
+    const noLogin = await cli('key', ['approve', `${server.url}/key/login#${'a'.repeat(64)}.s0.${'s'.repeat(22)}`, '--yes', '--store', store, '--json']);
     expect(noLogin.code).toBe(1);
     expect(noLogin.json).toMatchObject({ error: 'not-found' });
     writeFileSync(join(dir, 'junk.json'), 'nope');
-    const junk = await cli('key', ['deny', `${server.url}/key/login#${'a'.repeat(64)}.${'s'.repeat(22)}`, '--store', join(dir, 'junk.json')]);
+    const junk = await cli('key', ['deny', `${server.url}/key/login#${'a'.repeat(64)}.s0.${'s'.repeat(22)}`, '--store', join(dir, 'junk.json')]);
     expect(junk.stderr).toMatch(/not a mobile key store/);
   });
 

@@ -5,7 +5,7 @@ import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
-import { DESKTOP, launchBrowser, readQrFromScreen } from './browser.ts';
+import { DESKTOP, launchBrowser, readNextQrFromScreen, readQrFromScreen } from './browser.ts';
 import { runCli } from './cli-run.ts';
 import { enrolPerson, keyCli, LOGIN_PATH, pageOpener, watchProblems, type KeyHolder } from './page-kit.ts';
 import { startTestServer, type RunningServer } from './server.ts';
@@ -36,7 +36,7 @@ describe('operator console in Chromium', () => {
     await page.click('#console-login');
     await page.waitForURL(LOGIN_PATH);
     await page.waitForSelector('[data-login][data-hydrated]');
-    const approved = await keyCli(['approve', await readQrFromScreen(page), '--yes', '--json', '--store', holder.storePath]);
+    const approved = await keyCli(['approve', await readNextQrFromScreen(page), '--yes', '--json', '--store', holder.storePath]);
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.json.client_id).toBe('console');
     await page.waitForURL(/\/console\/counter$/);
@@ -133,7 +133,7 @@ describe('operator console in Chromium', () => {
     await rpPage.goto(url.href);
     await rpPage.waitForSelector('[data-login][data-hydrated]');
     expect(await rpPage.textContent('body')).toContain('City library');
-    const approved = await keyCli(['approve', await readQrFromScreen(rpPage), '--yes', '--json', '--store', clerk.storePath]);
+    const approved = await keyCli(['approve', await readNextQrFromScreen(rpPage), '--yes', '--json', '--store', clerk.storePath]);
     expect(approved.code, approved.stderr).toBe(0);
     await expect.poll(() => landed?.searchParams.get('code') ?? null, { timeout: 15_000 }).not.toBeNull();
     const tokens = await client.authorizationCodeGrant(config, landed!, { expectedState: state, pkceCodeVerifier: verifier });

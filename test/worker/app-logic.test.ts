@@ -166,6 +166,16 @@ describe('problems → messages', () => {
     expect(loginOutcome(problem)).toBe('error');
   });
 
+  it('tells the person a QR frame went stale (scan again) and a v1 key to update, in both languages', () => {
+    const stale = problemFromBody(410, { type: 'urn:mobile-key:problem:qr-code-expired', status: 410 });
+    expect(t('en', problemMessage(stale))).toBe('This code is no longer valid — scan the code on the screen again.');
+    expect(t('cs', problemMessage(stale))).toBe('Tento kód už neplatí — naskenujte znovu kód na obrazovce.');
+    // Not the expired login's screen: the login itself goes on.
+    expect(loginOutcome(stale)).toBe('error');
+    const old = problemFromBody(400, { type: 'urn:mobile-key:problem:unsupported-protocol-version', status: 400 });
+    expect(t('en', problemMessage(old))).toBe('This version of the mobile key is no longer supported. Update the app.');
+  });
+
   it('tells the person when the service asked for another identity (login_hint)', () => {
     expect(t('en', problemMessage(problemFromBody(403, { type: 'urn:mobile-key:problem:wrong-identity' })))).toBe(
       'The service asks for another person to log in. This key belongs to someone else; use that person’s key.',
