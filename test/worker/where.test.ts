@@ -10,6 +10,8 @@ import { decideLogin, MobileKeyError } from '../../cli/lib/mobile-client.ts';
 import { countriesDiffer, requestLocation } from '../../src/http/location.ts';
 import { drawNumberMatch, judgePick } from '../../src/session/number-match.ts';
 import { registerClient } from '../../src/oidc/clients.ts';
+import { viewOf } from '../../client/login/model.ts';
+import type { LoginSnapshot } from '../../src/session/types.ts';
 import { call, sign, startTestLogin, type TestDevice, type TestLogin } from './helpers.ts';
 import { ADMIN, enrolTestDevice, keyStoreOf, post, problemCode } from './identity-helpers.ts';
 import { authorize, codeRequest, continueLogin, loginFrom, newClient, type TestClient } from './oidc-support.ts';
@@ -244,6 +246,17 @@ describe('number matching', () => {
     expect(judgePick(match, 'approve', 43).ok).toBe(false);
     expect(judgePick(undefined, 'approve', 42).ok).toBe(false);
     expect(judgePick(undefined, 'approve', undefined)).toEqual({ ok: true, wrong: false });
+  });
+});
+
+describe('number matching on the login page', () => {
+  it('the page shows the number only while scanned, and only a two-digit integer', () => {
+    const snapshot = (state: LoginSnapshot['state'], matchNumber?: unknown): LoginSnapshot =>
+      ({ type: 'snapshot', id: 'x', state, expiresAt: 1, now: 0, client: { name: 'Banka' }, locale: 'cs', matchNumber }) as LoginSnapshot;
+    expect(viewOf(snapshot('scanned', 42)).matchNumber).toBe(42);
+    expect(viewOf(snapshot('approved', 42)).matchNumber).toBeUndefined();
+    expect(viewOf(snapshot('scanned', 7)).matchNumber).toBeUndefined();
+    expect(viewOf(snapshot('scanned', '42')).matchNumber).toBeUndefined();
   });
 });
 
