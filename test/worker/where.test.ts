@@ -146,6 +146,10 @@ describe('number matching', () => {
     expect(Object.keys(context).filter((k) => /number/.test(k))).toEqual(['number_choices']);
     expect(JSON.stringify(context)).not.toMatch(/matchNumber|"number"/);
 
+    // The page as served (also without JavaScript) shows the number to pick.
+    const html = await (await call(`/login/${login.id}`, { headers: { Cookie: login.cookie } })).text();
+    expect(html).toMatch(new RegExp(`data-match-number(="")?>${shown}<`));
+
     const res = await answer(login, phone, 'approve', context.nonce, { number: shown });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'approved' });
