@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { createIdentity, enrolInApp, expectLoggedInAtDemo, saveScreen, startDemoLogin } from './app-helpers.ts';
+import { runCli } from './cli-run.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE, saveScreenshot } from './browser.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
@@ -93,5 +97,30 @@ describe('mobile key web app: where the login comes from, and number matching', 
     expect(await phone.locator('[data-reason=wrong-number]').innerText()).toContain('Vybrali jste jiné číslo, než ukazuje přihlašovací stránka');
     await desktop.locator('[data-login][data-state=denied]').waitFor();
     await Promise.all([desktopContext.close(), phoneContext.close()]);
+  });
+
+  it('the key CLI shows the same warning: a login started in Germany, answered from elsewhere', async () => {
+    const identity = await createIdentity(server, 'Eva', 'Malá');
+    const dir = mkdtempSync(join(tmpdir(), 'mobile-key-where-'));
+    try {
+      const store = join(dir, 'key.json');
+      const enrolled = await runCli('key', ['enroll', '--activation-code', identity.activation_code, '--store', store, '--server', server.url, '--json']);
+      expect(enrolled.code).toBe(0);
+      const desktopContext = await newContext(browser, { ...DESKTOP, extraHTTPHeaders: { 'CF-IPCountry': 'DE' } });
+      const desktop = await desktopContext.newPage();
+      await startDemoLogin(desktop, server.url);
+      const loginUrl = (await desktop.locator('a[data-launch]').getAttribute('href'))!;
+      // The CLI sends no location header: wrangler dev's placeholder place (US) is where it "is".
+      // Not a terminal and no --number: the CLI cannot ask for the number, so it denies and says so.
+      const run = await runCli('key', ['approve', loginUrl, '--yes', '--store', store, '--json']);
+      expect(run.stderr).toContain('WARNING: This login was started in Germany, you are in United States. If someone sent you this code, deny.');
+      expect(run.stderr).toMatch(/Number matching: the login page shows one of \d{2}, \d{2}, \d{2}/);
+      expect(run.stderr).toContain('pass --number N');
+      expect(run.code).toBe(2);
+      await desktop.locator('[data-login][data-state=denied]').waitFor();
+      await desktopContext.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
