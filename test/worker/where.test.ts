@@ -13,6 +13,8 @@ import { registerClient } from '../../src/oidc/clients.ts';
 import { viewOf } from '../../client/login/model.ts';
 import type { LoginSnapshot } from '../../src/session/types.ts';
 import { call, sign, startTestLogin, type TestDevice, type TestLogin } from './helpers.ts';
+import { consoleBrowser } from './console-support.ts';
+import { getClient } from '../../src/oidc/clients.ts';
 import { ADMIN, enrolTestDevice, keyStoreOf, post, problemCode } from './identity-helpers.ts';
 import { authorize, codeRequest, continueLogin, loginFrom, newClient, type TestClient } from './oidc-support.ts';
 
@@ -107,7 +109,8 @@ describe('where the login comes from, on the phone', () => {
 
   it('hostile location text never reaches the phone', async () => {
     const tc = await newClient();
-    const login = await browserLogin(tc, 'DE', 'Berlin\u202e - safe to approve');
+    // Longer than the 40 characters a place may have (bidi and control text: security.test.ts "review 1").
+    const login = await browserLogin(tc, 'DE', 'This is your own computer - safe to approve');
     const context = await scanned(login, await enrolTestDevice(), { 'CF-IPCountry': 'DE' });
     expect(context.requester.city).toBeUndefined();
     expect(context.requester.country).toBe('DE');
@@ -279,6 +282,18 @@ describe('require_number_matching in the operator API', () => {
     const shown = await call(`/admin/clients/${client_id}`, { headers: ADMIN });
     expect(await shown.json()).toMatchObject({ require_number_matching: true });
     expect(await (await patch({ require_number_matching: false })).json()).toMatchObject({ require_number_matching: false });
+  });
+
+  it('the console’s client form registers, shows and clears it', async () => {
+    const admin = await consoleBrowser('admin');
+    const created = await admin.post('/console/clients', { csrf: admin.csrf, name: 'Banka', redirect_uris: 'https://banka.example/cb', require_number_matching: '1' });
+    expect(created.status).toBe(200);
+    const clientId = /id="client-id">([^<]+)</.exec(await created.text())![1]!;
+    expect((await getClient(env.DB, clientId))?.requireNumberMatching).toBe(true);
+    expect(await (await admin.get(`/console/clients/${clientId}`)).text()).toMatch(/name="require_number_matching" value="1" checked/);
+    // An unticked box is not sent: saving the form turns it off.
+    await admin.post(`/console/clients/${clientId}`, { csrf: admin.csrf, name: 'Banka', redirect_uris: 'https://banka.example/cb' });
+    expect((await getClient(env.DB, clientId))?.requireNumberMatching).toBe(false);
   });
 
   it('registerClient stores the flag in the migration 0007 column', async () => {
