@@ -160,33 +160,32 @@ export async function decideLogin(options: {
   const { context, server, loginId } = await scanLogin(options);
   let decision = options.decision;
   if (decision === 'approve' && options.confirm && !(await options.confirm(context))) decision = 'deny';
+  const send = (answer: 'approve' | 'deny', number?: number) =>
+    answerLogin({
+      server,
+      loginId,
+      nonce: context.nonce,
+      decision: answer,
+      store: options.store,
+      ...(number !== undefined ? { number } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
   let number: number | undefined;
   const choices = context.number_choices;
   if (decision === 'approve' && Array.isArray(choices) && choices.length > 0) {
-    if (!options.pickNumber) {
-      // Scanned, so the login is claimed: deny it rather than leave it hanging, then say why.
-      await answerLogin({ server, loginId, nonce: context.nonce, decision: 'deny', store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
-      throw new MobileKeyError('number-required', 'This service requires number matching: pick the number the login page shows. The login was denied.');
-    }
-    let picked: number | null;
-    try {
-      picked = await options.pickNumber(context, choices);
-    } catch (error) {
-      await answerLogin({ server, loginId, nonce: context.nonce, decision: 'deny', store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    // Scanned, so the login is claimed by this key: when no number can be had, deny it rather
+    // than leave it hanging, then say why.
+    const picked = await (options.pickNumber
+      ? options.pickNumber(context, choices)
+      : Promise.reject(new MobileKeyError('number-required', 'This service requires number matching: pick the number the login page shows. The login was denied.'))
+    ).catch(async (error: unknown) => {
+      await send('deny');
       throw error;
-    }
+    });
     if (picked === null) decision = 'deny';
     else number = picked;
   }
-  const answer = await answerLogin({
-    server,
-    loginId,
-    nonce: context.nonce,
-    decision,
-    store: options.store,
-    ...(number !== undefined ? { number } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  const answer = await send(decision, number);
   return { ...answer, login_id: loginId, device_id: options.store.device_id, context };
 }
 

@@ -238,8 +238,8 @@ function Panel(props: { t: Messages; view: LoginView; headingRef: { current: HTM
       <p>{panelBody(t, view)}</p>
       {view.matchNumber !== undefined ? (
         <div class="match-number">
-          <p class="match-number-label" id="match-number-label">{t.matchNumberLabel}</p>
-          <p class="match-number-value" aria-labelledby="match-number-label" data-match-number="">
+          <p class="match-number-label">{t.matchNumberLabel}</p>
+          <p class="match-number-value" data-match-number="">
             {String(view.matchNumber)}
           </p>
         </div>

@@ -7,7 +7,7 @@ import {
 } from '../../client/app/lib/activation.ts';
 import { claimLabel, claimLabels } from '../../client/app/lib/claims.ts';
 import { deadlineFrom, formatCountdown, secondsLeft } from '../../client/app/lib/countdown.ts';
-import { defaultDeviceName, describeDevice, describePlace } from '../../client/app/lib/device.ts';
+import { defaultDeviceName, describeDevice, describeMismatch, describePlace } from '../../client/app/lib/device.ts';
 import { MESSAGE_KEYS, pickLocale, t } from '../../client/app/lib/i18n.ts';
 import { loginOutcome, problemFromBody, problemMessage } from '../../client/app/lib/problems.ts';
 import { loginFromText, pathForRoute, routeFromLocation } from '../../client/app/lib/route.ts';
@@ -251,9 +251,20 @@ describe('device descriptions', () => {
   it('describes the requesting browser’s place and device', () => {
     const names: Record<string, string> = { CZ: 'Czechia' };
     expect(describePlace({ country: 'CZ', city: 'Brno' }, (c) => names[c])).toBe('Brno, Czechia');
-    expect(describePlace({ country: 'XX' }, () => undefined)).toBe('XX');
+    expect(describePlace({ country: 'PL' }, () => undefined)).toBe('PL');
+    // Cloudflare's "unknown country" is no place at all.
+    expect(describePlace({ country: 'XX' }, () => undefined)).toBeNull();
     expect(describePlace({}, () => undefined)).toBeNull();
     expect(describeDevice({ browser: 'Firefox 140', os: 'Windows' })).toBe('Firefox 140, Windows');
     expect(describeDevice({})).toBeNull();
+  });
+
+  it('names both countries of a mismatch in the app’s language, and nothing without a flagged mismatch', () => {
+    const cs = new Intl.DisplayNames(['cs'], { type: 'region' });
+    const name = (code: string) => cs.of(code);
+    expect(describeMismatch({ requester: { country: 'DE' }, phone_country: 'CZ', country_mismatch: true }, name)).toEqual({ started: 'Německo', here: 'Česko' });
+    expect(describeMismatch({ requester: { country: 'DE' }, phone_country: 'CZ', country_mismatch: false }, name)).toBeNull();
+    expect(describeMismatch({ requester: {}, phone_country: 'CZ', country_mismatch: true }, name)).toBeNull();
+    expect(describeMismatch({ requester: { country: 'DE' }, phone_country: 'Czechia', country_mismatch: true }, name)).toBeNull();
   });
 });

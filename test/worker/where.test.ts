@@ -10,7 +10,11 @@ import { decideLogin, MobileKeyError } from '../../cli/lib/mobile-client.ts';
 import { countriesDiffer, requestLocation } from '../../src/http/location.ts';
 import { drawNumberMatch, judgePick } from '../../src/session/number-match.ts';
 import { registerClient } from '../../src/oidc/clients.ts';
+import { viewOf } from '../../client/login/model.ts';
+import type { LoginSnapshot } from '../../src/session/types.ts';
 import { call, sign, startTestLogin, type TestDevice, type TestLogin } from './helpers.ts';
+import { consoleBrowser } from './console-support.ts';
+import { getClient } from '../../src/oidc/clients.ts';
 import { ADMIN, enrolTestDevice, keyStoreOf, post, problemCode } from './identity-helpers.ts';
 import { authorize, codeRequest, continueLogin, loginFrom, newClient, type TestClient } from './oidc-support.ts';
 
@@ -105,7 +109,8 @@ describe('where the login comes from, on the phone', () => {
 
   it('hostile location text never reaches the phone', async () => {
     const tc = await newClient();
-    const login = await browserLogin(tc, 'DE', 'Berlin\u202e - safe to approve');
+    // Longer than the 40 characters a place may have (bidi and control text: security.test.ts "review 1").
+    const login = await browserLogin(tc, 'DE', 'This is your own computer - safe to approve');
     const context = await scanned(login, await enrolTestDevice(), { 'CF-IPCountry': 'DE' });
     expect(context.requester.city).toBeUndefined();
     expect(context.requester.country).toBe('DE');
@@ -143,6 +148,10 @@ describe('number matching', () => {
     // The phone's answer tells nothing about which one is right.
     expect(Object.keys(context).filter((k) => /number/.test(k))).toEqual(['number_choices']);
     expect(JSON.stringify(context)).not.toMatch(/matchNumber|"number"/);
+
+    // The page as served (also without JavaScript) shows the number to pick.
+    const html = await (await call(`/login/${login.id}`, { headers: { Cookie: login.cookie } })).text();
+    expect(html).toMatch(new RegExp(`data-match-number(="")?>${shown}<`));
 
     const res = await answer(login, phone, 'approve', context.nonce, { number: shown });
     expect(res.status).toBe(200);
@@ -247,6 +256,17 @@ describe('number matching', () => {
   });
 });
 
+describe('number matching on the login page', () => {
+  it('the page shows the number only while scanned, and only a two-digit integer', () => {
+    const snapshot = (state: LoginSnapshot['state'], matchNumber?: unknown): LoginSnapshot =>
+      ({ type: 'snapshot', id: 'x', state, expiresAt: 1, now: 0, client: { name: 'Banka' }, locale: 'cs', matchNumber }) as LoginSnapshot;
+    expect(viewOf(snapshot('scanned', 42)).matchNumber).toBe(42);
+    expect(viewOf(snapshot('approved', 42)).matchNumber).toBeUndefined();
+    expect(viewOf(snapshot('scanned', 7)).matchNumber).toBeUndefined();
+    expect(viewOf(snapshot('scanned', '42')).matchNumber).toBeUndefined();
+  });
+});
+
 describe('require_number_matching in the operator API', () => {
   it('defaults to false, is set and cleared with PATCH, and refuses a non-boolean without changing anything', async () => {
     const redirectUri = 'https://rp.example/nm';
@@ -262,6 +282,18 @@ describe('require_number_matching in the operator API', () => {
     const shown = await call(`/admin/clients/${client_id}`, { headers: ADMIN });
     expect(await shown.json()).toMatchObject({ require_number_matching: true });
     expect(await (await patch({ require_number_matching: false })).json()).toMatchObject({ require_number_matching: false });
+  });
+
+  it('the console’s client form registers, shows and clears it', async () => {
+    const admin = await consoleBrowser('admin');
+    const created = await admin.post('/console/clients', { csrf: admin.csrf, name: 'Banka', redirect_uris: 'https://banka.example/cb', require_number_matching: '1' });
+    expect(created.status).toBe(200);
+    const clientId = /id="client-id">([^<]+)</.exec(await created.text())![1]!;
+    expect((await getClient(env.DB, clientId))?.requireNumberMatching).toBe(true);
+    expect(await (await admin.get(`/console/clients/${clientId}`)).text()).toMatch(/name="require_number_matching" value="1" checked/);
+    // An unticked box is not sent: saving the form turns it off.
+    await admin.post(`/console/clients/${clientId}`, { csrf: admin.csrf, name: 'Banka', redirect_uris: 'https://banka.example/cb' });
+    expect((await getClient(env.DB, clientId))?.requireNumberMatching).toBe(false);
   });
 
   it('registerClient stores the flag in the migration 0007 column', async () => {
