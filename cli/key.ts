@@ -15,9 +15,10 @@ const HELP = `Usage: npm run -s key -- <command> [options]
 Commands:
   enroll --activation-code CODE [--name NAME] [--force]
                          make a device key and enrol it (CODE may also be the activation link)
-  approve LOGIN_URL [--yes]
+  approve LOGIN_URL [--yes] [--consent once|always]
                          read the login, show who asks, ask y/n (unless --yes), sign and approve;
-                         answering "n" sends a signed deny
+                         answering "n" sends a signed deny; --consent always remembers the consent
+                         to what is released for this service (default: this login only)
   deny LOGIN_URL         read the login and deny it
   show                   print the enrolled device
   revoke                 revoke this key on the server (it stops working for logins at once),
@@ -42,6 +43,7 @@ const { values, positionals } = parseArgs({
     help: { type: 'boolean', short: 'h' },
     'activation-code': { type: 'string' },
     name: { type: 'string' },
+    consent: { type: 'string' },
   },
 });
 
@@ -78,11 +80,14 @@ await runCli('key', json, async () => {
     if (!arg) throw usage(`${command} needs LOGIN_URL (the text the login QR encodes)`);
     const yes = values.yes === true || command === 'deny';
     if (!yes && !process.stdin.isTTY) throw usage('not a terminal: pass --yes to approve without asking');
+    const consent = values.consent;
+    if (consent !== undefined && consent !== 'once' && consent !== 'always') throw usage('--consent is once or always');
     const store = readStore(storePath);
     const result = await decideLogin({
       loginUrl: arg,
       store,
       decision: command,
+      ...(consent ? { consent } : {}),
       ...(server ? { server: serverUrl(server) } : {}),
       confirm: async (context) => {
         process.stderr.write(`${describe(context)}\n`);

@@ -121,6 +121,8 @@ export async function answerLogin(options: {
   nonce: string;
   decision: 'approve' | 'deny';
   store: KeyStore;
+  /** With an approval: the consent to what is released, this login only or always for the service. */
+  consent?: 'once' | 'always';
   fetch?: Fetch;
 }): Promise<AnswerResponse> {
   const signature = await sign(options.store, options.decision, options.loginId, options.nonce);
@@ -130,6 +132,7 @@ export async function answerLogin(options: {
     decision: options.decision,
     nonce: options.nonce,
     signature,
+    ...(options.decision === 'approve' && options.consent ? { consent: options.consent } : {}),
   });
 }
 
@@ -144,6 +147,7 @@ export async function decideLogin(options: {
   loginUrl: string;
   store: KeyStore;
   decision: 'approve' | 'deny';
+  consent?: 'once' | 'always';
   server?: string;
   confirm?: (context: LoginContext) => Promise<boolean>;
   fetch?: Fetch;
@@ -151,7 +155,7 @@ export async function decideLogin(options: {
   const { context, server, loginId, secret } = await scanLogin(options);
   let decision = options.decision;
   if (decision === 'approve' && options.confirm && !(await options.confirm(context))) decision = 'deny';
-  const answer = await answerLogin({ server, loginId, secret, nonce: context.nonce, decision, store: options.store, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const answer = await answerLogin({ server, loginId, secret, nonce: context.nonce, decision, store: options.store, ...(options.consent ? { consent: options.consent } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
   return { ...answer, login_id: loginId, device_id: options.store.device_id, context };
 }
 

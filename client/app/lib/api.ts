@@ -44,7 +44,7 @@ export const api = {
     postJson<ScanResponse>(`/api/mobile/logins/${loginId}/scan`, body),
   answer: (
     loginId: string,
-    body: { secret: string; device_id: string; decision: 'approve' | 'deny'; nonce: string; signature: string },
+    body: { secret: string; device_id: string; decision: 'approve' | 'deny'; nonce: string; signature: string; consent?: 'once' | 'always' },
   ) => postJson<AnswerResponse>(`/api/mobile/logins/${loginId}/answer`, body),
   revoke: (deviceId: string, body: { timestamp: number; signature: string }) =>
     postJson<RevokeResponse>(`/api/mobile/devices/${encodeURIComponent(deviceId)}/revoke`, body),
