@@ -52,7 +52,7 @@ const json = values.json === true;
 await runCli('key', json, async () => {
   const [command, arg] = positionals;
   if (values.help || !command || command === 'help') return { json: { help: HELP }, text: HELP };
-  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name']);
+  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name', 'consent']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const storePath = str('store') ?? defaultStorePath();
   const server = str('server');
