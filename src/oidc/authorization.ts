@@ -137,7 +137,11 @@ async function answerAuthorization(c: Ctx, params: URLSearchParams, consent?: Co
   if (step.kind === 'consent') {
     const token = await consentToken(getCookie(c, SESSION_COOKIE) ?? '', params);
     const locale = pickLocale(request.ui_locales, c.req.header('Accept-Language'));
-    return c.html(consentPage(client.name, step.claims, params, token, locale), 200, documentHeaders());
+    // The form's answer redirects to the client: browsers apply form-action to that redirect too.
+    const headers = documentHeaders();
+    const origin = new URL(redirectUri).origin;
+    if (origin !== 'null') headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${origin}`);
+    return c.html(consentPage(client.name, step.claims, params, token, locale), 200, headers);
   }
   if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {

@@ -7,7 +7,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { HISTORY_RETENTION_MS, listHistory, recordLogin } from '../../src/identity/history.ts';
-import { enrolTestDevice } from './identity-helpers.ts';
+import { sign } from './helpers.ts';
+import { enrolTestDevice, post as postJson } from './identity-helpers.ts';
 import { accountBrowser, Jar, loginOf, phoneAnswers } from './account-support.ts';
 import { codeRequest, newClient, type TestClient } from './oidc-support.ts';
 
@@ -130,7 +131,8 @@ describe('consent during login', () => {
     const html = await asked.text();
     expect(html).toContain(`Služba ${tc.name} žádá o tyto údaje`);
     expect(html).toContain('data-claim="email"');
-    expect(asked.headers.get('Content-Security-Policy')).toContain("form-action 'self'");
+    // The answer redirects to the client, which the page's form-action must allow.
+    expect(asked.headers.get('Content-Security-Policy')).toContain("form-action 'self' https://rp.example;");
     // An openid-only request needs no consent.
     expect(new URL((await authorizeAt(jar, tc, { scope: 'openid', prompt: 'none' })).headers.get('Location')!).searchParams.has('code')).toBe(true);
   });
@@ -176,6 +178,22 @@ describe('consent during login', () => {
     }
     const none = new URL((await authorizeAt(jar, second, { prompt: 'none' })).headers.get('Location')!);
     expect(none.searchParams.get('error')).toBe('consent_required');
+  });
+
+  it('the phone’s answer with an unknown consent value is 400 invalid-input and decides nothing', async () => {
+    const phone = await enrolTestDevice('Pixel');
+    const jar = new Jar();
+    const request = await codeRequest(await newClient());
+    const login = await loginOf(jar, await jar.get(`/authorize?${new URLSearchParams(request.params)}`));
+    const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { secret: login.secret, device_id: phone.id, signature: await sign(phone, 'scan', login.id) });
+    const { nonce } = (await scan.json()) as { nonce: string };
+    const res = await postJson(`/api/mobile/logins/${login.id}/answer`, {
+      secret: login.secret, device_id: phone.id, decision: 'approve', nonce, signature: await sign(phone, 'approve', login.id, nonce), consent: 'forever',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { type: string }).type).toContain('invalid-input');
+    expect(((await (await jar.get(`/login/${login.id}/state`)).json()) as { state: string }).state).toBe('scanned');
+    expect((await listHistory(env.DB, phone.sub)).entries).toEqual([]);
   });
 
   it('asking for more than was permanently consented asks again; prompt=consent always asks the phone', async () => {
