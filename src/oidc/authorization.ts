@@ -23,7 +23,8 @@ import {
   validateAuthorization,
   type AuthorizationRequest,
 } from './authorize.ts';
-import { claimsForScopes } from './claims.ts';
+import { claimsForScopes, heldClaimNames } from './claims.ts';
+import { getIdentity } from '../identity/identities.ts';
 import { sessionStep, startBrowserSession, type SessionStep } from './session-step.ts';
 import { requestedClaimNames } from './claims-request.ts';
 import { getClient, type Client } from './clients.ts';
@@ -141,7 +142,10 @@ async function answerAuthorization(c: Ctx, params: URLSearchParams, consent?: Co
     const headers = documentHeaders();
     const origin = new URL(redirectUri).origin;
     if (origin !== 'null') headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${origin}`);
-    return c.html(consentPage(client.name, step.claims, params, token, locale), 200, headers);
+    // Like the phone, the page lists what would really be released: the claims this person holds.
+    const identity = await getIdentity(c.env.DB, step.sub);
+    const shown = identity ? heldClaimNames(step.claims, identity.claims) : step.claims;
+    return c.html(consentPage(client.name, shown, params, token, locale), 200, headers);
   }
   if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {

@@ -25,7 +25,7 @@ import { requesterOf } from '../session/start.ts';
 export type SessionStep =
   | { kind: 'redirect'; params: Record<string, string> }
   | { kind: 'login'; requiredSub?: string }
-  | { kind: 'consent'; claims: string[] };
+  | { kind: 'consent'; sub: string; claims: string[] };
 
 /**
  * Runs the step. A silent answer starts a LoginSession already approved from the browser
@@ -76,7 +76,7 @@ export async function sessionStep(
   const claims = loginClaimNames(request);
   if (claims.length > 0 && consent === undefined && !covers(await standingConsent(c.env.DB, current.view.sub, client.clientId), claims)) {
     if (request.prompt === 'none') return { kind: 'redirect', params: { error: 'consent_required', error_description: D.consentRequired } };
-    return { kind: 'consent', claims };
+    return { kind: 'consent', sub: current.view.sub, claims };
   }
 
   const id = c.env.LOGIN_SESSION.newUniqueId().toString();

@@ -130,7 +130,9 @@ describe('consent during login', () => {
     expect(asked.status).toBe(200);
     const html = await asked.text();
     expect(html).toContain(`Služba ${tc.name} žádá o tyto údaje`);
-    expect(html).toContain('data-claim="email"');
+    // Like the phone, it lists what would be released: this person holds names but no e-mail.
+    expect(html).toContain('data-claim="given_name"');
+    expect(html).not.toContain('data-claim="email"');
     // The answer redirects to the client, which the page's form-action must allow.
     expect(asked.headers.get('Content-Security-Policy')).toContain("form-action 'self' https://rp.example;");
     // An openid-only request needs no consent.
