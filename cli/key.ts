@@ -36,11 +36,12 @@ Commands:
   notifications [--keep-unread]
                          list this identity's security events seen by this key (logins, keys
                          added or disconnected), newest first; marks them read
-  approve LOGIN_URL [--yes] [--number N]
+  approve LOGIN_URL [--yes] [--number N] [--consent once|always]
                          read the login, show who asks, ask y/n (unless --yes), sign and approve;
                          answering "n" (the default) sends a signed deny; a service with number
                          matching asks for the number the login page shows (or takes --number N;
-                         a wrong number denies the login)
+                         a wrong number denies the login); --consent always remembers the consent
+                         to what is released for this service (default: this login only)
   deny LOGIN_URL         read the login and deny it
   show                   print the enrolled device
   revoke                 revoke this key on the server (it stops working for logins at once),
@@ -69,6 +70,7 @@ const { values, positionals } = parseArgs({
     name: { type: 'string' },
     number: { type: 'string' },
     'keep-unread': { type: 'boolean' },
+    consent: { type: 'string' },
   },
 });
 
@@ -77,7 +79,7 @@ const json = values.json === true;
 await runCli('key', json, async () => {
   const [command, arg] = positionals;
   if (values.help || !command || command === 'help') return { json: { help: HELP }, text: HELP };
-  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name', 'number', 'keep-unread']);
+  const known = new Set(['server', 'store', 'json', 'yes', 'y', 'force', 'help', 'h', 'activation-code', 'name', 'number', 'keep-unread', 'consent']);
   for (const key of Object.keys(values)) if (!known.has(key)) throw usage(`unknown option --${key}\n\n${HELP}`);
   const storePath = str('store') ?? defaultStorePath();
   const server = str('server');
@@ -114,11 +116,14 @@ await runCli('key', json, async () => {
     if (!yes && !process.stdin.isTTY) throw usage('not a terminal: pass --yes to approve without asking');
     const given = str('number');
     if (given !== undefined && !/^[1-9][0-9]$/.test(given)) throw usage('--number needs the two-digit number the login page shows');
+    const consent = values.consent;
+    if (consent !== undefined && consent !== 'once' && consent !== 'always') throw usage('--consent is once or always');
     const store = readStore(storePath);
     const result = await decideLogin({
       loginUrl: arg,
       store,
       decision: command,
+      ...(consent ? { consent } : {}),
       ...(server ? { server: serverUrl(server) } : {}),
       confirm: async (context) => {
         process.stderr.write(`${describe(context)}\n`);

@@ -125,6 +125,8 @@ export async function answerLogin(options: {
   decision: 'approve' | 'deny';
   store: KeyStore;
   number?: number;
+  /** With an approval: the consent to what is released, this login only or always for the service. */
+  consent?: 'once' | 'always';
   fetch?: Fetch;
 }): Promise<AnswerResponse> {
   const signature = await sign(options.store, options.server, options.decision, options.loginId, options.nonce);
@@ -135,6 +137,7 @@ export async function answerLogin(options: {
     nonce: options.nonce,
     signature,
     ...(options.number !== undefined ? { number: options.number } : {}),
+    ...(options.decision === 'approve' && options.consent ? { consent: options.consent } : {}),
   });
 }
 
@@ -152,6 +155,7 @@ export async function decideLogin(options: {
   loginUrl: string;
   store: KeyStore;
   decision: 'approve' | 'deny';
+  consent?: 'once' | 'always';
   server?: string;
   confirm?: (context: LoginContext) => Promise<boolean>;
   pickNumber?: (context: LoginContext, choices: number[]) => Promise<number | null>;
@@ -168,6 +172,7 @@ export async function decideLogin(options: {
       decision: answer,
       store: options.store,
       ...(number !== undefined ? { number } : {}),
+      ...(options.consent ? { consent: options.consent } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   let number: number | undefined;

@@ -149,7 +149,7 @@ keyRoutes.post('/keys/:id/disconnect', async (c) => {
             <a href="/account">{t.cancel}</a>
           </form>
         </section>
-      ), 409);
+      ));
     }
   }
   const current = await currentWithId(c as unknown as Context<{ Bindings: Env }>);

@@ -23,7 +23,7 @@ import {
   validateAuthorization,
   type AuthorizationRequest,
 } from './authorize.ts';
-import { claimsForScopes } from './claims.ts';
+import { claimsForScopes, heldClaimNames } from './claims.ts';
 import { getIdentity } from '../identity/identities.ts';
 import { choicePage, readChoice, shortName, withoutChoice } from './select-account.tsx';
 import { sessionStep, startBrowserSession, type AccountChoice, type SessionStep } from './session-step.ts';
@@ -177,7 +177,14 @@ async function answerAuthorization(
   if (step.kind === 'consent') {
     const token = await consentToken(getCookie(c, SESSION_COOKIE) ?? '', params);
     const locale = pickLocale(request.ui_locales, c.req.header('Accept-Language'));
-    return c.html(consentPage(client.name, step.claims, params, token, locale), 200, documentHeaders());
+    // The form's answer redirects to the client: browsers apply form-action to that redirect too.
+    const headers = documentHeaders();
+    const origin = new URL(redirectUri).origin;
+    if (origin !== 'null') headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${origin}`);
+    // Like the phone, the page lists what would really be released: the claims this person holds.
+    const identity = await getIdentity(c.env.DB, step.sub);
+    const shown = identity ? heldClaimNames(step.claims, identity.claims) : step.claims;
+    return c.html(consentPage(client.name, shown, params, token, locale), 200, headers);
   }
   if (!(await clientMayStartLogin(c.env, client.clientId))) return tooMany(c, params);
   const snapshot = await startLogin(c, {

@@ -26,7 +26,7 @@ export type SessionStep =
   | { kind: 'redirect'; params: Record<string, string> }
   | { kind: 'login'; requiredSub?: string }
   | { kind: 'select'; sub: string }
-  | { kind: 'consent'; claims: string[] };
+  | { kind: 'consent'; sub: string; claims: string[] };
 
 /**
  * The person's answer on the account choice page: `continue` as the session's identity (a
@@ -89,7 +89,7 @@ export async function sessionStep(
   const claims = loginClaimNames(request);
   if (claims.length > 0 && consent === undefined && !covers(await standingConsent(c.env.DB, current.view.sub, client.clientId), claims)) {
     if (request.prompt === 'none') return { kind: 'redirect', params: { error: 'consent_required', error_description: D.consentRequired } };
-    return { kind: 'consent', claims };
+    return { kind: 'consent', sub: current.view.sub, claims };
   }
 
   const id = c.env.LOGIN_SESSION.newUniqueId().toString();

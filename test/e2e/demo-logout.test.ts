@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideLogin } from '../../cli/lib/mobile-client.ts';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
-import { DESKTOP, launchBrowser } from './browser.ts';
+import { DESKTOP, launchBrowser, saveScreenshot } from './browser.ts';
 import { enrolPhone } from './flow.ts';
 import { pageOpener, startAtDemo, textOf, watchProblems } from './page-kit.ts';
 import { startTestServer, type RunningServer } from './server.ts';
@@ -49,6 +49,12 @@ describe('demo: single sign-on and logout across two services', () => {
     await page.locator('#other-service').click();
     await page.waitForURL(/\/demo\/second$/);
     await page.getByRole('button', { name: 'Log in with the mobile key' }).click();
+    // It asks for the person's details for the first time in this session: one click on our
+    // consent page (issue 12), for this login only.
+    await page.waitForSelector('#consent-claims');
+    expect(await textOf(page, '#consent-client')).toContain('Second demo service');
+    await saveScreenshot(page, 'consent-sso');
+    await page.click('#consent-once');
     await page.waitForURL(/\/demo\/second\/callback/);
     expect(await textOf(page, '#name')).toBe('Jana Nováková');
 

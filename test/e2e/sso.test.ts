@@ -97,8 +97,16 @@ describe('single sign-on under wrangler dev', () => {
     expect(original.sub).toBe(phone.sub);
     expect(original.sid).toEqual(expect.any(String));
 
-    // The second service: straight back with a code, no page, the same person, sid and auth_time.
-    const silentRequest = authorizationRequest(second, { prompt: 'none' });
+    // The second service asks for profile claims the person never consented to it: with
+    // prompt=none that is consent_required (issue 12), never a silent release.
+    const unconsented = authorizationRequest(second, { prompt: 'none' });
+    const needsConsent = new URL((await get(unconsented.url, login.session)).headers.get('Location')!);
+    expect(needsConsent.searchParams.get('error')).toBe('consent_required');
+    expect(needsConsent.searchParams.get('state')).toBe(unconsented.state);
+
+    // For `sub` alone no consent is needed: straight back with a code, no page, the same
+    // person, sid and auth_time.
+    const silentRequest = authorizationRequest(second, { prompt: 'none', scope: 'openid' });
     const silent = await get(silentRequest.url, login.session);
     expect(silent.status).toBe(303);
     const silentCallback = new URL(silent.headers.get('Location')!);

@@ -44,8 +44,10 @@ export const api = {
   // Signed requests name their protocol version (docs/mobile-protocol.md §5).
   scan: (loginId: string, body: { frame: string; device_id: string; signature: string }) =>
     postJson<ScanResponse>(`/api/mobile/logins/${loginId}/scan`, { version: PROTOCOL_VERSION, ...body }),
-  answer: (loginId: string, body: { device_id: string; decision: 'approve' | 'deny'; nonce: string; signature: string; number?: number }) =>
-    postJson<AnswerResponse>(`/api/mobile/logins/${loginId}/answer`, { version: PROTOCOL_VERSION, ...body }),
+  answer: (
+    loginId: string,
+    body: { device_id: string; decision: 'approve' | 'deny'; nonce: string; signature: string; number?: number; consent?: 'once' | 'always' },
+  ) => postJson<AnswerResponse>(`/api/mobile/logins/${loginId}/answer`, { version: PROTOCOL_VERSION, ...body }),
   revoke: (deviceId: string, body: { timestamp: number; signature: string }) =>
     postJson<RevokeResponse>(`/api/mobile/devices/${encodeURIComponent(deviceId)}/revoke`, { version: PROTOCOL_VERSION, ...body }),
 };

@@ -29,6 +29,8 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
   const { t, locale, navigate, announce } = useApp();
   const [state, setState] = useState<LoginState>({ status: 'loading' });
   const [now, setNow] = useState(() => Date.now());
+  // What the person consents to with an approval: this login only (the default) or always for the service.
+  const [consent, setConsent] = useState<'once' | 'always'>('once');
   const heading = useHeadingFocus<HTMLHeadingElement>(state.status === 'sending' ? 'context' : state.status);
   const alive = useRef(true);
   useEffect(() => () => void (alive.current = false), []);
@@ -96,8 +98,11 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
     } catch {
       return failed({ code: 'invalid-signature', status: 0 }, null);
     }
-    const picked = number === undefined ? {} : { number };
-    const result = await api.answer(loginId, { device_id: key.deviceId, decision, nonce: scan.nonce, signature, ...picked });
+    const result = await api.answer(loginId, {
+      device_id: key.deviceId, decision, nonce: scan.nonce, signature,
+      ...(number === undefined ? {} : { number }),
+      ...(decision === 'approve' && (scan.claims ?? []).length > 0 ? { consent } : {}),
+    });
     if (!result.ok) return failed(result.problem, result.problem.code === 'network' ? retry : null);
     const client = result.value.client_name || scan.client.name;
     if (result.value.status === 'denied') {
@@ -226,6 +231,17 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
                 </li>
               ))}
             </ul>
+            {(scan.claims ?? []).length > 0 ? (
+              <fieldset class="consent" data-consent="">
+                <legend>{t('consentTitle')}</legend>
+                {(['once', 'always'] as const).map((value) => (
+                  <label key={value}>
+                    <input type="radio" name="consent" value={value} checked={consent === value} onChange={() => setConsent(value)} />{' '}
+                    {t(value === 'once' ? 'consentOnce' : 'consentAlways')}
+                  </label>
+                ))}
+              </fieldset>
+            ) : null}
           </section>
           <section aria-labelledby="requester-heading">
             <h2 id="requester-heading">{t('requesterTitle')}</h2>
