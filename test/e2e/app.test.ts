@@ -71,7 +71,7 @@ describe('mobile key web app in Chromium', () => {
     await page.getByRole('button', { name: 'Připojit klíč' }).click();
     // Whose key it becomes, before the key is made (issue 12).
     await page.locator('main[data-screen=enrol][data-state=confirm]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('[data-identity-name]').innerText()).toBe('Přidáváte klíč pro Jana N. Jste to vy?');
+    expect(await page.locator('[data-identity-name]').innerText()).toBe('Přidáváte klíč pro Jana N. – jste to vy?');
     expect(await listDevices(server, sub)).toHaveLength(0);
     await saveScreen(page, 'app-enrol-whose');
     await page.getByRole('button', { name: 'Ano, jsem to já – připojit klíč' }).click();
