@@ -153,11 +153,18 @@ export function PairStart() {
           </p>
           <p aria-live="polite">{t('pairWaiting')}</p>
           <div class="actions">
-            <a class="button secondary" href={view.snapshot.pairingUrl} data-action="pair-here" data-pairing-url={view.snapshot.pairingUrl}>
+            <a
+              class="button secondary"
+              href={view.snapshot.pairingUrl}
+              target="_blank"
+              rel="noopener"
+              data-action="pair-here"
+              data-pairing-url={view.snapshot.pairingUrl}
+            >
               {t('pairOpenHere')}
             </a>
             <button type="button" class="secondary" data-action="pair-cancel" onClick={() => void refuse()}>
-              {t('removeNo')}
+              {t('pairCancel')}
             </button>
           </div>
         </>
