@@ -98,7 +98,7 @@ await runCli('key', json, async () => {
     // Whose key it becomes, before the key is made: nobody enrols to someone else's identity unseen.
     const preview = await previewEnrolment({ server: base, activationCode: code });
     const whose = sanitizeForTerminal(preview.identity_name) || 'an identity without a name';
-    process.stderr.write(`You are adding a key for ${whose}.\n`);
+    process.stderr.write(`You are adding a key for ${whose}\n`);
     if (process.stdin.isTTY && values.yes !== true && !(await ask('Is that you? [y/N] '))) {
       throw new CliError('declined', 'Not enrolled: you said this is not your identity.');
     }
@@ -192,7 +192,7 @@ await runCli('key', json, async () => {
       name,
       ...(server ? { server: serverUrl(server) } : {}),
       confirm: async (identityName, expiresInMs) => {
-        process.stderr.write(`You are adding a key for ${sanitizeForTerminal(identityName) || 'an identity without a name'} (${formatDuration(expiresInMs)} left).\n`);
+        process.stderr.write(`You are adding a key for ${sanitizeForTerminal(identityName) || 'an identity without a name'} (${formatDuration(expiresInMs)} left)\n`);
         return values.yes === true || ask('Is that you? [y/N] ');
       },
       onWaiting: () => process.stderr.write('Waiting for your other key to confirm…\n'),

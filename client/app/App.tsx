@@ -3,6 +3,8 @@ import { Enrol } from './screens/Enrol.tsx';
 import { Home } from './screens/Home.tsx';
 import { Login } from './screens/Login.tsx';
 import { Scan } from './screens/Scan.tsx';
+import { PairJoin } from './screens/PairJoin.tsx';
+import { PairStart } from './screens/PairStart.tsx';
 import { AppContext, type AppServices } from './context.ts';
 import { pickLocale, t, type Locale } from './lib/i18n.ts';
 import { pathForRoute, routeFromLocation, type Route } from './lib/route.ts';
@@ -73,7 +75,7 @@ export function App() {
     [locale, navigate, navigations],
   );
 
-  const screenKey = `${route.screen}:${route.screen === 'login' ? route.loginId : ''}:${navigations}`;
+  const screenKey = `${route.screen}:${route.screen === 'login' ? route.loginId : route.screen === 'pair-join' ? route.pairingId : ''}:${navigations}`;
   return (
     <AppContext.Provider value={services}>
       <header class="bar">
@@ -102,6 +104,15 @@ export function App() {
       {route.screen === 'home' && <Home key={screenKey} />}
       {route.screen === 'enrol' && <Enrol key={screenKey} initialCode={route.code} />}
       {route.screen === 'scan' && <Scan key={screenKey} invalidLink={route.invalidLink} />}
+      {route.screen === 'pair-start' && <PairStart key={screenKey} />}
+      {route.screen === 'pair-join' && <PairJoin key={screenKey} pairingId={route.pairingId} secret={route.secret} />}
+      {route.screen === 'pair-invalid' && (
+        <main class="screen" data-screen="pair-invalid">
+          <p class="notice error" role="alert">
+            {t(locale, 'pairInvalid')}
+          </p>
+        </main>
+      )}
       {route.screen === 'login' && (
         <Login key={screenKey} loginId={route.loginId} frame={route.frame} origin={route.origin} />
       )}

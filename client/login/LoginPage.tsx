@@ -12,7 +12,7 @@ import {
   type ConnectionStatus,
   type LoginView,
 } from './model.ts';
-import { Qr } from './Qr.tsx';
+import { Qr } from '../shared/Qr.tsx';
 import type { LoginSnapshot } from '../../src/session/types.ts';
 
 /** How often the countdown re-renders, in ms (it shows whole seconds). */

@@ -44,6 +44,7 @@ export type ProblemCode =
   | 'pairing-claimed'
   | 'pairing-not-claimed'
   | 'invalid-push-subscription'
+  | 'reauthentication-required'
   | 'internal';
 
 /** The `type` URI for a problem code (RFC 9457 §3.1.1). */

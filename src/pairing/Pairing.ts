@@ -155,6 +155,29 @@ export class Pairing extends DurableObject<Env> {
     if (!claim || !timingSafeEqual(claim.nonce, input.nonce)) {
       return fail(new ProblemError('invalid-nonce', 400, 'Invalid nonce', { detail: 'The nonce is not the one of this pairing’s claim.' }).toJSON());
     }
+    if ((stored.starter ?? 'device') !== 'device') return fail(pairingProblem.wrongDevice());
+    return this.#complete(stored, claim);
+  }
+
+  /**
+   * The account's browser confirms a pairing its single sign-on session started: the binding
+   * cookie and the session's identity (checked by the Worker) stand in for the key's signature.
+   * Idempotent like {@link confirm}.
+   */
+  async confirmFromSession(bindingHash: string, sub: string): Promise<Result<PairingSnapshot>> {
+    const problem = await this.#checkBinding(bindingHash);
+    if (problem) return fail(problem);
+    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
+    if (stored.starter !== 'session' || stored.sub !== sub) return fail(pairingProblem.wrongDevice());
+    const record = await this.#current();
+    if (record.state === 'pending') return fail(pairingProblem.notClaimed());
+    const claim = await this.ctx.storage.get<Claim>(KEY.claim);
+    if (!claim) return fail(this.#endedProblem(record));
+    return this.#complete(stored, claim);
+  }
+
+  /** Completes a claimed pairing: the new key's device row first, then the state, then the notification. */
+  #complete(stored: Stored, claim: Claim): Promise<Result<PairingSnapshot>> {
     const now = Date.now();
     return this.#apply({ type: 'confirm', at: now }, async (_next, changed) => {
       if (!changed) return;

@@ -7,6 +7,11 @@
  * - `POST /api/pairings/:id/confirm` — signed confirmation of the claimed key → completed snapshot
  * - `POST /api/pairings/:id/cancel` — ends the pairing (also: refusing the claimed key)
  *
+ * The account's browser, with a single sign-on session approved with a key in the last 5 minutes:
+ * - `POST /api/pairings/session` — `{}` → 201 snapshot (same cookie); 401 `unauthorized` without a
+ *   session, 403 `reauthentication-required` when its approval is older (log in again: `max_age=300`)
+ * - `POST /api/pairings/:id/confirm-session` — `{}` → completed snapshot (the session's identity must match)
+ *
  * The new device, with the QR secret:
  * - `POST /api/pairings/:id/open` — whose identity it joins (`identity_name`), before it makes a key
  * - `POST /api/pairings/:id/claim` — its public key and proposed name, signed with the new key
@@ -20,6 +25,7 @@ import { displayName } from '../http/names.ts';
 import { ProblemError, problems } from '../http/problem.ts';
 import { getDevice } from '../identity/devices.ts';
 import { getIdentity, shortPersonName } from '../identity/identities.ts';
+import { currentBrowserSession } from '../browser-session/api.ts';
 import { logEvent } from '../lib/log.ts';
 import { DeviceRequestFields, signedDevice } from '../mobile/device-request.ts';
 import { parsePublicJwk } from '../mobile/keys.ts';
@@ -73,11 +79,48 @@ const claimStatus = (s: ClaimStatus) => ({
 /** The pairing routes (see the module comment). */
 export const pairingRoutes = new Hono<{ Bindings: Env }>();
 
+/** How recent the session's approval must be to start a pairing from it, in seconds (the account's `max_age`). */
+export const SESSION_PAIRING_MAX_AGE_SECONDS = 300;
+
 pairingRoutes.post('/', async (c) => {
   assertSameOrigin(c);
   const body = await readJson(c.req.raw, v.object(DeviceRequestFields));
   const device = await signedDevice(c.env.DB, 'pair-start', body);
-  const identity = await getIdentity(c.env.DB, device.sub);
+  return begin(c, device.sub, device.id, 'device');
+});
+
+pairingRoutes.post('/session', async (c) => {
+  assertSameOrigin(c);
+  await readJson(c.req.raw, v.object({}));
+  const session = await currentBrowserSession(c);
+  if (!session) throw new ProblemError('unauthorized', 401, 'Not logged in', { detail: 'Log in to your account with your mobile key first.' });
+  if (Date.now() / 1000 - session.authTime > SESSION_PAIRING_MAX_AGE_SECONDS) {
+    throw new ProblemError('reauthentication-required', 403, 'Approve again', {
+      detail: 'Adding a key needs an approval with your mobile key within the last 5 minutes. Log in again.',
+    });
+  }
+  const device = await getDevice(c.env.DB, session.deviceId);
+  if (!device || device.revokedAt !== null || device.sub !== session.sub) {
+    throw new ProblemError('device-revoked', 403, 'Device revoked', { detail: 'The key that approved this session no longer works.' });
+  }
+  return begin(c, session.sub, session.deviceId, 'session');
+});
+
+pairingRoutes.post('/:id/confirm-session', async (c) => {
+  assertSameOrigin(c);
+  const pairingId = c.req.param('id');
+  const stub = pairingStub(c.env, pairingId);
+  await readJson(c.req.raw, v.object({}));
+  const session = await currentBrowserSession(c);
+  if (!session) throw new ProblemError('unauthorized', 401, 'Not logged in', { detail: 'Log in to your account with your mobile key first.' });
+  const snapshot = unwrap(await stub.confirmFromSession(await bindingHash(c, pairingId), session.sub));
+  logEvent('pairing.confirmed', { sub: session.sub, device_id: snapshot.deviceId });
+  return c.json(snapshot, 200, NO_STORE);
+});
+
+/** Starts a pairing for `sub`, sets the binding cookie, answers 201 with the first snapshot. */
+async function begin(c: Ctx, sub: string, starterDeviceId: string, starter: 'device' | 'session') {
+  const identity = await getIdentity(c.env.DB, sub);
   if (!identity) throw new ProblemError('unknown-identity', 404, 'Unknown identity', { detail: 'This key’s identity no longer exists.' });
   const id = c.env.PAIRING.newUniqueId().toString();
   const value = randomToken(32);
@@ -92,14 +135,15 @@ pairingRoutes.post('/', async (c) => {
   const snapshot = unwrap(
     await pairingStub(c.env, id).start({
       bindingHash: await sha256Hex(value),
-      sub: device.sub,
-      starterDeviceId: device.id,
+      sub,
+      starterDeviceId,
+      starter,
       identityName: shortPersonName(identity.claims),
     }),
   );
-  logEvent('pairing.started', { sub: device.sub, device_id: device.id });
+  logEvent('pairing.started', { sub, device_id: starterDeviceId, outcome: starter });
   return c.json(snapshot, 201, NO_STORE);
-});
+}
 
 pairingRoutes.get('/:id', async (c) => {
   const stub = pairingStub(c.env, c.req.param('id'));

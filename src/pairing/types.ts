@@ -12,8 +12,13 @@ export interface StartPairing {
   bindingHash: string;
   /** The identity the new key joins. */
   sub: string;
-  /** The enrolled key that started the pairing; only it may confirm. */
+  /** The enrolled key that started the pairing (for `session`: the key that approved the session). */
   starterDeviceId: string;
+  /**
+   * Who confirms: `device` — the starting key's signature (web app, key CLI); `session` — the
+   * account's browser, whose single sign-on session (fresh approval) started it. Default `device`.
+   */
+  starter?: 'device' | 'session';
   /** The person's short name shown on the new device ("Jana N."). */
   identityName: string;
   /** Lifetime in seconds (default 240). */

@@ -47,14 +47,17 @@ export async function listDevices(
 
 /**
  * Enrols the web app in `page`'s browser context the way a person does: opens the enrolment
- * screen, types the activation code and a device name, presses "Připojit klíč" and waits for
- * "Mobilní klíč je připojen". Czech UI (the contexts' locale is cs-CZ).
+ * screen, types the activation code and a device name, presses "Připojit klíč", confirms whose
+ * key it becomes and waits for "Mobilní klíč je připojen". Czech UI (the contexts' locale is cs-CZ).
  */
 export async function enrolInApp(page: Page, baseUrl: string, activationCode: string, deviceName: string): Promise<void> {
   await page.goto(`${baseUrl}/key/enrol`);
   await page.getByLabel('Zadejte aktivační kód').fill(activationCode);
   await page.getByLabel('Název zařízení').fill(deviceName);
   await page.getByRole('button', { name: 'Připojit klíč' }).click();
+  // Whose key it becomes is shown first; the person confirms it is them.
+  await page.locator('main[data-screen=enrol][data-state=confirm]').waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'Ano, jsem to já – připojit klíč' }).click();
   await page.locator('main[data-screen=enrol][data-state=done]').waitFor({ timeout: 15_000 });
   expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Mobilní klíč je připojen');
 }

@@ -70,6 +70,12 @@ describe('mobile key web app in Chromium', () => {
     await page.getByLabel('Název zařízení').fill('Janin telefon');
     await saveScreen(page, 'app-enrol');
     await page.getByRole('button', { name: 'Připojit klíč' }).click();
+    // Whose key it becomes, before the key is made (issue 12).
+    await page.locator('main[data-screen=enrol][data-state=confirm]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-identity-name]').innerText()).toBe('Přidáváte klíč pro Jana N. – jste to vy?');
+    expect(await listDevices(server, sub)).toHaveLength(0);
+    await saveScreen(page, 'app-enrol-whose');
+    await page.getByRole('button', { name: 'Ano, jsem to já – připojit klíč' }).click();
     await page.locator('main[data-screen=enrol][data-state=done]').waitFor({ timeout: 15_000 });
     expect(await page.locator('main').innerText()).toContain('Klíč „Janin telefon“ je uložen v tomto zařízení.');
     await saveScreen(page, 'app-enrol-done');
@@ -114,6 +120,7 @@ describe('mobile key web app in Chromium', () => {
     await page.getByLabel('Název zařízení').fill('Pixel 9');
     expect(page.url()).toBe(`${server.url}/key/enrol`);
     await page.getByRole('button', { name: 'Připojit klíč' }).click();
+    await page.getByRole('button', { name: 'Ano, jsem to já – připojit klíč' }).click();
     await page.locator('main[data-screen=enrol][data-state=done]').waitFor({ timeout: 15_000 });
 
     await startDemoLogin(page, server.url);

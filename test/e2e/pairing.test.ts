@@ -13,6 +13,10 @@ import { join } from 'node:path';
 import { importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceRequestMessage } from '../../src/mobile/protocol.ts';
+import type { Browser } from 'playwright-core';
+import { seedDemoClient } from '../../scripts/lib/seed.ts';
+import { createIdentity, enrolInApp, listDevices, saveScreen, startDemoLogin } from './app-helpers.ts';
+import { launchBrowser, newContext, PHONE } from './browser.ts';
 import { runCli } from './cli-run.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
@@ -105,15 +109,79 @@ async function pushReceiver() {
 
 describe('pairing and notifications against wrangler dev', () => {
   let server: RunningServer;
+  let browser: Browser;
   const dir = mkdtempSync(join(tmpdir(), 'mobile-key-pairing-'));
   const admin = (args: string[]) => runCli('admin', [...args, '--server', server.url], { ADMIN_TOKEN: server.secrets.ADMIN_TOKEN });
   const key = (args: string[]) => runCli('key', args);
 
   beforeAll(async () => {
-    server = await startTestServer();
+    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    await seedDemoClient(server.url, server.persistTo);
   });
   afterAll(async () => {
+    await browser?.close();
     await server?.stop();
+  });
+
+  it('the web app pairs a tablet from the phone (two browsers), and the phone is told of the tablet’s login', async () => {
+    const identity = await createIdentity(server, 'Jana', 'Nováková');
+    const phoneContext = await newContext(browser, PHONE);
+    const tabletContext = await newContext(browser, PHONE);
+    const phone = await phoneContext.newPage();
+    const tablet = await tabletContext.newPage();
+    await enrolInApp(phone, server.url, identity.activation_code, 'Janin telefon');
+
+    // The phone starts a pairing: a QR with the 4-minute countdown.
+    await phone.goto(`${server.url}/key/`);
+    await phone.locator('button[data-action=pair]').click();
+    await phone.locator('main[data-screen=pair-start][data-state=pending]').waitFor({ timeout: 15_000 });
+    expect(await phone.locator('[data-qr]').count()).toBe(1);
+    expect(await phone.locator('.countdown').innerText()).toMatch(/^Zbývá [34]:\d\d$/);
+    await saveScreen(phone, 'app-pair-qr');
+    const pairingUrl = (await phone.locator('[data-pairing-url]').getAttribute('data-pairing-url'))!;
+
+    // The tablet opens it: whose key it becomes first, then its proposed name.
+    await tablet.goto(pairingUrl);
+    await tablet.locator('main[data-screen=pair-join][data-state=ask]').waitFor({ timeout: 15_000 });
+    expect(await tablet.locator('[data-identity-name]').innerText()).toBe('Přidáváte klíč pro Jana N.');
+    expect(tablet.url()).toBe(`${server.url}/key/pair`);
+    await tablet.getByLabel('Název zařízení').fill('Janin tablet');
+    await saveScreen(tablet, 'app-pair-join');
+    await tablet.getByRole('button', { name: 'Ano, přidat klíč' }).click();
+    await tablet.locator('main[data-screen=pair-join][data-state=waiting]').waitFor();
+
+    // The phone sees the proposed name live and confirms with its key.
+    await phone.locator('main[data-screen=pair-start][data-state=claimed]').waitFor({ timeout: 10_000 });
+    expect(await phone.locator('[data-claimed]').innerText()).toBe('Nové zařízení „Janin tablet“ chce být klíčem vaší identity.');
+    await saveScreen(phone, 'app-pair-confirm');
+    await phone.locator('button[data-action=pair-confirm]').click();
+    await phone.locator('main[data-screen=pair-start][data-state=completed]').waitFor({ timeout: 10_000 });
+    expect(await phone.locator('h1').innerText()).toBe('Klíč „Janin tablet“ byl přidán');
+
+    await tablet.locator('main[data-screen=pair-join][data-state=done]').waitFor({ timeout: 10_000 });
+    expect((await listDevices(server, identity.sub)).map((d) => d.name)).toEqual(['Janin telefon', 'Janin tablet']);
+    await tablet.goto(`${server.url}/key/`);
+    await tablet.locator('li[data-key] h3').waitFor();
+    expect(await tablet.locator('li[data-key] h3').innerText()).toBe('Janin tablet');
+
+    // The tablet approves a login at the demo (same device); the phone shows it when opened.
+    await startDemoLogin(tablet, server.url);
+    await tablet.locator('a[data-launch]').click();
+    await tablet.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 15_000 });
+    await tablet.getByRole('button', { name: 'Schválit' }).click();
+    await tablet.locator('main[data-screen=login][data-state=approved]').waitFor();
+
+    await phone.goto(`${server.url}/key/`);
+    const notice = phone.locator('li[data-notification="login.approved"]');
+    await notice.waitFor({ timeout: 10_000 });
+    expect(await notice.innerText()).toMatch(/^Nové přihlášení: Demo relying service, .+ Schváleno klíčem „Janin tablet“\. Nebyli jste to vy\?/);
+    expect(await phone.locator('li[data-notification="device.paired"]').innerText()).toContain('Přidán klíč „Janin tablet“');
+    await saveScreen(phone, 'app-notifications');
+    await phone.locator('button[data-action=notifications-read]').click();
+    await phone.locator('section[data-notifications="0"]').waitFor();
+    await phone.reload();
+    await phone.locator('section[data-notifications="0"]').waitFor();
+    await Promise.all([phoneContext.close(), tabletContext.close()]);
   });
 
   it('the key CLI pairs a second key, which then approves a login; the first key is pushed and lists both events', async () => {

@@ -10,6 +10,13 @@ import { getDevice } from '../../src/identity/devices.ts';
 import type { PairingSnapshot } from '../../src/pairing/types.ts';
 import { call, sign, startTestLogin } from './helpers.ts';
 import { auditTypes, enrolTestDevice, post, problemCode } from './identity-helpers.ts';
+import type { BrowserSession } from '../../src/browser-session/BrowserSession.ts';
+import { browserSessionStub } from '../../src/browser-session/api.ts';
+import type { SessionRecord } from '../../src/browser-session/lifetime.ts';
+import { parsePairingUrl } from '../../src/pairing/protocol.ts';
+import { pairingStub } from '../../src/pairing/routes.ts';
+import { codeRequest, newClient } from './oidc-support.ts';
+import { Browser, loginWithPhone } from './sso-support.ts';
 import { claim, confirmBody, newDevice, pairSecondKey, signedBody, snapshotOf, startPairing, type TestPairing } from './pairing-support.ts';
 
 const snapshot = async (pairing: TestPairing) => (await (await snapshotOf(pairing)).json()) as PairingSnapshot;
@@ -224,5 +231,58 @@ describe('pairing a new key', () => {
     const malformed = await call(`/api/pairings/${pairing.id}/claim`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"secret":' });
     expect(await problemCode(malformed)).toBe('malformed-json');
     expect((await snapshot(pairing)).state).toBe('pending');
+  });
+});
+
+describe('pairing from the account’s browser session', () => {
+  /** A browser logged in with `device` through /authorize (single sign-on session). */
+  async function accountBrowser(device: Awaited<ReturnType<typeof enrolTestDevice>>) {
+    const browser = new Browser();
+    const client = await newClient();
+    const request = await codeRequest(client);
+    await loginWithPhone(browser, request.params, device);
+    expect(browser.session).toBeDefined();
+    return browser;
+  }
+  const postIn = async (browser: Browser, path: string, body: unknown = {}) =>
+    browser.take(await post(path, body, { Cookie: browser.header(), Origin: 'http://localhost:8787' }));
+
+  it('a fresh session starts a pairing its browser confirms; the new key joins that identity', async () => {
+    const phone = await enrolTestDevice('Jana’s iPhone');
+    const browser = await accountBrowser(phone);
+    const started = await postIn(browser, '/api/pairings/session');
+    expect(started.status).toBe(201);
+    const snapshot = (await started.json()) as PairingSnapshot;
+    const pairing: TestPairing = {
+      id: snapshot.id,
+      secret: parsePairingUrl(snapshot.pairingUrl!)!.secret,
+      cookie: browser.header(),
+      snapshot,
+      stub: pairingStub(env, snapshot.id),
+    };
+    const claimed = await claim(pairing, 'Tablet');
+    // A key signature is not how this one is confirmed, and another browser cannot confirm it.
+    const seen = await (await call(`/api/pairings/${pairing.id}`, { headers: { Cookie: browser.header() } })).json() as PairingSnapshot;
+    expect(await problemCode(await confirm(pairing, await confirmBody(phone, pairing.id, seen.nonce!), browser.header()))).toBe('wrong-device');
+    const other = await accountBrowser(phone);
+    expect(await problemCode(await postIn(other, `/api/pairings/${pairing.id}/confirm-session`))).toBe('pairing-binding');
+    const done = await postIn(browser, `/api/pairings/${pairing.id}/confirm-session`);
+    expect(done.status).toBe(200);
+    expect(await done.json()).toMatchObject({ state: 'completed', deviceId: claimed.status.device_id });
+    expect(await getDevice(env.DB, claimed.status.device_id)).toMatchObject({ sub: phone.sub, name: 'Tablet' });
+  });
+
+  it('refuses without a session, and with an approval older than 5 minutes', async () => {
+    expect(await problemCode(await post('/api/pairings/session', {}))).toBe('unauthorized');
+    const phone = await enrolTestDevice();
+    const browser = await accountBrowser(phone);
+    const stub = browserSessionStub(env, browser.session!.split('.')[0]!)!;
+    await runInDurableObject(stub, async (_i: BrowserSession, state) => {
+      const record = (await state.storage.get<SessionRecord>('session'))!;
+      await state.storage.put('session', { ...record, authTime: record.authTime - 301 });
+    });
+    const stale = await postIn(browser, '/api/pairings/session');
+    expect(stale.status).toBe(403);
+    expect(await problemCode(stale)).toBe('reauthentication-required');
   });
 });

@@ -97,6 +97,15 @@ export function problemMessage(problem: ApiProblem): MessageKey {
       return 'problemOldVersion';
     case 'network':
       return 'problemNetwork';
+    case 'pairing-expired':
+      return 'problemPairingExpired';
+    case 'pairing-ended':
+    case 'pairing-not-claimed':
+      return 'problemPairingEnded';
+    case 'pairing-claimed':
+      return 'problemPairingClaimed';
+    case 'pairing-binding':
+      return 'problemPairingBinding';
     default:
       return 'problemGeneric';
   }

@@ -6,15 +6,21 @@
  * - `/key/enrol` or `/key/enrol#<activation code>` — enrolment
  * - `/key/login#<login id>.<frame>` — a login (what the QR and the same-device button open)
  * - `/key/login` with no (or a malformed) fragment — scan a QR or paste the link
+ * - `/key/pair` — add another key: this device's key starts a pairing and shows its QR
+ * - `/key/pair#<pairing id>.<secret>` — this device joins a pairing as the new key
  */
 import { parseLoginUrl } from '../../../src/mobile/protocol.ts';
+import { parsePairingUrl } from '../../../src/pairing/protocol.ts';
 import { normalizeActivationCode } from './activation.ts';
 
 export type Route =
   | { screen: 'home' }
   | { screen: 'enrol'; code: string }
   | { screen: 'scan'; invalidLink: boolean }
-  | { screen: 'login'; loginId: string; frame: string; origin: string };
+  | { screen: 'login'; loginId: string; frame: string; origin: string }
+  | { screen: 'pair-start' }
+  | { screen: 'pair-join'; pairingId: string; secret: string }
+  | { screen: 'pair-invalid' };
 
 /** Base path of the web app. */
 export const APP_BASE = '/key';
@@ -31,6 +37,11 @@ export function routeFromLocation(location: { origin: string; pathname: string; 
     const login = parseLoginUrl(`${location.origin}${APP_BASE}/login${location.hash}`);
     return login ? { screen: 'login', ...login } : { screen: 'scan', invalidLink: true };
   }
+  if (path === `${APP_BASE}/pair`) {
+    if (!location.hash || location.hash === '#') return { screen: 'pair-start' };
+    const pairing = parsePairingUrl(`${location.origin}${APP_BASE}/pair${location.hash}`);
+    return pairing ? { screen: 'pair-join', pairingId: pairing.pairingId, secret: pairing.secret } : { screen: 'pair-invalid' };
+  }
   return { screen: 'home' };
 }
 
@@ -45,6 +56,11 @@ export function pathForRoute(route: Route): string {
       return `${APP_BASE}/login`;
     case 'login':
       return `${APP_BASE}/login#${route.loginId}.${route.frame}`;
+    case 'pair-start':
+    case 'pair-invalid':
+      return `${APP_BASE}/pair`;
+    case 'pair-join':
+      return `${APP_BASE}/pair#${route.pairingId}.${route.secret}`;
   }
 }
 

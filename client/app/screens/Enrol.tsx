@@ -5,23 +5,27 @@ import { groupActivationCode, isPlausibleActivationCode, normalizeActivationCode
 import { defaultDeviceName } from '../lib/device.ts';
 import { createDeviceKey } from '../lib/keys.ts';
 import { problemMessage, type ApiProblem } from '../lib/problems.ts';
+import { previewEnrolment } from '../lib/pairing.ts';
 import { putKey } from '../lib/store.ts';
 
 type EnrolState =
   | { status: 'form'; error?: { field: 'code' | 'name' | 'form'; message: string; code?: string } }
   | { status: 'sending' }
+  | { status: 'confirm'; identityName: string; code: string; name: string }
+  | { status: 'declined' }
   | { status: 'done'; name: string };
 
 /**
- * Enrolment: an activation code (typed, or from `/key/enrol#CODE`) and a device name; creates
- * a non-extractable P-256 key, enrols its public key, stores the pair in IndexedDB.
+ * Enrolment: an activation code (typed, or from `/key/enrol#CODE`) and a device name; shows
+ * whose identity the code belongs to ("You are adding a key for Jana N. — is that you?") and
+ * only then creates a non-extractable P-256 key, enrols its public key, stores the pair in IndexedDB.
  */
 export function Enrol({ initialCode }: { initialCode: string }) {
   const { t, locale, navigate, announce } = useApp();
   const [code, setCode] = useState(() => groupActivationCode(initialCode));
   const [name, setName] = useState(() => defaultDeviceName(navigator.userAgent, locale));
   const [state, setState] = useState<EnrolState>({ status: 'form' });
-  const heading = useHeadingFocus<HTMLHeadingElement>(state.status === 'done' ? 'done' : 'form');
+  const heading = useHeadingFocus<HTMLHeadingElement>(state.status === 'done' || state.status === 'confirm' || state.status === 'declined' ? state.status : 'form');
 
   const fail = (error: { field: 'code' | 'name' | 'form'; message: string; code?: string }) => {
     setState({ status: 'form', error });
@@ -35,6 +39,15 @@ export function Enrol({ initialCode }: { initialCode: string }) {
     if (!isPlausibleActivationCode(normalized)) return fail({ field: 'code', message: t('codeTooShort') });
     const deviceName = name.trim();
     if (!deviceName) return fail({ field: 'name', message: t('nameMissing') });
+    setState({ status: 'sending' });
+    // Whose key it becomes, before any key is made.
+    const preview = await previewEnrolment(normalized);
+    if (!preview.ok) return fail(problemField(preview.problem, t(problemMessage(preview.problem))));
+    setState({ status: 'confirm', identityName: preview.value.identity_name, code: normalized, name: deviceName });
+    announce(t('enrolWhose', { name: preview.value.identity_name || '—' }));
+  };
+
+  const enrol = async (normalized: string, deviceName: string) => {
     setState({ status: 'sending' });
     let key: Awaited<ReturnType<typeof createDeviceKey>>;
     try {
@@ -78,6 +91,40 @@ export function Enrol({ initialCode }: { initialCode: string }) {
             {t('navHome')}
           </button>
         </div>
+      </main>
+    );
+  }
+
+  if (state.status === 'confirm' || state.status === 'declined') {
+    return (
+      <main class="screen" data-screen="enrol" data-state={state.status}>
+        <h1 ref={heading} tabIndex={-1}>
+          {t('enrolTitle')}
+        </h1>
+        {state.status === 'confirm' ? (
+          <>
+            <p class="whose" data-identity-name="">
+              <strong>{t('enrolWhose', { name: state.identityName || '—' })}</strong>
+            </p>
+            <div class="actions">
+              <button type="button" class="primary" data-action="enrol-confirm" onClick={() => void enrol(state.code, state.name)}>
+                {t('enrolConfirm')}
+              </button>
+              <button type="button" class="secondary" data-action="enrol-decline" onClick={() => setState({ status: 'declined' })}>
+                {t('enrolDecline')}
+              </button>
+            </div>
+          </>
+        ) : (
+          <>
+            <p class="notice">{t('enrolDeclined')}</p>
+            <div class="actions">
+              <button type="button" class="secondary" data-action="home" onClick={() => navigate({ screen: 'home' })}>
+                {t('navHome')}
+              </button>
+            </div>
+          </>
+        )}
       </main>
     );
   }

@@ -3,6 +3,7 @@ import { useApp, useHeadingFocus } from '../context.ts';
 import { revokeOnServer } from '../lib/keys.ts';
 import { problemMessage, type ApiProblem } from '../lib/problems.ts';
 import { deleteKey, listKeys, type StoredKey } from '../lib/store.ts';
+import { Notifications } from './Notifications.tsx';
 
 type KeysState = { status: 'loading' } | { status: 'ready'; keys: StoredKey[] } | { status: 'unavailable' };
 
@@ -66,6 +67,11 @@ export function Home() {
             {t('scanAction')}
           </button>
         )}
+        {keys.length > 0 && (
+          <button type="button" class="secondary" data-action="pair" onClick={() => navigate({ screen: 'pair-start' })}>
+            {t('pairAction')}
+          </button>
+        )}
         <button
           type="button"
           class={keys.length ? 'secondary' : 'primary'}
@@ -75,6 +81,7 @@ export function Home() {
           {t('enrolAction')}
         </button>
       </div>
+      {keys.length > 0 && <Notifications keys={keys} />}
       {keys.length > 0 && (
         <section aria-labelledby="keys-heading">
           <h2 id="keys-heading">{t('keysTitle')}</h2>
