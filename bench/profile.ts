@@ -16,7 +16,9 @@ import { loadavg } from 'node:os';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
 import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
 import { median, round } from './lib/stats.ts';
-import { startRuntime } from './runtime.ts';
+import { peerLogin, startPeer } from './peer.ts';
+import { processesOf, startRuntime } from './runtime.ts';
+import { freePort } from '../scripts/lib/server.ts';
 
 const LOGINS = process.env.BENCH_QUICK === '1' ? 2 : 9;
 const CPU_ROUNDS = process.env.BENCH_QUICK === '1' ? 1 : 5;
@@ -99,6 +101,21 @@ try {
     cpuRounds.push((cpuMs(pid) - before) / CPU_LOGINS);
   }
   client.length = 0;
+  // The peer the same way, in the same run: node-oidc-provider's process CPU per complete login
+  // (its login and consent forms, code exchange, UserInfo; bench/peer.ts).
+  const peer = await startPeer(await freePort());
+  const peerRounds: number[] = [];
+  try {
+    const peerPid = processesOf(peer.pgid, 'node')[0] ?? peer.pgid;
+    for (let i = 0; i < 5; i++) await peerLogin(peer, `warm-${i}`);
+    for (let r = 0; r < CPU_ROUNDS; r++) {
+      const before = cpuMs(peerPid);
+      for (let i = 0; i < CPU_LOGINS; i++) await peerLogin(peer, `user-${r}-${i}`);
+      peerRounds.push((cpuMs(peerPid) - before) / CPU_LOGINS);
+    }
+  } finally {
+    await peer.stop();
+  }
   const totals = {
     requests: steps.length,
     d1Queries: steps.reduce((n, s) => n + s.d1Queries, 0),
@@ -110,6 +127,9 @@ try {
     /** workerd CPU per login, ms: the median round, and every round. */
     cpuMsPerLogin: round(median(cpuRounds), 2),
     cpuRounds: cpuRounds.map((x) => round(x, 2)),
+    /** node-oidc-provider's process CPU per login, ms, the same way. */
+    peerCpuMsPerLogin: round(median(peerRounds), 2),
+    peerCpuRounds: peerRounds.map((x) => round(x, 2)),
   };
   const result = { date: new Date().toISOString(), logins: LOGINS, loadAverage: loadavg().map((l) => round(l, 2)), steps, totals };
   const dir = new URL('results/', import.meta.url).pathname;
@@ -122,6 +142,7 @@ try {
   }
   console.log(`| | **total** (${totals.requests} requests; login median ${totals.loginMedianMs} ms) | ${totals.clientMs} | ${totals.d1Queries} | ${totals.d1Ms} | ${totals.doCalls} | ${totals.doMs} | |`);
   console.log(`\nworkerd CPU per login: ${totals.cpuMsPerLogin} ms (median of ${CPU_ROUNDS} rounds of ${CPU_LOGINS}: ${totals.cpuRounds.join(', ')})`);
+  console.log(`node-oidc-provider CPU per login: ${totals.peerCpuMsPerLogin} ms (${totals.peerCpuRounds.join(', ')})`);
   console.log(`\nload average ${result.loadAverage.join(' ')}; medians over ${LOGINS} logins; bench/results/profile.json`);
 } catch (error) {
   console.error(server.output().slice(-3000));
