@@ -18,7 +18,7 @@ Commands:
   client create --name NAME --redirect-uri URI [--redirect-uri URI ...] [--public] [--id-token-alg RS256|ES256]
                 [--post-logout-redirect-uri URI ...] [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
                                      register a relying service (prints its client_id and secret)
-  client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
+  client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--id-token-alg RS256|ES256] [--post-logout-redirect-uri URI ...]
                 [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]
                                      change a relying service; a repeated option replaces the whole
                                      list; an empty value ("") clears a logout URI or the list
@@ -122,8 +122,10 @@ await runCli('admin', json, async () => {
     const clientId = positional(arg, 'CLIENT_ID');
     const redirectUris = values['redirect-uri'];
     const name = str('name');
+    const alg = str('id-token-alg');
     const patch: Record<string, unknown> = {
       ...(name !== undefined ? { name } : {}),
+      ...(alg !== undefined ? { id_token_alg: alg } : {}),
       ...(Array.isArray(redirectUris) ? { redirect_uris: redirectUris } : {}),
       ...logoutOptions(),
     };
