@@ -22,7 +22,7 @@ Commands:
                                      register a relying service (prints its client_id and secret);
                                      --grant-type refresh_token allows refresh tokens (offline_access);
                                      pairwise: its own sub per person, redirect URIs on one host
-  client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...]
+  client update CLIENT_ID [--name NAME] [--redirect-uri URI ...] [--id-token-alg RS256|ES256] [--post-logout-redirect-uri URI ...]
                 [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI] [--grant-type TYPE ...]
                 [--require-number-matching | --no-require-number-matching]
                                      change a relying service; a repeated option replaces the whole
@@ -140,8 +140,10 @@ await runCli('admin', json, async () => {
     const clientId = positional(arg, 'CLIENT_ID');
     const redirectUris = values['redirect-uri'];
     const name = str('name');
+    const alg = str('id-token-alg');
     const patch: Record<string, unknown> = {
       ...(name !== undefined ? { name } : {}),
+      ...(alg !== undefined ? { id_token_alg: alg } : {}),
       ...(Array.isArray(redirectUris) ? { redirect_uris: redirectUris } : {}),
       ...numberMatchingOption(),
       ...logoutOptions(),

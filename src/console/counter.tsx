@@ -10,6 +10,7 @@ import * as v from 'valibot';
 import { IdentityBody } from '../identity/admin.ts';
 import { activationCodeTtlSeconds, activationUrl, issueActivationCode } from '../identity/activation.ts';
 import { recordAudit } from '../identity/audit.ts';
+import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { getDevice, listDevices, revokeDevice } from '../identity/devices.ts';
 import { createIdentity, getIdentity, type Identity } from '../identity/identities.ts';
 import { logEvent } from '../lib/log.ts';
@@ -168,5 +169,8 @@ counterRoutes.post('/devices/:id/revoke', async (c) => {
   const device = await getDevice(c.env.DB, c.req.param('id'));
   if (!device) return messagePage(c, page, 404, page.t.noResults);
   await revokeDevice(c.env.DB, device.id, undefined, Date.now(), sessionOf(c)!.sub);
+  // As the operator API and the phone do: the browser sessions the key approved end, and their
+  // services are told (back-channel logout). Also on a repeat: it is idempotent.
+  await endSessionsOfDevice(c.env, device.id);
   return c.redirect(`/console/people/${device.sub}`, 303);
 });

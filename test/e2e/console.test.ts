@@ -1,20 +1,18 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
-import { DESKTOP, launchBrowser, readNextQrFromScreen, readQrFromScreen } from './browser.ts';
+import { DESKTOP, launchBrowser, readNextQrFromScreen, readQrFromScreen, saveScreenshot } from './browser.ts';
 import { runCli } from './cli-run.ts';
 import { enrolPerson, keyCli, LOGIN_PATH, pageOpener, watchProblems, type KeyHolder } from './page-kit.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
-/** Screenshots of the console go to test-results/console/ (not docs/). */
-const SHOTS = new URL('../../test-results/console/', import.meta.url).pathname;
+/** Screenshots: test-results/screenshots/, and docs/screenshots/ with UPDATE_SCREENSHOTS=1 (saveScreenshot). */
 async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await saveScreenshot(page, name);
 }
 
 describe('operator console in Chromium', () => {
@@ -115,10 +113,17 @@ describe('operator console in Chromium', () => {
     const redirectUri = 'https://library.example/callback';
     await adminTab.fill('#register-client [name=name]', 'City library');
     await adminTab.fill('#register-client [name=redirect_uris]', redirectUri);
+    await adminTab.fill('#register-client [name=post_logout_redirect_uris]', 'https://library.example/bye');
+    await adminTab.fill('#register-client [name=backchannel_logout_uri]', 'https://library.example/backchannel');
+    await shot(adminTab, 'console-clients');
     await adminTab.click('#register-client button[type=submit]');
     const clientId = (await adminTab.textContent('#client-id'))!.trim();
     const secret = (await adminTab.textContent('#client-secret'))!.trim();
     await shot(adminTab, 'console-client-registered');
+    await adminTab.goto(`${server.url}/console/clients/${clientId}`);
+    expect(await adminTab.inputValue('#edit-client [name=backchannel_logout_uri]')).toBe('https://library.example/backchannel');
+    expect(await adminTab.inputValue('#edit-client [name=post_logout_redirect_uris]')).toBe('https://library.example/bye');
+    await shot(adminTab, 'console-client-edit');
 
     // The new service logs a person in (openid-client, the browser at our /authorize).
     const config = await client.discovery(new URL(server.url), clientId, secret, client.ClientSecretPost(secret), { execute: [client.allowInsecureRequests] });

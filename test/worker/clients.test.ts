@@ -68,6 +68,17 @@ describe('logout registration (RP-Initiated, Back-Channel, Front-Channel Logout 
     expect(shown.backchannel_logout_uri).toBe('https://rp.example/backchannel');
   });
 
+  it('PATCH changes the ID token alg (the console edits it too) and refuses an unknown one', async () => {
+    const created = (await (await create({})).json()) as Record<string, unknown>;
+    expect(created.id_token_alg).toBe('RS256');
+    const res = await patch(created.client_id as string, { id_token_alg: 'ES256' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Record<string, unknown>).id_token_alg).toBe('ES256');
+    expect((await getClient(env.DB, created.client_id as string))?.idTokenAlg).toBe('ES256');
+    expect((await patch(created.client_id as string, { id_token_alg: 'none' })).status).toBe(400);
+    expect((await getClient(env.DB, created.client_id as string))?.idTokenAlg).toBe('ES256');
+  });
+
   it('a client without logout registration has none', async () => {
     const created = (await (await create({})).json()) as Record<string, unknown>;
     expect(created).toMatchObject({ post_logout_redirect_uris: [], backchannel_logout_uri: null, frontchannel_logout_uri: null });

@@ -1,7 +1,13 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import type { BrowserSession } from '../../src/browser-session/BrowserSession.ts';
+import { browserSessionStub } from '../../src/browser-session/api.ts';
+import type { SessionRecord } from '../../src/browser-session/lifetime.ts';
 import { describe, expect, it } from 'vitest';
 import { revokeRole } from '../../src/console/operators.ts';
-import { call } from './helpers.ts';
+import { call, testDevice } from './helpers.ts';
+import { codeRequest, newClient, newPerson } from './oidc-support.ts';
+import { Browser, loginWithPhone } from './sso-support.ts';
 import { ADMIN, post as postJson } from './identity-helpers.ts';
 import { consoleBrowser, consoleLogin, cookiesOf, newOperator } from './console-support.ts';
 
@@ -135,6 +141,22 @@ describe('the counter', () => {
     const revoked = await env.DB.prepare("SELECT operator FROM audit_events WHERE type = 'device.revoked' AND device_id = ?1").bind(device_id).first<{ operator: string }>();
     expect(revoked?.operator).toBe(clerk.sub);
     expect((await env.DB.prepare('SELECT revoked_at FROM devices WHERE id = ?1').bind(device_id).first<{ revoked_at: number }>())!.revoked_at).toBeGreaterThan(0);
+  });
+
+  it('revoking a key at the counter ends the browser sessions it approved', async () => {
+    const clerk = await consoleBrowser('clerk');
+    const person = await newPerson();
+    const device = await testDevice('Jana’s phone', person.sub);
+    await env.DB.prepare('INSERT INTO devices (id, sub, public_jwk, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)')
+      .bind(device.id, person.sub, JSON.stringify(device.publicJwk), device.name, Date.now())
+      .run();
+    const browser = new Browser();
+    const tc = await newClient();
+    await loginWithPhone(browser, (await codeRequest(tc)).params, device);
+    const stub = browserSessionStub(env, browser.session!.split('.')[0]!)!;
+    expect((await clerk.post(`/console/devices/${device.id}/revoke`, { csrf: clerk.csrf })).status).toBe(303);
+    const record = await runInDurableObject(stub, (_i: BrowserSession, state) => state.storage.get<SessionRecord>('session'));
+    expect(record).toMatchObject({ endReason: 'device-revoked', endedAt: expect.any(Number) });
   });
 
   it('refuses invalid person data with the API’s validation and creates nothing', async () => {
