@@ -216,7 +216,7 @@ describe('phone answers', () => {
     expect(unwrap(await login.stub.read(await cookieHash(login.cookie))).state).toBe('scanned');
   });
 
-  it('refuses a wrong QR secret as an unknown login and a bad signature', async () => {
+  it('refuses a QR frame it never issued as an unknown login, and a bad signature', async () => {
     const login = await startTestLogin();
     const phone = await testDevice();
     const wrongSecret = await login.stub.scan({
