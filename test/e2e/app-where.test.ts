@@ -22,12 +22,12 @@ describe('mobile key web app: where the login comes from, and number matching', 
   beforeAll(async () => {
     [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
     await seedDemoClient(server.url, server.persistTo);
-    const res = await fetch(`${server.url}/admin/clients/demo`, {
-      method: 'PATCH',
-      headers: { Authorization: `Bearer ${server.secrets.ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ require_number_matching: true }),
+    // The operator turns number matching on for the demo service with the operator CLI.
+    const updated = await runCli('admin', ['client', 'update', 'demo', '--require-number-matching', '--server', server.url, '--json'], {
+      ADMIN_TOKEN: server.secrets.ADMIN_TOKEN,
     });
-    expect(res.status).toBe(200);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.json).toMatchObject({ client_id: 'demo', require_number_matching: true });
   });
   afterAll(async () => {
     await browser?.close();
