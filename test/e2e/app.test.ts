@@ -142,6 +142,10 @@ describe('mobile key web app in Chromium', () => {
     expect(secondsLeft).toBeGreaterThan(100);
     expect(secondsLeft).toBeLessThanOrEqual(180);
     await saveScreen(page, 'app-login-context');
+    // The consent to what is listed: this login only by default, or always for the service.
+    const consent = main.locator('[data-consent]');
+    expect(await consent.locator('input[value=once]').isChecked()).toBe(true);
+    await consent.getByLabel('Vždy pro tuto službu').check();
 
     await page.getByRole('button', { name: 'Schválit' }).click();
     await page.locator('main[data-screen=login][data-state=approved]').waitFor();
@@ -151,6 +155,10 @@ describe('mobile key web app in Chromium', () => {
 
     // Back in the same tab: the login page continues to the relying service by itself.
     await page.getByRole('link', { name: 'Zpět na přihlašovací stránku' }).click();
+    await expectLoggedInAtDemo(page, 'Jana Svobodová');
+    // "Always" was remembered: the demo logs in again silently, with no consent page.
+    await page.goto(`${server.url}/demo`);
+    await page.getByRole('button', { name: 'Log in with the mobile key' }).click();
     await expectLoggedInAtDemo(page, 'Jana Svobodová');
     await context.close();
   });
