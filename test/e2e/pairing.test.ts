@@ -16,7 +16,7 @@ import { deviceRequestMessage } from '../../src/mobile/protocol.ts';
 import type { Browser } from 'playwright-core';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { createIdentity, enrolInApp, listDevices, saveScreen, startDemoLogin } from './app-helpers.ts';
-import { launchBrowser, newContext, PHONE } from './browser.ts';
+import { DESKTOP, launchBrowser, newContext, PHONE, readQrFromScreen } from './browser.ts';
 import { runCli } from './cli-run.ts';
 import { startTestServer, type RunningServer } from './server.ts';
 
@@ -181,7 +181,27 @@ describe('pairing and notifications against wrangler dev', () => {
     await phone.locator('section[data-notifications="0"]').waitFor();
     await phone.reload();
     await phone.locator('section[data-notifications="0"]').waitFor();
-    await Promise.all([phoneContext.close(), tabletContext.close()]);
+
+    // The account's "Add a key" on a desktop without a key: logged in there with the phone
+    // (single sign-on session), /key/pair pairs from the session and the desktop confirms.
+    const desktopContext = await newContext(browser, DESKTOP);
+    const desktop = await desktopContext.newPage();
+    await startDemoLogin(desktop, server.url);
+    await phone.goto(await readQrFromScreen(desktop));
+    await phone.locator('main[data-screen=login][data-state=context]').waitFor({ timeout: 15_000 });
+    await phone.getByRole('button', { name: 'Schválit' }).click();
+    await desktop.waitForURL(/\/demo\/callback\?/, { timeout: 20_000 });
+    await desktop.goto(`${server.url}/key/pair`);
+    await desktop.locator('main[data-screen=pair-start][data-state=pending]').waitFor({ timeout: 15_000 });
+    await tablet.goto(await readQrFromScreen(desktop));
+    await tablet.getByLabel('Název zařízení').fill('Janin notebook');
+    await tablet.getByRole('button', { name: 'Ano, přidat klíč' }).click();
+    await desktop.locator('main[data-screen=pair-start][data-state=claimed]').waitFor({ timeout: 10_000 });
+    await desktop.locator('button[data-action=pair-confirm]').click();
+    await desktop.locator('main[data-screen=pair-start][data-state=completed]').waitFor({ timeout: 10_000 });
+    await tablet.locator('main[data-screen=pair-join][data-state=done]').waitFor({ timeout: 10_000 });
+    expect((await listDevices(server, identity.sub)).map((d) => d.name)).toEqual(['Janin telefon', 'Janin tablet', 'Janin notebook']);
+    await Promise.all([phoneContext.close(), tabletContext.close(), desktopContext.close()]);
   });
 
   it('the key CLI pairs a second key, which then approves a login; the first key is pushed and lists both events', async () => {

@@ -44,6 +44,16 @@ export function startPairing(key: StoredKey): Promise<ApiResult<PairingSnapshot>
   return signedPost<PairingSnapshot>(key, '/api/pairings', 'pair-start');
 }
 
+/** The account's browser starts a pairing from its single sign-on session (approved in the last 5 minutes). */
+export function startPairingFromSession(): Promise<ApiResult<PairingSnapshot>> {
+  return postJson<PairingSnapshot>('/api/pairings/session', {});
+}
+
+/** The account's browser confirms the device that claimed its pairing. */
+export function confirmPairingFromSession(pairingId: string): Promise<ApiResult<PairingSnapshot>> {
+  return postJson<PairingSnapshot>(`/api/pairings/${pairingId}/confirm-session`, {});
+}
+
 /** The pairing's snapshot (the fallback where the WebSocket is blocked). */
 export async function readPairing(pairingId: string): Promise<ApiResult<PairingSnapshot>> {
   try {

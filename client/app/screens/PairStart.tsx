@@ -3,7 +3,15 @@ import { safeRequester } from '../../../src/http/names.ts';
 import { Qr } from '../../shared/Qr.tsx';
 import { useApp, useHeadingFocus } from '../context.ts';
 import { deadlineFrom, formatCountdown, secondsLeft, type Deadline } from '../lib/countdown.ts';
-import { cancelPairing, confirmPairing, readPairing, startPairing, type PairingSnapshot } from '../lib/pairing.ts';
+import {
+  cancelPairing,
+  confirmPairing,
+  confirmPairingFromSession,
+  readPairing,
+  startPairing,
+  startPairingFromSession,
+  type PairingSnapshot,
+} from '../lib/pairing.ts';
 import { problemMessage, type ApiProblem } from '../lib/problems.ts';
 import { listKeys, type StoredKey } from '../lib/store.ts';
 
@@ -11,13 +19,15 @@ type View =
   | { step: 'loading' }
   | { step: 'no-key' }
   | { step: 'choose'; keys: StoredKey[] }
-  | { step: 'live'; key: StoredKey; snapshot: PairingSnapshot; deadline: Deadline; busy?: boolean }
-  | { step: 'error'; problem: ApiProblem; key?: StoredKey };
+  | { step: 'live'; key: StoredKey | null; snapshot: PairingSnapshot; deadline: Deadline; busy?: boolean }
+  | { step: 'error'; problem: ApiProblem; key?: StoredKey | null };
 
 /**
  * Adding another key, on the existing key's side (docs/pairing.md): start a pairing, show its QR
  * with the countdown, follow it live (WebSocket snapshots, GET as the fallback), show the new
- * device's proposed name and confirm it with this key's signature.
+ * device's proposed name and confirm it with this key's signature. A browser without a key but
+ * with a fresh single sign-on session (the account's "Add a key" link on a desktop) pairs from
+ * the session instead, and confirms as that browser.
  */
 export function PairStart() {
   const { t, announce } = useApp();
@@ -27,10 +37,10 @@ export function PairStart() {
   const socket = useRef<WebSocket | null>(null);
   const poll = useRef<ReturnType<typeof setInterval> | null>(null);
 
-  const show = (key: StoredKey, snapshot: PairingSnapshot) =>
+  const show = (key: StoredKey | null, snapshot: PairingSnapshot) =>
     setView({ step: 'live', key, snapshot, deadline: deadlineFrom(snapshot.expiresAt, snapshot.now, Date.now()) });
 
-  const follow = (key: StoredKey, pairingId: string) => {
+  const follow = (key: StoredKey | null, pairingId: string) => {
     const fallback = () => {
       poll.current ??= setInterval(async () => {
         const result = await readPairing(pairingId);
@@ -55,9 +65,12 @@ export function PairStart() {
     }
   };
 
-  const begin = async (key: StoredKey) => {
+  const begin = async (key: StoredKey | null) => {
     setView({ step: 'loading' });
-    const result = await startPairing(key);
+    const result = key ? await startPairing(key) : await startPairingFromSession();
+    if (!key && !result.ok && (result.problem.code === 'unauthorized' || result.problem.code === 'reauthentication-required')) {
+      return setView({ step: 'no-key' });
+    }
     if (!result.ok) return setView({ step: 'error', problem: result.problem, key });
     show(key, result.value);
     follow(key, result.value.id);
@@ -67,7 +80,7 @@ export function PairStart() {
     void listKeys().then(
       (all) => {
         const keys = all.filter((k) => k.origin === location.origin);
-        if (keys.length === 0) setView({ step: 'no-key' });
+        if (keys.length === 0) void begin(null);
         else if (keys.length === 1) void begin(keys[0]!);
         else setView({ step: 'choose', keys });
       },
@@ -94,7 +107,7 @@ export function PairStart() {
   const confirm = async () => {
     if (view.step !== 'live' || !view.snapshot.nonce) return;
     setView({ ...view, busy: true });
-    const result = await confirmPairing(view.key, view.snapshot.id, view.snapshot.nonce);
+    const result = view.key ? await confirmPairing(view.key, view.snapshot.id, view.snapshot.nonce) : await confirmPairingFromSession(view.snapshot.id);
     if (result.ok) show(view.key, result.value);
     else setView({ step: 'error', problem: result.problem, key: view.key });
   };
@@ -124,9 +137,9 @@ export function PairStart() {
           <p class="notice error" role="alert" data-error={view.problem.code}>
             {t(problemMessage(view.problem))}
           </p>
-          {view.key && (
+          {view.key !== undefined && (
             <div class="actions">
-              <button type="button" class="primary" data-action="pair-again" onClick={() => void begin(view.key!)}>
+              <button type="button" class="primary" data-action="pair-again" onClick={() => void begin(view.key ?? null)}>
                 {t('pairAgain')}
               </button>
             </div>
