@@ -187,10 +187,10 @@ describe('consent during login', () => {
     const jar = new Jar();
     const request = await codeRequest(await newClient());
     const login = await loginOf(jar, await jar.get(`/authorize?${new URLSearchParams(request.params)}`));
-    const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { secret: login.secret, device_id: phone.id, signature: await sign(phone, 'scan', login.id) });
+    const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { version: 2, frame: login.frame, device_id: phone.id, signature: await sign(phone, 'scan', login.id) });
     const { nonce } = (await scan.json()) as { nonce: string };
     const res = await postJson(`/api/mobile/logins/${login.id}/answer`, {
-      secret: login.secret, device_id: phone.id, decision: 'approve', nonce, signature: await sign(phone, 'approve', login.id, nonce), consent: 'forever',
+      version: 2, device_id: phone.id, decision: 'approve', nonce, signature: await sign(phone, 'approve', login.id, nonce), consent: 'forever',
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { type: string }).type).toContain('invalid-input');
