@@ -19,7 +19,7 @@ import { browserSessionStub } from '../../src/browser-session/api.ts';
 import type { SessionRecord } from '../../src/browser-session/lifetime.ts';
 import { call, testDevice, type TestDevice } from './helpers.ts';
 import { codeRequest, discover, newClient, newPerson, rp, type TestClient } from './oidc-support.ts';
-import { refreshClient } from './refresh-support.ts';
+import { enrolledPhone, refreshClient } from './refresh-support.ts';
 import { approveWithPhone, authorizeIn, Browser } from './sso-support.ts';
 
 /** The authorization response as the relying service receives it: where, and its parameters. */
@@ -105,11 +105,8 @@ function planHelpers(mode: ResponseMode) {
     { order = (p) => p, client = newClient }: { order?: (params: Record<string, string>) => Record<string, string>; client?: () => Promise<TestClient> } = {},
   ) {
     const person = await newPerson();
-    const device = await testDevice('Jana’s phone', person.sub);
     // UserInfo checks that the approving key is still enrolled.
-    await env.DB.prepare('INSERT INTO devices (id, sub, public_jwk, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)')
-      .bind(device.id, person.sub, JSON.stringify(device.publicJwk), device.name, Date.now())
-      .run();
+    const device = await enrolledPhone(person.sub);
     const browser = new Browser();
     const tc = await client();
     const request = await codeRequest(tc, { ...mode.extra, ...extra });
@@ -136,6 +133,14 @@ function planHelpers(mode: ResponseMode) {
 /** UserInfo's JSON for a bearer access token. */
 async function userinfo(accessToken: string): Promise<Record<string, unknown>> {
   return (await (await call('/userinfo', { headers: { Authorization: `Bearer ${accessToken}` } })).json()) as Record<string, unknown>;
+}
+
+/** The request's /authorize answer is our error page for the redirect_uri: a 400, no redirect anywhere. */
+async function expectRedirectUriErrorPage(request: { params: Record<string, string> }): Promise<void> {
+  const res = await authorizeIn(new Browser(), request.params);
+  expect(res.status).toBe(400);
+  expect(res.headers.get('Location')).toBeNull();
+  expect(await res.text()).toContain('invalid_redirect_uri');
 }
 
 /**
@@ -360,11 +365,7 @@ export function basicOpPlan(mode: ResponseMode): void {
 
     it('oidcc-ensure-registered-redirect-uri: an unregistered redirect_uri gets an error page, no redirect', async () => {
       const tc = await newClient();
-      const request = await requestAt(tc, { redirect_uri: 'https://attacker.example/cb' });
-      const res = await authorizeIn(new Browser(), request.params);
-      expect(res.status).toBe(400);
-      expect(res.headers.get('Location')).toBeNull();
-      expect(await res.text()).toContain('invalid_redirect_uri');
+      await expectRedirectUriErrorPage(await requestAt(tc, { redirect_uri: 'https://attacker.example/cb' }));
     });
 
     it('oidcc-ensure-post-request-succeeds: the authorization request also works as a form POST', async () => {
@@ -407,11 +408,7 @@ export function basicOpPlan(mode: ResponseMode): void {
       const tc = await newClient();
       const header = btoa(JSON.stringify({ alg: 'none' })).replace(/=+$/, '');
       const body = btoa(JSON.stringify({ client_id: tc.client.client_id, redirect_uri: tc.redirectUri, response_type: 'code', scope: 'openid' })).replace(/=+$/, '');
-      const request = await requestAt(tc, { request: `${header}.${body}.`, redirect_uri: 'https://attacker.example/cb' });
-      const res = await authorizeIn(new Browser(), request.params);
-      expect(res.status).toBe(400);
-      expect(res.headers.get('Location')).toBeNull();
-      expect(await res.text()).toContain('invalid_redirect_uri');
+      await expectRedirectUriErrorPage(await requestAt(tc, { request: `${header}.${body}.`, redirect_uri: 'https://attacker.example/cb' }));
     });
 
     it('oidcc-refresh-token: refresh tokens are issued exactly when discovery offers the grant (the suite skips the module otherwise)', async () => {
