@@ -10,6 +10,8 @@ import { base64urlEncode, deviceRequestMessage, signDeviceMessage } from '../../
 import { call, sign, startTestLogin, type TestDevice } from './helpers.ts';
 import { enrolTestDevice, post, problemCode, revoke } from './identity-helpers.ts';
 import { pairSecondKey, signedBody } from './pairing-support.ts';
+import { codeRequest, newClient } from './oidc-support.ts';
+import { authorizeIn, Browser, consented, loginWithPhone } from './sso-support.ts';
 
 interface Listed {
   notifications: { id: number; type: string; device_id: string | null; detail: Record<string, unknown>; read: boolean }[];
@@ -56,6 +58,24 @@ describe('notifications', () => {
     const own = await list(phone);
     expect(own.notifications.map((n) => n.type)).toEqual(['device.paired']);
     expect(own.notifications[0]!.detail).toMatchObject({ device_name: 'Tablet' });
+  });
+
+  it('a login answered from the browser session, without the phone, tells the other keys too', async () => {
+    const phone = await enrolTestDevice('Jana’s iPhone');
+    const tablet = await pairSecondKey(phone, 'Tablet');
+    const browser = new Browser();
+    await loginWithPhone(browser, (await codeRequest(await newClient())).params, phone);
+    const portal = await newClient();
+    await consented(phone.sub, portal.client.client_id);
+    const silent = await authorizeIn(browser, (await codeRequest(portal, { prompt: 'none' })).params);
+    expect(new URL(silent.headers.get('Location')!).searchParams.has('code')).toBe(true);
+    // Written after the answer (waitUntil).
+    await vi.waitFor(async () => {
+      const [newest] = (await list(tablet)).notifications;
+      expect(newest).toMatchObject({ type: 'login.approved', device_id: phone.id, detail: { client_id: portal.client.client_id, device_name: 'Jana’s iPhone' } });
+    });
+    // The key whose session answered is not told of its own login.
+    expect((await list(phone)).notifications.map((n) => n.type)).toEqual(['device.paired']);
   });
 
   it('marks read per key, only forward', async () => {
