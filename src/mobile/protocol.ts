@@ -93,7 +93,7 @@ export const REVOKE_ACTION = 'revoke';
  * {@link revocationMessage}, with the action, a subject in the login slot (`-` when there is none)
  * and the device's clock:
  *
- *   mobile-key-v1
+ *   mobile-key-v2
  *   <action>          pair-start | notifications | notifications-read | push-subscribe
  *   <subject>         "-", or what the request is about (the last notification id read, the
  *                     push endpoint's SHA-256 in base64url)
@@ -122,7 +122,7 @@ export function deviceRequestMessage(input: {
   if (!Number.isSafeInteger(input.timestamp) || input.timestamp <= 0) {
     throw new TypeError('timestamp must be a positive integer (epoch milliseconds)');
   }
-  return new TextEncoder().encode([PROTOCOL_VERSION, input.action, subject, String(input.timestamp), input.deviceId].join('\n'));
+  return new TextEncoder().encode([MESSAGE_TAG, input.action, subject, String(input.timestamp), input.deviceId].join('\n'));
 }
 
 /**

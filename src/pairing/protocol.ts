@@ -4,13 +4,13 @@
  *
  * Both signed messages have the five-line shape of src/mobile/protocol.ts:
  *
- *   mobile-key-v1
+ *   mobile-key-v2
  *   pair-claim        the NEW device proves it holds the key it asks to enrol
  *   <pairing id>      64 lowercase hex characters
  *   -
  *   <thumbprint>      RFC 7638 SHA-256 thumbprint of the new public key (base64url, 43 chars)
  *
- *   mobile-key-v1
+ *   mobile-key-v2
  *   pair-confirm      the EXISTING key (the one that started the pairing) lets the new key in
  *   <pairing id>
  *   <nonce>           issued when the new device claimed the pairing
@@ -20,7 +20,7 @@
  * are scan/approve/deny) and from the device requests (whose login slot is `-` or a subject).
  */
 import { calculateJwkThumbprint } from 'jose';
-import { PROTOCOL_VERSION } from '../mobile/protocol.ts';
+import { MESSAGE_TAG } from '../mobile/protocol.ts';
 
 /** The path of the web app's screen that a pairing QR opens. */
 export const PAIRING_URL_PATH = '/key/pair';
@@ -61,7 +61,7 @@ export function keyThumbprint(publicJwk: JsonWebKey): Promise<string> {
 export function pairClaimMessage(input: { pairingId: string; thumbprint: string }): Uint8Array<ArrayBuffer> {
   if (!PAIRING_ID.test(input.pairingId)) throw new TypeError('pairingId is not a pairing id');
   if (!FIELD.test(input.thumbprint)) throw new TypeError('thumbprint is not a valid protocol field');
-  return new TextEncoder().encode([PROTOCOL_VERSION, 'pair-claim', input.pairingId, '-', input.thumbprint].join('\n'));
+  return new TextEncoder().encode([MESSAGE_TAG, 'pair-claim', input.pairingId, '-', input.thumbprint].join('\n'));
 }
 
 /**
@@ -71,5 +71,5 @@ export function pairClaimMessage(input: { pairingId: string; thumbprint: string 
 export function pairConfirmMessage(input: { pairingId: string; nonce: string; deviceId: string }): Uint8Array<ArrayBuffer> {
   if (!PAIRING_ID.test(input.pairingId)) throw new TypeError('pairingId is not a pairing id');
   if (!FIELD.test(input.nonce) || !FIELD.test(input.deviceId)) throw new TypeError('nonce or deviceId is not a valid protocol field');
-  return new TextEncoder().encode([PROTOCOL_VERSION, 'pair-confirm', input.pairingId, input.nonce, input.deviceId].join('\n'));
+  return new TextEncoder().encode([MESSAGE_TAG, 'pair-confirm', input.pairingId, input.nonce, input.deviceId].join('\n'));
 }

@@ -43,8 +43,8 @@ describe('pairing protocol', () => {
   });
 
   it('signs exact five-line messages that name the pairing', () => {
-    expect(new TextDecoder().decode(pairClaimMessage({ pairingId: ID, thumbprint: 'tp' }))).toBe(`mobile-key-v1\npair-claim\n${ID}\n-\ntp`);
-    expect(new TextDecoder().decode(pairConfirmMessage({ pairingId: ID, nonce: 'n1', deviceId: 'dev_x' }))).toBe(`mobile-key-v1\npair-confirm\n${ID}\nn1\ndev_x`);
+    expect(new TextDecoder().decode(pairClaimMessage({ pairingId: ID, thumbprint: 'tp' }))).toBe(`mobile-key-v2\npair-claim\n${ID}\n-\ntp`);
+    expect(new TextDecoder().decode(pairConfirmMessage({ pairingId: ID, nonce: 'n1', deviceId: 'dev_x' }))).toBe(`mobile-key-v2\npair-confirm\n${ID}\nn1\ndev_x`);
     expect(() => pairConfirmMessage({ pairingId: ID, nonce: 'n\n1', deviceId: 'dev_x' })).toThrow(TypeError);
     expect(() => pairClaimMessage({ pairingId: 'x', thumbprint: 'tp' })).toThrow(TypeError);
   });
