@@ -155,8 +155,8 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * The claiming device approves or denies. Verifies the signature over
-   * (decision, login id, scan nonce, device id) against the device key loaded for this request.
+   * The claiming device approves or denies. Verifies the signature over (decision, login id, scan
+   * nonce, device id, number, consent: exactly as submitted) against the device key loaded for this request.
    * Two racing answers: the object runs them one at a time, so exactly one takes effect and the
    * other is refused with `login-decided` (or succeeds unchanged if it is the same decision).
    */
@@ -167,7 +167,8 @@ export class LoginSession extends DurableObject<Env> {
     const nonce = await this.ctx.storage.get<string>(KEY.nonce);
     let message: Uint8Array<ArrayBuffer>;
     try {
-      message = signedMessage({ origin: this.#origin, action: input.decision, loginId: this.#id, deviceId: input.device.id, nonce: input.nonce });
+      const { number, consent } = input;
+      message = signedMessage({ origin: this.#origin, action: input.decision, loginId: this.#id, deviceId: input.device.id, nonce: input.nonce, number, consent });
     } catch {
       return { ok: false, problem: new ProblemError('invalid-nonce', 400, 'Invalid nonce').toJSON() };
     }

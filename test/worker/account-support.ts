@@ -6,6 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { getClient, registerClient } from '../../src/oidc/clients.ts';
+import { parseLoginUrl } from '../../src/mobile/protocol.ts';
 import { call, sign, type TestDevice } from './helpers.ts';
 import { post as postJson } from './identity-helpers.ts';
 
@@ -50,24 +51,26 @@ export class Jar {
   }
 }
 
-/** The login id and QR secret of the login page a 303 leads to, read as the page's script would. */
-export async function loginOf(jar: Jar, res: Response): Promise<{ id: string; secret: string }> {
+/** The login id and current QR frame of the login page a 303 leads to, read as the page's script would. */
+export async function loginOf(jar: Jar, res: Response): Promise<{ id: string; frame: string }> {
   expect(res.status).toBe(303);
   const id = /^\/login\/([0-9a-f]{64})$/.exec(res.headers.get('Location') ?? '')![1]!;
   const state = (await (await jar.get(`/login/${id}/state`)).json()) as { loginUrl: string };
-  return { id, secret: new URL(state.loginUrl).hash.slice(1).split('.')[1]! };
+  return { id, frame: parseLoginUrl(state.loginUrl)!.frame };
 }
 
 /**
- * The phone scans and answers over the mobile API (as the web app and the key CLI do).
+ * The phone scans and answers over the mobile API (as the web app and the key CLI do), signing
+ * the consent with the decision as they do.
  * @param consent the choice sent with an approval ("for this login only" when absent).
  */
-export async function phoneAnswers(login: { id: string; secret: string }, device: TestDevice, decision: 'approve' | 'deny', consent?: 'once' | 'always'): Promise<void> {
-  const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { secret: login.secret, device_id: device.id, signature: await sign(device, 'scan', login.id) });
+export async function phoneAnswers(login: { id: string; frame: string }, device: TestDevice, decision: 'approve' | 'deny', consent?: 'once' | 'always'): Promise<void> {
+  const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { version: 2, frame: login.frame, device_id: device.id, signature: await sign(device, 'scan', login.id) });
   expect(scan.status).toBe(200);
   const { nonce } = (await scan.json()) as { nonce: string };
+  const extra = consent ? { consent } : {};
   const answer = await postJson(`/api/mobile/logins/${login.id}/answer`, {
-    secret: login.secret, device_id: device.id, decision, nonce, signature: await sign(device, decision, login.id, nonce), ...(consent ? { consent } : {}),
+    version: 2, device_id: device.id, decision, nonce, signature: await sign(device, decision, login.id, nonce, extra), ...extra,
   });
   expect(answer.status).toBe(200);
 }
