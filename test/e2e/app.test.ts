@@ -156,7 +156,9 @@ describe('mobile key web app in Chromium', () => {
     // Back in the same tab: the login page continues to the relying service by itself.
     await page.getByRole('link', { name: 'Zpět na přihlašovací stránku' }).click();
     await expectLoggedInAtDemo(page, 'Jana Svobodová');
-    // "Always" was remembered: the demo logs in again silently, with no consent page.
+    // "Always" was remembered: once the demo forgets its own session (the provider's stays), it
+    // logs in again silently, with no consent page and no phone.
+    await context.clearCookies({ name: /^demo_session_/ });
     await page.goto(`${server.url}/demo`);
     await page.getByRole('button', { name: 'Log in with the mobile key' }).click();
     await expectLoggedInAtDemo(page, 'Jana Svobodová');
