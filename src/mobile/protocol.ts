@@ -132,6 +132,20 @@ export function signedMessage(input: {
   return new TextEncoder().encode(lines.join('\n'));
 }
 
+/**
+ * The message an answer's signature must cover, rebuilt from the answer as received: its decision,
+ * the scan nonce it names and exactly the `number` and `consent` it carries ({@link signedMessage}).
+ * @throws {TypeError} as {@link signedMessage} (a nonce, number or consent the protocol does not allow).
+ */
+export function answerMessage(
+  origin: string,
+  loginId: string,
+  answer: { decision: 'approve' | 'deny'; device: { id: string }; nonce: string; number?: number; consent?: ConsentChoice },
+): Uint8Array<ArrayBuffer> {
+  const { decision: action, device, nonce, number, consent } = answer;
+  return signedMessage({ origin, action, loginId, deviceId: device.id, nonce, number, consent });
+}
+
 /** The action of a device revoking its own key (not tied to a login). */
 export const REVOKE_ACTION = 'revoke';
 

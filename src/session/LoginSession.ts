@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
-import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
+import { answerMessage, buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
@@ -167,8 +167,7 @@ export class LoginSession extends DurableObject<Env> {
     const nonce = await this.ctx.storage.get<string>(KEY.nonce);
     let message: Uint8Array<ArrayBuffer>;
     try {
-      const { number, consent } = input;
-      message = signedMessage({ origin: this.#origin, action: input.decision, loginId: this.#id, deviceId: input.device.id, nonce: input.nonce, number, consent });
+      message = answerMessage(this.#origin, this.#id, input);
     } catch {
       return { ok: false, problem: new ProblemError('invalid-nonce', 400, 'Invalid nonce').toJSON() };
     }
