@@ -29,7 +29,8 @@ const EXPIRY_RECHECK_MS = 2000;
  * hydrated in the browser with the same props, where it follows the login live.
  *
  * The QR shows `view.loginUrl`, which changes every second while the page's WebSocket is live
- * (each snapshot pushed carries the next frame, src/session/rotation.ts); the same-device button
+ * (each snapshot pushed carries the current frame and the next ones with the server time each
+ * begins, src/session/rotation.ts); the same-device button
  * opens `view.launchUrl` (a single-use token, stable).
  *
  * DOM hooks for tests: `[data-login]` carries `data-state` (the login state),
@@ -47,7 +48,8 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   const offset = useRef(0);
   const link = useRef<LoginConnection | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
-  const view = viewOf(snapshot);
+  // Re-rendered at least every TICK_MS while pending (the countdown), so each frame shows in its second.
+  const view = viewOf(snapshot, hydrated ? Date.now() + offset.current : snapshot.now);
 
   // The live connection (browser only: effects do not run during server rendering).
   useEffect(() => {

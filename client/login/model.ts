@@ -126,14 +126,31 @@ export interface LoginView {
   matchNumber?: number;
 }
 
-/** The view model of a snapshot. */
-export function viewOf(snapshot: LoginSnapshot): LoginView {
+/**
+ * The QR's login URL at a server time: the latest of the snapshot's `nextFrames` that has begun
+ * by `serverNow`, else its `loginUrl` (src/session/rotation.ts).
+ * @param serverNow the server's clock, epoch milliseconds (browser clock + offset).
+ */
+export function frameUrlAt(snapshot: LoginSnapshot, serverNow: number): string | undefined {
+  let url = snapshot.loginUrl;
+  for (const next of snapshot.nextFrames ?? []) {
+    if (typeof next?.at === 'number' && typeof next.loginUrl === 'string' && next.at <= serverNow) url = next.loginUrl;
+  }
+  return url;
+}
+
+/**
+ * The view model of a snapshot.
+ * @param serverNow the server's clock now (epoch ms), to pick the QR frame; the snapshot's own `now` by default.
+ */
+export function viewOf(snapshot: LoginSnapshot, serverNow: number = snapshot.now): LoginView {
   const view: LoginView = {
     state: snapshot.state,
     serviceName: snapshot.client.name,
     showCountdown: snapshot.state === 'pending' || snapshot.state === 'scanned',
   };
-  if (snapshot.state === 'pending' && snapshot.loginUrl) view.loginUrl = snapshot.loginUrl;
+  const loginUrl = frameUrlAt(snapshot, serverNow);
+  if (snapshot.state === 'pending' && loginUrl) view.loginUrl = loginUrl;
   if (snapshot.state === 'pending' && snapshot.launchUrl) view.launchUrl = snapshot.launchUrl;
   if (snapshot.state === 'approved' && snapshot.continueUrl) view.continueUrl = snapshot.continueUrl;
   if (snapshot.restartUrl && (snapshot.state === 'denied' || snapshot.state === 'expired' || snapshot.state === 'cancelled')) {

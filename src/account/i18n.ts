@@ -34,7 +34,8 @@ const cs = {
   cancel: 'Zpět',
   addKey: 'Přidat klíč',
   addKeyIntro: 'Přidejte další telefon nebo tablet, abyste o přístup nepřišli při ztrátě jednoho z nich.',
-  addKeySoon: 'Přidání klíče z účtu zde brzy bude. Zatím požádejte na přepážce o aktivační kód.',
+  addKeyHow: 'Nový klíč přidáte párováním: tento prohlížeč (nebo váš stávající klíč) ukáže QR kód platný 4 minuty, naskenujete ho novým zařízením a přidání potvrdíte. Bez stávajícího klíče je potřeba přihlášení z posledních 5 minut.',
+  addKeyStart: 'Zobrazit QR kód pro nový klíč',
   done: {
     renamed: 'Klíč byl přejmenován.',
     disconnected: 'Klíč byl odpojen; přihlášení, která schválil, skončila.',
@@ -107,7 +108,8 @@ const en: AccountMessages = {
   cancel: 'Back',
   addKey: 'Add a key',
   addKeyIntro: 'Add another phone or tablet so that losing one does not lock you out.',
-  addKeySoon: 'Adding a key from the account is coming here soon. Until then, ask at the counter for an activation code.',
+  addKeyHow: 'A new key is added by pairing: this browser (or your existing key) shows a QR code valid for 4 minutes, you scan it with the new device and confirm. Without an existing key, a login within the last 5 minutes is needed.',
+  addKeyStart: 'Show the QR code for a new key',
   done: {
     renamed: 'The key was renamed.',
     disconnected: 'The key was disconnected; the logins it approved have ended.',

@@ -61,7 +61,7 @@ keyRoutes.get('/', async (c) => {
           </tbody>
         </table>
       </section>
-      {/* Pairing a new key from the account (issue 12, another branch) lives at /account/keys/add. */}
+      {/* Pairing a new key from the account: /account/keys/add leads to the web app's /key/pair. */}
       <section class="card" id="add-key">
         <h2>{t.addKey}</h2>
         <p>{t.addKeyIntro}</p>

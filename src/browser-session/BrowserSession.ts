@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { deliverBackchannelLogout, nextRetryDelayMs, type DeliveryOutcome, type LogoutDelivery } from '../oidc/backchannel.ts';
+import { logEvent } from '../lib/log.ts';
 import { randomToken, timingSafeEqual } from '../session/crypto.ts';
 import type { BrowserSessionView, EndReason } from './api.ts';
 import { forgetSession, indexSession } from './index-db.ts';
@@ -195,13 +196,12 @@ export class BrowserSession extends DurableObject<Env> {
     due.forEach((delivery, i) => {
       const outcome = outcomes[i]!;
       const next = afterTry(delivery, outcome, Date.now(), nextRetryDelayMs);
-      if (outcome === 'refused') console.warn(`back-channel logout refused by client ${delivery.clientId}; not retried`);
-      if (next && 'gaveUp' in next) {
-        console.warn(`back-channel logout to client ${delivery.clientId} given up after ${delivery.attempt + 1} attempts`);
-      } else if (next) {
-        console.warn(`back-channel logout to client ${delivery.clientId} failed (attempt ${delivery.attempt + 1}); retrying`);
-        kept.push(next);
-      }
+      // One structured line per try (docs/deploy.md §7): delivered, not-registered, refused (not
+      // retried), retry, or gave-up after the bounded retries.
+      const gaveUp = !!next && 'gaveUp' in next;
+      const fields = { outcome: gaveUp ? 'gave-up' : outcome, client_id: delivery.clientId, sub: delivery.sub };
+      logEvent('backchannel.delivery', fields, gaveUp || outcome === 'refused' ? 'error' : 'info');
+      if (next && !gaveUp) kept.push(next as PendingDelivery);
     });
     await this.ctx.storage.put(KEY.pending, kept);
   }
@@ -209,6 +209,7 @@ export class BrowserSession extends DurableObject<Env> {
   async #end(record: SessionRecord, reason: EndReason, now: number): Promise<void> {
     const { record: ended, owed } = end(record, reason, now);
     await this.ctx.storage.put(KEY.session, ended);
+    logEvent('session.ended', { outcome: reason, sub: record.sub, duration_ms: now - record.createdAt });
     await this.#owe(owed);
     await this.ctx.storage.setAlarm(now);
     try {

@@ -29,10 +29,15 @@ let loaded: PageAssets | undefined;
 
 /**
  * Reads the page assets once per isolate (later calls return the same promise). Never throws:
- * a missing or malformed manifest gives the fallback (logged once).
+ * a missing or malformed manifest gives the fallback for this request, and a later request
+ * tries again.
  */
 export function loadPageAssets(env: Pick<Env, 'ASSETS'>): Promise<PageAssets> {
-  loading ??= read(env).then((assets) => (loaded = assets));
+  loading ??= read(env).then((assets) => {
+    if (assets === FALLBACK) loading = undefined;
+    else loaded = assets;
+    return assets;
+  });
   return loading;
 }
 

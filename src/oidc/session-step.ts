@@ -20,6 +20,8 @@ import { DESCRIPTIONS as D } from './descriptions.ts';
 import { consentStatement, covers, standingConsent } from '../identity/consents.ts';
 import { historyStatements } from '../identity/history.ts';
 import { requesterOf } from '../session/start.ts';
+import { safeRequester } from '../http/names.ts';
+import { notify } from '../notifications/notify.ts';
 
 /** Where the request goes: back to the client with these parameters, or to a login page. */
 export type SessionStep =
@@ -60,9 +62,11 @@ export async function sessionStep(
     resolveLoginHint(c.env.DB, request.login_hint, client),
   ]);
   let current = await currentWithId(c);
+  let sessionKeyName: string | undefined;
   if (current) {
     // The session ends when its device is revoked; should that have failed, do not answer from it.
     const device = await getDevice(c.env.DB, current.view.deviceId);
+    sessionKeyName = device?.name;
     if (device?.revokedAt) {
       await browserSessionStub(c.env, current.id)?.end('device-revoked');
       current = null;
@@ -106,18 +110,30 @@ export async function sessionStep(
   const code = unwrap(issued).code;
   const at = Date.now();
   const sub = current.view.sub;
+  const requester = requesterOf(c.req.raw, c.env.ISSUER);
   const statements = historyStatements(c.env.DB, {
     sub, clientId: client.clientId, clientName: client.name, deviceId: current.view.deviceId,
-    outcome: 'approved', method: 'sso', requester: requesterOf(c.req.raw, c.env.ISSUER),
+    outcome: 'approved', method: 'sso', requester,
   }, at);
   if (consent !== undefined && claims.length > 0) statements.push(consentStatement(c.env.DB, { sub, clientId: client.clientId, kind: consent, claims }, at));
   afterAnswer(c, c.env.DB.batch(statements));
+  // A login made with the identity without the phone is still a login in its name: the identity's
+  // other keys are told, as for a login approved on the phone (the session's key "made" it).
+  afterAnswer(
+    c,
+    notify(c.env, {
+      sub,
+      type: 'login.approved',
+      deviceId: current.view.deviceId,
+      detail: { client_id: client.clientId, client_name: client.name, requester: safeRequester(requester), ...(sessionKeyName ? { device_name: sessionKeyName } : {}) },
+    }, at).then(({ deliveries }) => deliveries),
+  );
   return { kind: 'redirect', params: { code } };
 }
 
 /** Runs bookkeeping after the response (`waitUntil`); a failure is logged, the answer stands. */
 function afterAnswer(c: Context<{ Bindings: Env }>, work: Promise<unknown>): void {
-  const logged = work.catch((error) => console.error('sso: login history or consent write failed', error));
+  const logged = work.catch((error) => console.error('sso: a write after the answer (history, consent, notification) failed', error));
   try {
     c.executionCtx.waitUntil(logged);
   } catch {

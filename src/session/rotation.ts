@@ -20,9 +20,13 @@
  * rotating frame cannot be relabelled as a longer-lived static one.
  *
  * The object does not keep a list of frames: it recomputes the MAC of the step a phone presents.
- * It pushes frames by alarm: while the login is pending and a page socket is open, the alarm
- * fires at every second boundary (or at the deadline, if sooner), broadcasts a fresh snapshot and
- * schedules the next; with no socket open only the expiry alarm remains.
+ * It pushes frames by alarm: while the login is pending and a page socket is open, each snapshot
+ * carries the current frame and the next {@link FRAMES_AHEAD} (with the server time each begins),
+ * the page shows each in its second, and the alarm fires when the last of them begins (or at the
+ * deadline, if sooner) to push the next batch — one wake-up every 3 s, not every second. A frame
+ * is never accepted before its second begins, so the frames a page holds early are worth no more
+ * to a relay than a static frame (at most 3 s early + 3 s = 6 s, under the 8 s of a static
+ * one). With no socket open only the expiry alarm remains.
  *
  * Pure functions take the clock as an argument (epoch milliseconds), so tests drive the boundaries.
  */
@@ -31,6 +35,8 @@ import { randomToken, timingSafeEqual } from './crypto.ts';
 
 /** How long each rotating frame is shown, in milliseconds. */
 export const FRAME_STEP_MS = 1000;
+/** How many upcoming rotating frames a socket snapshot carries besides the current one. */
+export const FRAMES_AHEAD = 3;
 /**
  * How long after its second began a rotating frame is accepted, in milliseconds (3 s): the second
  * it is shown plus 2 s for the phone to focus, decode and send it.
@@ -147,11 +153,11 @@ export async function checkFrame(input: {
 }
 
 /**
- * When the next frame is due: the start of the next second, or the deadline if it comes first
- * (epoch milliseconds).
+ * When the next batch of frames is due: when the last frame pushed at `now` begins
+ * ({@link FRAMES_AHEAD} seconds on), or the deadline if it comes first (epoch milliseconds).
  */
 export function nextTickAt(createdAt: number, expiresAt: number, now: number): number {
-  return Math.min(stepStart(createdAt, frameStep(createdAt, now) + 1), expiresAt);
+  return Math.min(stepStart(createdAt, frameStep(createdAt, now) + FRAMES_AHEAD), expiresAt);
 }
 
 /**
@@ -164,9 +170,15 @@ export async function scheduleTick(storage: DurableObjectStorage, createdAt: num
   if (current === null || current > at) await storage.setAlarm(at);
 }
 
+/** An upcoming QR frame for the page: its login URL and when (server epoch ms) it replaces the one shown. */
+export interface NextFrame {
+  at: number;
+  loginUrl: string;
+}
+
 /**
- * The page's links of a pending login: the QR's frame URL of `kind` for `now`, and the launch
- * link while its token is unused.
+ * The page's links of a pending login: the QR's frame URL of `kind` for `now` (for `r`, with the
+ * next {@link FRAMES_AHEAD} frames), and the launch link while its token is unused.
  * @param build makes `<origin>/key/login#<login id>.<frame>` from a frame.
  */
 export async function frameLinks(
@@ -176,12 +188,21 @@ export async function frameLinks(
   kind: FrameKind,
   now: number,
   build: (frame: string) => string,
-): Promise<{ loginUrl?: string; launchUrl?: string }> {
+): Promise<{ loginUrl?: string; nextFrames?: NextFrame[]; launchUrl?: string }> {
   const stored = await storage.get([ROTATION_KEY.frameKey, ROTATION_KEY.launch]);
   const key = stored.get(ROTATION_KEY.frameKey) as string | undefined;
   const launch = stored.get(ROTATION_KEY.launch) as LaunchToken | undefined;
-  const links: { loginUrl?: string; launchUrl?: string } = {};
+  const links: { loginUrl?: string; nextFrames?: NextFrame[]; launchUrl?: string } = {};
   if (key) links.loginUrl = build(await frameAt(key, kind, loginId, createdAt, now));
+  if (key && kind === 'r') {
+    const step = frameStep(createdAt, now);
+    links.nextFrames = await Promise.all(
+      Array.from({ length: FRAMES_AHEAD }, async (_, i) => ({
+        at: stepStart(createdAt, step + i + 1),
+        loginUrl: build(`r${step + i + 1}.${await frameMac(key, 'r', loginId, step + i + 1)}`),
+      })),
+    );
+  }
   if (launch && !launch.used) links.launchUrl = build(`l.${launch.token}`);
   return links;
 }

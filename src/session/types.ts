@@ -64,6 +64,11 @@ export interface LoginSnapshot {
    * second, accepted for 3 s), static in HTTP reads (accepted for 8 s).
    */
   loginUrl?: string;
+  /**
+   * Over the WebSocket only: the next rotating frames, each with the server time (epoch ms) from
+   * which the page shows it instead of `loginUrl` (a frame is refused before that time).
+   */
+  nextFrames?: { at: number; loginUrl: string }[];
   /** What the same-device button opens: the login URL with the single-use launch token; while `pending` and unused. */
   launchUrl?: string;
   /** Where the browser goes next once `approved` (same origin, relative). */

@@ -92,7 +92,7 @@ describe(`${LOGINS} concurrent logins against one local server`, () => {
     expect(new Set(redeemed.map((r) => r.accessToken)).size).toBe(LOGINS);
 
     // Every page saw its own login go pending → scanned → approved, and nothing else: scanned and
-    // approved once each; pending once a second while it lasted (each with the QR's next frame).
+    // approved once each; pending every 3 s while it lasted (each with the QR's next frames).
     // flush() is a barrier (ping/pong on the same ordered socket), so nothing sent before it is missed.
     await Promise.all(pages.map((page) => page.flush(30_000)));
     pages.forEach((page, i) => {

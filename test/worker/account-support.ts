@@ -51,7 +51,7 @@ export class Jar {
   }
 }
 
-/** The login id and current QR frame of the login page a 303 leads to, read as the page's script would. */
+/** The login id and QR frame of the login page a 303 leads to, read as the page's script would. */
 export async function loginOf(jar: Jar, res: Response): Promise<{ id: string; frame: string }> {
   expect(res.status).toBe(303);
   const id = /^\/login\/([0-9a-f]{64})$/.exec(res.headers.get('Location') ?? '')![1]!;

@@ -185,6 +185,8 @@ describe('add a key', () => {
   it('the keys page links to the place where pairing a new key lives', async () => {
     const { page } = await accountBrowser(await enrolTestDevice());
     expect(await page()).toContain('href="/account/keys/add"');
-    expect(await page('/account/keys/add')).toContain('id="add-key"');
+    const add = await page('/account/keys/add');
+    expect(add).toContain('id="add-key"');
+    expect(add).toContain('href="/key/pair"');
   });
 });

@@ -164,7 +164,7 @@ describe('BrowserSession back-channel delivery', () => {
   });
 
   it('gives up after the bounded number of retries and logs it', async () => {
-    const warn = vi.spyOn(console, 'warn');
+    const logged = vi.spyOn(console, 'error');
     const { stub } = await newSession();
     await stub.addClient('never');
     fake.answers.set('never', Array<DeliveryOutcome>(20).fill('retry'));
@@ -179,7 +179,10 @@ describe('BrowserSession back-channel delivery', () => {
     }
     expect(fake.calls.length).toBe(7); // the first try and six retries (nextRetryDelayMs)
     expect((await stored(stub)).pending).toEqual([]);
-    expect(warn.mock.calls.some(([m]) => String(m).includes('given up'))).toBe(true);
+    const lines = logged.mock.calls.map(([m]) => String(m)).filter((m) => m.startsWith('{'));
+    expect(lines.map((m) => JSON.parse(m) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({ event: 'backchannel.delivery', outcome: 'gave-up', client_id: 'never' }),
+    );
   });
 
   it('a client that redeems its code after the session ended is owed a logout token', async () => {

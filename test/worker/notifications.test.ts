@@ -4,11 +4,14 @@
  * subscriptions are validated before they are stored.
  */
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { deliverPush } from '../../src/notifications/notify.ts';
 import { base64urlEncode, deviceRequestMessage, signDeviceMessage } from '../../src/mobile/protocol.ts';
 import { call, sign, startTestLogin, type TestDevice } from './helpers.ts';
 import { enrolTestDevice, post, problemCode, revoke } from './identity-helpers.ts';
 import { pairSecondKey, signedBody } from './pairing-support.ts';
+import { codeRequest, newClient } from './oidc-support.ts';
+import { authorizeIn, Browser, consented, loginWithPhone } from './sso-support.ts';
 
 interface Listed {
   notifications: { id: number; type: string; device_id: string | null; detail: Record<string, unknown>; read: boolean }[];
@@ -55,6 +58,24 @@ describe('notifications', () => {
     const own = await list(phone);
     expect(own.notifications.map((n) => n.type)).toEqual(['device.paired']);
     expect(own.notifications[0]!.detail).toMatchObject({ device_name: 'Tablet' });
+  });
+
+  it('a login answered from the browser session, without the phone, tells the other keys too', async () => {
+    const phone = await enrolTestDevice('Jana’s iPhone');
+    const tablet = await pairSecondKey(phone, 'Tablet');
+    const browser = new Browser();
+    await loginWithPhone(browser, (await codeRequest(await newClient())).params, phone);
+    const portal = await newClient();
+    await consented(phone.sub, portal.client.client_id);
+    const silent = await authorizeIn(browser, (await codeRequest(portal, { prompt: 'none' })).params);
+    expect(new URL(silent.headers.get('Location')!).searchParams.has('code')).toBe(true);
+    // Written after the answer (waitUntil).
+    await vi.waitFor(async () => {
+      const [newest] = (await list(tablet)).notifications;
+      expect(newest).toMatchObject({ type: 'login.approved', device_id: phone.id, detail: { client_id: portal.client.client_id, device_name: 'Jana’s iPhone' } });
+    });
+    // The key whose session answered is not told of its own login.
+    expect((await list(phone)).notifications.map((n) => n.type)).toEqual(['device.paired']);
   });
 
   it('marks read per key, only forward', async () => {
@@ -136,5 +157,37 @@ describe('notifications', () => {
     });
     expect(await problemCode(swapped)).toBe('invalid-signature');
     expect(await count()).toBe(2);
+  });
+
+  describe('push delivery', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('posts an encrypted, VAPID-signed message to the other keys’ subscriptions and drops one that is gone (410)', async () => {
+      // Every push this isolate sends goes here: the phone's endpoint accepts, the tablet's is gone.
+      const sent: Request[] = [];
+      vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+        const request = input as Request;
+        sent.push(request);
+        return new Response(null, { status: request.url.endsWith('/tablet') ? 410 : 201 });
+      });
+      const phone = await enrolTestDevice();
+      const tablet = await pairSecondKey(phone);
+      const ua = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair;
+      const p256dh = base64urlEncode(new Uint8Array((await crypto.subtle.exportKey('raw', ua.publicKey)) as ArrayBuffer));
+      const auth = base64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
+      for (const [device, endpoint] of [[phone, 'https://push.example/phone'], [tablet, 'https://push.example/tablet']] as const) {
+        await env.DB.prepare('INSERT INTO push_subscriptions (endpoint, device_id, sub, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)')
+          .bind(endpoint, device.id, device.sub, p256dh, auth)
+          .run();
+      }
+      await deliverPush(env, phone.sub, phone.id, { type: 'login.approved', at: Date.now(), client_name: 'Demo' });
+      // The phone caused the event: only the tablet is told (the pairing's own push may have reached the phone).
+      const toTablet = sent.filter((r) => r.url === 'https://push.example/tablet');
+      expect(toTablet).toHaveLength(1);
+      expect(toTablet[0]!.headers.get('Content-Encoding')).toBe('aes128gcm');
+      expect(toTablet[0]!.headers.get('Authorization')).toMatch(/^vapid t=[\w-]+\.[\w-]+\.[\w-]+, k=B[\w-]{86}$/);
+      const left = await env.DB.prepare('SELECT endpoint FROM push_subscriptions WHERE sub = ?1').bind(phone.sub).all<{ endpoint: string }>();
+      expect(left.results.map((r) => r.endpoint)).toEqual(['https://push.example/phone']);
+    });
   });
 });

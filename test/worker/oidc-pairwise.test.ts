@@ -16,7 +16,7 @@ import { sectorIdentifierOf } from '../../src/oidc/subject.ts';
 import { randomToken } from '../../src/session/crypto.ts';
 import { call, testDevice } from './helpers.ts';
 import { codeRequest, discover, loginFrom, newClient, newPerson, authorize, rp, type TestClient } from './oidc-support.ts';
-import { authorizeIn, Browser, loginWithPhone, redeem } from './sso-support.ts';
+import { authorizeIn, Browser, consented, loginWithPhone, redeem } from './sso-support.ts';
 import { answerAs, scanAs, sign } from './helpers.ts';
 import { consoleBrowser } from './console-support.ts';
 import { getClient } from '../../src/oidc/clients.ts';
@@ -131,6 +131,8 @@ describe('pairwise sub in tokens and UserInfo', () => {
     const a = await pairwiseClient();
     const b = await pairwiseClient();
     const atA = await logIn(browser, a, device);
+    // A silent answer releases only what the person consented to for b (src/oidc/consent.ts).
+    await consented(person.sub, b.client.client_id);
     const request = await codeRequest(b);
     const atB = await redeem(b, request, redirectedTo(await authorizeIn(browser, request.params)));
     expect(atB.claims.sub).toBe(await expectedPairwise(b.host, person.sub));
@@ -181,6 +183,7 @@ describe('logout with a pairwise service', () => {
     const a = await pairwiseClient();
     const open = await newClient();
     const atA = await logIn(browser, a, device);
+    await consented(person.sub, open.client.client_id);
     const request = await codeRequest(open);
     await redeem(open, request, redirectedTo(await authorizeIn(browser, request.params)));
     const stub = browserSessionStub(env, browser.session!.split('.')[0]!)!;

@@ -69,16 +69,25 @@ export async function consented(sub: string, clientId: string, scope = 'openid p
  * The whole trip with the phone: /authorize shows a login page, `device` approves, /continue.
  * The approval answers the object directly (not over the mobile API), so with
  * `consent: 'always'` (the default) the consent the API would record is recorded here.
- * @returns the callback URL at the relying service.
+ * @returns /continue's response: the answer to the relying service in the request's response mode
+ *   (a 303 to the redirect_uri, or with `response_mode=form_post` a 200 auto-submitting form).
  */
-export async function loginWithPhone(browser: Browser, params: Record<string, string>, device?: TestDevice, consent: 'once' | 'always' = 'always'): Promise<URL> {
+export async function approveWithPhone(browser: Browser, params: Record<string, string>, device?: TestDevice, consent: 'once' | 'always' = 'always'): Promise<Response> {
   const res = await authorizeIn(browser, params);
   const login = await loginFrom(res);
   const phone = device ?? (await testDevice('Jana’s phone', 'sub-unused'));
   const nonce = await scanAs(login, phone);
   expect((await answerAs(login, phone, 'approve', nonce)).ok).toBe(true);
   if (consent === 'always') await consented(phone.sub, params.client_id!, params.scope);
-  const done = await browser.get(`/login/${login.id}/continue`);
+  return browser.get(`/login/${login.id}/continue`);
+}
+
+/**
+ * {@link approveWithPhone} in the default (query) response mode.
+ * @returns the callback URL at the relying service.
+ */
+export async function loginWithPhone(browser: Browser, params: Record<string, string>, device?: TestDevice, consent: 'once' | 'always' = 'always'): Promise<URL> {
+  const done = await approveWithPhone(browser, params, device, consent);
   expect(done.status).toBe(303);
   return new URL(done.headers.get('Location')!);
 }
