@@ -5,7 +5,7 @@
  * Signing uses the shared src/mobile/protocol.ts, so the client signs exactly the bytes the
  * server verifies.
  */
-import { parseLoginUrl, PROTOCOL_VERSION, revocationMessage, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
+import { parseLoginUrl, PROTOCOL_VERSION, revocationMessage, signDeviceMessage, signedMessage, type ConsentChoice, type SignedAction } from '../../src/mobile/protocol.ts';
 import type { AnswerResponse, RevokeResponse, ScanResponse } from '../../src/mobile/wire.ts';
 
 /** What the key CLI keeps in its store file (JSON, mode 0600). */
@@ -114,8 +114,8 @@ export async function scanLogin(options: { loginUrl: string; store: KeyStore; se
 
 /**
  * Sends a signed decision for a scanned login (`POST /api/mobile/logins/:id/answer`).
- * @param options.number number matching: the number picked from the scan's `number_choices`
- *   (sent beside the signature; v1's signed bytes have no place for it).
+ * @param options.number number matching: the number picked from the scan's `number_choices`.
+ *   It and `consent` (approvals only) are signed with the decision (docs/mobile-protocol.md §5).
  * @throws {MobileKeyError} with the server's problem code.
  */
 export async function answerLogin(options: {
@@ -129,15 +129,19 @@ export async function answerLogin(options: {
   consent?: 'once' | 'always';
   fetch?: Fetch;
 }): Promise<AnswerResponse> {
-  const signature = await sign(options.store, options.server, options.decision, options.loginId, options.nonce);
+  // What is sent beside the decision is signed with it, exactly as sent.
+  const extra = {
+    ...(options.number !== undefined ? { number: options.number } : {}),
+    ...(options.decision === 'approve' && options.consent ? { consent: options.consent } : {}),
+  };
+  const signature = await sign(options.store, options.server, options.decision, options.loginId, options.nonce, extra);
   return postJson<AnswerResponse>(options.fetch, `${options.server}/api/mobile/logins/${options.loginId}/answer`, {
     version: PROTOCOL_VERSION,
     device_id: options.store.device_id,
     decision: options.decision,
     nonce: options.nonce,
     signature,
-    ...(options.number !== undefined ? { number: options.number } : {}),
-    ...(options.decision === 'approve' && options.consent ? { consent: options.consent } : {}),
+    ...extra,
   });
 }
 
@@ -223,11 +227,21 @@ export async function revokeOwnDevice(options: { server: string; store: KeyStore
   }
 }
 
-/** Signs a v2 protocol message for the server at `server` with the store's private key. */
-async function sign(store: KeyStore, server: string, action: SignedAction, loginId: string, nonce?: string): Promise<string> {
+/**
+ * Signs a v2 protocol message for the server at `server` with the store's private key.
+ * @param answer an answer's `number` and `consent`, exactly as its body carries them.
+ */
+async function sign(
+  store: KeyStore,
+  server: string,
+  action: SignedAction,
+  loginId: string,
+  nonce?: string,
+  answer: { number?: number; consent?: ConsentChoice } = {},
+): Promise<string> {
   const key = await privateKey(store);
   const origin = new URL(server).origin;
-  return signDeviceMessage(key, signedMessage({ origin, action, loginId, deviceId: store.device_id, ...(nonce ? { nonce } : {}) }));
+  return signDeviceMessage(key, signedMessage({ origin, action, loginId, deviceId: store.device_id, ...(nonce ? { nonce } : {}), ...answer }));
 }
 
 /** The store's private key as a non-extractable signing key. */

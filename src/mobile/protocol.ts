@@ -3,16 +3,28 @@
  * Specified for app developers in `docs/mobile-protocol.md` §5; no Workers API here, so the CLI,
  * the web app and the tests share it.
  *
- * A signed message is UTF-8 text, six lines joined by "\n" with no trailing newline:
+ * A signed message is UTF-8 text, lines joined by "\n" with no trailing newline. A scan is six lines:
  *
  *   mobile-key-v2
  *   <issuer origin>   the service's origin (RFC 6454 §6.2), e.g. https://login.example.cz
- *   <action>          scan | approve | deny
+ *   scan
  *   <login id>        64 lowercase hex characters
- *   <nonce>           the server nonce issued at scan time; "-" in the scan message itself
+ *   -                 no nonce yet
  *   <device id>
  *
- * A device revoking its own key signs the same six-line shape with no login ({@link revocationMessage}):
+ * An answer (approve | deny) is eight: the same six with the scan's nonce, then what the answer
+ * body carries beside the decision, so none of it can be changed in transit ({@link signedMessage}):
+ *
+ *   mobile-key-v2
+ *   <issuer origin>
+ *   <action>          approve | deny
+ *   <login id>
+ *   <nonce>           the server nonce issued at scan time
+ *   <device id>
+ *   <number>          the body's `number` (number matching), two decimal digits 10–99; "-" without one
+ *   <consent>         the body's `consent`, once | always; "-" without one
+ *
+ * A device revoking its own key signs the six-line shape with no login ({@link revocationMessage}):
  *
  *   mobile-key-v2
  *   <issuer origin>
@@ -38,10 +50,15 @@ export const MESSAGE_TAG = 'mobile-key-v2';
 /** The login actions of {@link signedMessage}; a device's own revocation is {@link revocationMessage}. */
 export type SignedAction = 'scan' | 'approve' | 'deny';
 
+/** The consent choices an answer may carry (docs/mobile-protocol.md §3). */
+export type ConsentChoice = 'once' | 'always';
+
 /** Characters allowed in every field of a signed message (so "\n" cannot be smuggled in). */
 const FIELD = /^[A-Za-z0-9_-]{1,128}$/;
 /** An ASCII-serialised http(s) origin: scheme, lowercase host, optional port; no path. */
 const ORIGIN = /^https?:\/\/[a-z0-9.-]{1,253}(?::[0-9]{1,5})?$/;
+/** The line written for an answer field the body does not carry. */
+const ABSENT = '-';
 
 /**
  * Whether `origin` is an origin a message may name: the ASCII serialisation of an http(s) origin
@@ -60,13 +77,34 @@ function checkOrigin(origin: string): void {
   if (!isSignableOrigin(origin)) throw new TypeError('origin is not an ASCII http(s) origin');
 }
 
+/** The number line of an answer: the pick in decimal, or "-". @throws {TypeError} outside 10–99. */
+function numberLine(number: number | undefined): string {
+  if (number === undefined) return ABSENT;
+  if (!Number.isInteger(number) || number < 10 || number > 99) throw new TypeError('number is not an integer 10–99');
+  return String(number);
+}
+
+/** The consent line of an answer: the choice, or "-". @throws {TypeError} for any other value. */
+function consentLine(consent: ConsentChoice | undefined): string {
+  if (consent === undefined) return ABSENT;
+  if (consent !== 'once' && consent !== 'always') throw new TypeError('consent is not once or always');
+  return consent;
+}
+
 /**
- * Builds the canonical message a device signs for a login (v2).
+ * Builds the canonical message a device signs for a login (v2, docs/mobile-protocol.md §5):
+ * six lines for `scan`, eight for `approve` / `deny` (the answer's `number` and `consent` lines,
+ * each "-" when the answer body does not carry it). Sign exactly what the body sends: the server
+ * rebuilds the message from the body, so a number or consent changed in transit, added or dropped
+ * makes the signature fail.
  * @param input.origin the issuer's origin (`https://login.example.cz`, no trailing slash).
  * @param input.loginId the login's id (from the QR).
  * @param input.nonce the server nonce from the scan response; omit for `scan`.
- * @throws {TypeError} if the origin is not an http(s) origin, or a field has characters outside
- *   [A-Za-z0-9_-] or is empty or too long.
+ * @param input.number an answer's number-matching pick (integer 10–99), as sent in its body.
+ * @param input.consent an answer's consent choice, as sent in its body.
+ * @throws {TypeError} if the origin is not an http(s) origin, a field has characters outside
+ *   [A-Za-z0-9_-] or is empty or too long, the number is not an integer 10–99, the consent is
+ *   not `once`/`always`, or a scan is given a number or consent.
  */
 export function signedMessage(input: {
   origin: string;
@@ -74,15 +112,38 @@ export function signedMessage(input: {
   loginId: string;
   deviceId: string;
   nonce?: string;
+  number?: number;
+  consent?: ConsentChoice;
 }): Uint8Array<ArrayBuffer> {
   checkOrigin(input.origin);
-  const nonce = input.action === 'scan' ? '-' : (input.nonce ?? '');
+  const scan = input.action === 'scan';
+  const nonce = scan ? ABSENT : (input.nonce ?? '');
   for (const [name, value] of Object.entries({ loginId: input.loginId, deviceId: input.deviceId, nonce })) {
-    if (!(value === '-' && name === 'nonce' && input.action === 'scan') && !FIELD.test(value)) {
+    if (!(value === ABSENT && name === 'nonce' && scan) && !FIELD.test(value)) {
       throw new TypeError(`${name} is not a valid protocol field`);
     }
   }
-  return new TextEncoder().encode([MESSAGE_TAG, input.origin, input.action, input.loginId, nonce, input.deviceId].join('\n'));
+  const lines = [MESSAGE_TAG, input.origin, input.action, input.loginId, nonce, input.deviceId];
+  if (scan) {
+    if (input.number !== undefined || input.consent !== undefined) throw new TypeError('a scan carries no number or consent');
+  } else {
+    lines.push(numberLine(input.number), consentLine(input.consent));
+  }
+  return new TextEncoder().encode(lines.join('\n'));
+}
+
+/**
+ * The message an answer's signature must cover, rebuilt from the answer as received: its decision,
+ * the scan nonce it names and exactly the `number` and `consent` it carries ({@link signedMessage}).
+ * @throws {TypeError} as {@link signedMessage} (a nonce, number or consent the protocol does not allow).
+ */
+export function answerMessage(
+  origin: string,
+  loginId: string,
+  answer: { decision: 'approve' | 'deny'; device: { id: string }; nonce: string; number?: number; consent?: ConsentChoice },
+): Uint8Array<ArrayBuffer> {
+  const { decision: action, device, nonce, number, consent } = answer;
+  return signedMessage({ origin, action, loginId, deviceId: device.id, nonce, number, consent });
 }
 
 /** The action of a device revoking its own key (not tied to a login). */

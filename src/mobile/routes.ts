@@ -55,7 +55,9 @@ const AnswerBody = v.object({
   decision: v.picklist(['approve', 'deny']),
   nonce: token(128),
   signature: token(256),
-  // Number matching: the pick from the scan's number_choices (two digits).
+  // Number matching: the pick from the scan's number_choices (two digits). Both it and `consent`
+  // are lines of the signed answer message (docs/mobile-protocol.md §5): the object verifies the
+  // signature over exactly these values.
   number: v.optional(v.pipe(v.number(), v.integer('number must be an integer'), v.minValue(10), v.maxValue(99))),
   // The person's consent choice for what the phone listed (docs/mobile-protocol.md): remembered
   // for the service ("always") or for this login only (the default).
@@ -212,6 +214,7 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
       nonce: body.nonce,
       signature: body.signature,
       ...(body.number !== undefined ? { number: body.number } : {}),
+      ...(body.consent !== undefined ? { consent: body.consent } : {}),
     }),
   );
   // A repeated answer (a retry after a lost response) is answered again but audited once.

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
-import { buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
+import { answerMessage, buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
@@ -155,8 +155,8 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * The claiming device approves or denies. Verifies the signature over
-   * (decision, login id, scan nonce, device id) against the device key loaded for this request.
+   * The claiming device approves or denies. Verifies the signature over (decision, login id, scan
+   * nonce, device id, number, consent: exactly as submitted) against the device key loaded for this request.
    * Two racing answers: the object runs them one at a time, so exactly one takes effect and the
    * other is refused with `login-decided` (or succeeds unchanged if it is the same decision).
    */
@@ -167,7 +167,7 @@ export class LoginSession extends DurableObject<Env> {
     const nonce = await this.ctx.storage.get<string>(KEY.nonce);
     let message: Uint8Array<ArrayBuffer>;
     try {
-      message = signedMessage({ origin: this.#origin, action: input.decision, loginId: this.#id, deviceId: input.device.id, nonce: input.nonce });
+      message = answerMessage(this.#origin, this.#id, input);
     } catch {
       return { ok: false, problem: new ProblemError('invalid-nonce', 400, 'Invalid nonce').toJSON() };
     }

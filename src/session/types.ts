@@ -131,8 +131,10 @@ export interface AnswerInput {
   decision: Decision;
   nonce: string;
   signature: string;
-  /** Number matching: the number picked from the scan's choices (not signed in v1; see docs/mobile-protocol.md). */
+  /** Number matching: the number picked from the scan's choices, as the body sent it (signed: docs/mobile-protocol.md §5). */
   number?: number;
+  /** The consent choice, as the body sent it: not used by the login, but part of what the signature covers. */
+  consent?: 'once' | 'always';
 }
 
 export interface AnswerResult {

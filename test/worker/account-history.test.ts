@@ -7,7 +7,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { HISTORY_RETENTION_MS, listHistory, recordLogin } from '../../src/identity/history.ts';
-import { sign } from './helpers.ts';
+import { listConsents } from '../../src/identity/consents.ts';
+import { sign, type TestDevice } from './helpers.ts';
 import { enrolTestDevice, post as postJson } from './identity-helpers.ts';
 import { accountBrowser, Jar, loginOf, phoneAnswers } from './account-support.ts';
 import { codeRequest, newClient, type TestClient } from './oidc-support.ts';
@@ -20,6 +21,13 @@ async function phoneLogin(jar: Jar, tc: TestClient, phone: Parameters<typeof pho
   const back = await jar.get(`/login/${login.id}/continue`);
   expect(back.status).toBe(303);
   return new URL(back.headers.get('Location')!);
+}
+
+/** The phone scans the login over the mobile API; returns the nonce its answer signs. */
+async function phoneScans(login: { id: string; frame: string }, phone: TestDevice): Promise<string> {
+  const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { version: 2, frame: login.frame, device_id: phone.id, signature: await sign(phone, 'scan', login.id) });
+  expect(scan.status).toBe(200);
+  return ((await scan.json()) as { nonce: string }).nonce;
 }
 
 /** GET /authorize from the browser; returns the response. */
@@ -187,8 +195,7 @@ describe('consent during login', () => {
     const jar = new Jar();
     const request = await codeRequest(await newClient());
     const login = await loginOf(jar, await jar.get(`/authorize?${new URLSearchParams(request.params)}`));
-    const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { version: 2, frame: login.frame, device_id: phone.id, signature: await sign(phone, 'scan', login.id) });
-    const { nonce } = (await scan.json()) as { nonce: string };
+    const nonce = await phoneScans(login, phone);
     const res = await postJson(`/api/mobile/logins/${login.id}/answer`, {
       version: 2, device_id: phone.id, decision: 'approve', nonce, signature: await sign(phone, 'approve', login.id, nonce), consent: 'forever',
     });
@@ -196,6 +203,34 @@ describe('consent during login', () => {
     expect(((await res.json()) as { type: string }).type).toContain('invalid-input');
     expect(((await (await jar.get(`/login/${login.id}/state`)).json()) as { state: string }).state).toBe('scanned');
     expect((await listHistory(env.DB, phone.sub)).entries).toEqual([]);
+  });
+
+  it('the consent is signed: "once" signed and "always" sent (or added, or dropped) is 401 invalid-signature and records nothing', async () => {
+    const phone = await enrolTestDevice('Pixel');
+    const jar = new Jar();
+    const tc = await newClient();
+    const request = await codeRequest(tc);
+    const login = await loginOf(jar, await jar.get(`/authorize?${new URLSearchParams(request.params)}`));
+    const nonce = await phoneScans(login, phone);
+    const tampered: [sent: 'once' | 'always' | undefined, signed: 'once' | 'always' | undefined][] = [['always', 'once'], ['once', 'always'], ['always', undefined], [undefined, 'once']];
+    for (const [sent, signed] of tampered) {
+      const res = await postJson(`/api/mobile/logins/${login.id}/answer`, {
+        version: 2, device_id: phone.id, decision: 'approve', nonce,
+        signature: await sign(phone, 'approve', login.id, nonce, signed ? { consent: signed } : {}),
+        ...(sent ? { consent: sent } : {}),
+      });
+      expect(res.status, JSON.stringify({ sent, signed })).toBe(401);
+      expect(((await res.json()) as { type: string }).type).toBe('urn:mobile-key:problem:invalid-signature');
+    }
+    expect(((await (await jar.get(`/login/${login.id}/state`)).json()) as { state: string }).state).toBe('scanned');
+    expect((await listHistory(env.DB, phone.sub)).entries).toEqual([]);
+    expect(await listConsents(env.DB, phone.sub)).toEqual([]);
+    // Signed over what it sends, the same answer goes through and "always" is remembered.
+    const ok = await postJson(`/api/mobile/logins/${login.id}/answer`, {
+      version: 2, device_id: phone.id, decision: 'approve', nonce, signature: await sign(phone, 'approve', login.id, nonce, { consent: 'always' }), consent: 'always',
+    });
+    expect(ok.status).toBe(200);
+    await vi.waitFor(async () => expect((await listConsents(env.DB, phone.sub)).map((c) => [c.clientId, c.kind])).toEqual([[tc.client.client_id, 'always']]));
   });
 
   it('asking for more than was permanently consented asks again; prompt=consent always asks the phone', async () => {

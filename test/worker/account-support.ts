@@ -6,9 +6,9 @@
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { getClient, registerClient } from '../../src/oidc/clients.ts';
+import { parseLoginUrl } from '../../src/mobile/protocol.ts';
 import { call, sign, type TestDevice } from './helpers.ts';
 import { post as postJson } from './identity-helpers.ts';
-import { parseLoginUrl } from '../../src/mobile/protocol.ts';
 
 export const CHROME_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -60,15 +60,17 @@ export async function loginOf(jar: Jar, res: Response): Promise<{ id: string; fr
 }
 
 /**
- * The phone scans and answers over the mobile API (as the web app and the key CLI do).
+ * The phone scans and answers over the mobile API (as the web app and the key CLI do), signing
+ * the consent with the decision as they do.
  * @param consent the choice sent with an approval ("for this login only" when absent).
  */
 export async function phoneAnswers(login: { id: string; frame: string }, device: TestDevice, decision: 'approve' | 'deny', consent?: 'once' | 'always'): Promise<void> {
   const scan = await postJson(`/api/mobile/logins/${login.id}/scan`, { version: 2, frame: login.frame, device_id: device.id, signature: await sign(device, 'scan', login.id) });
   expect(scan.status).toBe(200);
   const { nonce } = (await scan.json()) as { nonce: string };
+  const extra = consent ? { consent } : {};
   const answer = await postJson(`/api/mobile/logins/${login.id}/answer`, {
-    version: 2, device_id: device.id, decision, nonce, signature: await sign(device, decision, login.id, nonce), ...(consent ? { consent } : {}),
+    version: 2, device_id: device.id, decision, nonce, signature: await sign(device, decision, login.id, nonce, extra), ...extra,
   });
   expect(answer.status).toBe(200);
 }

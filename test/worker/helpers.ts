@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { bindingCookieName } from '../../src/session/binding.ts';
 import { randomToken, sha256Hex } from '../../src/session/crypto.ts';
 import { loginStub, unwrap } from '../../src/session/stub.ts';
-import { parseLoginUrl, signDeviceMessage, signedMessage, type SignedAction } from '../../src/mobile/protocol.ts';
+import { parseLoginUrl, signDeviceMessage, signedMessage, type ConsentChoice, type SignedAction } from '../../src/mobile/protocol.ts';
 
 /** The origin every v2 signature of these tests names (the issuer's). */
 export const ORIGIN = new URL(env.ISSUER).origin;
@@ -65,11 +65,20 @@ export async function testDevice(name = 'Test phone', sub = 'sub-test'): Promise
   return { id: `dev_${randomToken(9)}`, sub, name, publicJwk, privateKey: pair.privateKey };
 }
 
-/** Signs the canonical (v2) message for an action on a login of this issuer. */
-export function sign(device: TestDevice, action: SignedAction, loginId: string, nonce?: string): Promise<string> {
+/**
+ * Signs the canonical (v2) message for an action on a login of this issuer.
+ * @param answer an answer's `number` and `consent`, as its body will carry them (they are signed).
+ */
+export function sign(
+  device: TestDevice,
+  action: SignedAction,
+  loginId: string,
+  nonce?: string,
+  answer: { number?: number; consent?: ConsentChoice } = {},
+): Promise<string> {
   return signDeviceMessage(
     device.privateKey,
-    signedMessage({ origin: ORIGIN, action, loginId, deviceId: device.id, ...(nonce ? { nonce } : {}) }),
+    signedMessage({ origin: ORIGIN, action, loginId, deviceId: device.id, ...(nonce ? { nonce } : {}), ...answer }),
   );
 }
 

@@ -7,6 +7,7 @@ import {
   signDeviceMessage,
   signedMessage,
   verifyDeviceSignature,
+  type ConsentChoice,
   type SignedAction,
 } from '../../src/mobile/protocol.ts';
 import { frameMac, type FrameKind } from '../../src/session/rotation.ts';
@@ -17,7 +18,10 @@ interface Vectors {
   login_id: string;
   device_id: string;
   nonce: string;
-  messages: ({ action: SignedAction; text: string; hex: string; signature: string } | { action: 'revoke'; timestamp: number; text: string; hex: string; signature: string })[];
+  messages: (
+    | { action: SignedAction; number?: number; consent?: ConsentChoice; text: string; hex: string; signature: string }
+    | { action: 'revoke'; timestamp: number; text: string; hex: string; signature: string }
+  )[];
   frame_key: string;
   frames: { kind: FrameKind; step: number; text: string; frame: string; login_url: string }[];
 }
@@ -34,20 +38,35 @@ const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart
 describe('docs/mobile-protocol.md test vectors (protocol v2)', () => {
   const v = vectors();
   const { d: _d, ...publicJwk } = v.private_jwk;
-  const login = (action: SignedAction, origin = v.origin) =>
-    signedMessage({ origin, action, loginId: v.login_id, deviceId: v.device_id, ...(action === 'scan' ? {} : { nonce: v.nonce }) });
+  type Answer = { number?: number; consent?: ConsentChoice };
+  const login = (action: SignedAction, origin = v.origin, answer: Answer = {}) =>
+    signedMessage({ origin, action, loginId: v.login_id, deviceId: v.device_id, ...(action === 'scan' ? {} : { nonce: v.nonce }), ...answer });
+  const answerOf = (message: (typeof v.messages)[number]): Answer =>
+    'timestamp' in message ? {} : { ...(message.number !== undefined ? { number: message.number } : {}), ...(message.consent ? { consent: message.consent } : {}) };
+  const label = (message: (typeof v.messages)[number]) => [message.action, ...Object.entries(answerOf(message)).map(([k, x]) => `${k} ${x}`)].join(', ');
 
-  it('covers scan, approve, deny and revoke, each naming the version and the origin first', () => {
-    expect(v.messages.map((m) => m.action)).toEqual(['scan', 'approve', 'deny', 'revoke']);
+  it('covers scan, approve, deny (with and without number and consent) and revoke, each naming the version and the origin first', () => {
+    expect(v.messages.map(label)).toEqual(['scan', 'approve', 'deny', 'approve, number 47, consent always', 'approve, consent once', 'revoke']);
     for (const message of v.messages) expect(message.text.split('\n').slice(0, 3)).toEqual(['mobile-key-v2', v.origin, message.action]);
   });
 
+  it('a scan is six lines; an answer is eight, ending with its number and consent lines ("-" when absent)', () => {
+    for (const message of v.messages) {
+      const lines = message.text.split('\n');
+      if (message.action === 'scan' || message.action === 'revoke') expect(lines).toHaveLength(6);
+      else {
+        const answer = answerOf(message);
+        expect(lines.slice(6)).toEqual([answer.number === undefined ? '-' : String(answer.number), answer.consent ?? '-']);
+      }
+    }
+  });
+
   for (const message of v.messages) {
-    it(`the protocol reproduces the ${message.action} bytes and the signature verifies`, async () => {
+    it(`the protocol reproduces the ${label(message)} bytes and the signature verifies`, async () => {
       const bytes =
         message.action === 'revoke'
           ? revocationMessage({ origin: v.origin, deviceId: v.device_id, timestamp: message.timestamp })
-          : login(message.action);
+          : login(message.action, v.origin, answerOf(message));
       expect(new TextDecoder().decode(bytes)).toBe(message.text);
       expect(hex(bytes)).toBe(message.hex);
       expect(await verifyDeviceSignature(publicJwk, bytes, message.signature)).toBe(true);
@@ -55,7 +74,7 @@ describe('docs/mobile-protocol.md test vectors (protocol v2)', () => {
   }
 
   it('the vector signatures do not verify for another action, another service, v1 bytes or another key', async () => {
-    const [scan, approve, deny, revoke] = v.messages;
+    const [scan, approve, deny, , , revoke] = v.messages;
     expect(await verifyDeviceSignature(publicJwk, login('deny'), approve!.signature)).toBe(false);
     expect(await verifyDeviceSignature(publicJwk, login('approve'), deny!.signature)).toBe(false);
     expect(await verifyDeviceSignature(publicJwk, login('approve'), scan!.signature)).toBe(false);
@@ -73,6 +92,30 @@ describe('docs/mobile-protocol.md test vectors (protocol v2)', () => {
     const other = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair;
     const otherPublic = await crypto.subtle.exportKey('jwk', other.publicKey);
     expect(await verifyDeviceSignature(otherPublic as JsonWebKey, login('approve'), approve!.signature)).toBe(false);
+  });
+
+  it('an answer signature does not verify once its number or consent is changed, added or dropped', async () => {
+    const picked = v.messages[3]!;
+    expect(answerOf(picked)).toEqual({ number: 47, consent: 'always' });
+    for (const changed of [{ number: 16, consent: 'always' }, { number: 47, consent: 'once' }, { number: 47 }, { consent: 'always' }, {}] satisfies Answer[]) {
+      expect(await verifyDeviceSignature(publicJwk, login('approve', v.origin, changed), picked.signature), JSON.stringify(changed)).toBe(false);
+    }
+    // The bare approval's signature (no number, no consent) is no approval with either added.
+    const bare = v.messages[1]!;
+    for (const added of [{ number: 47 }, { consent: 'once' }] satisfies Answer[]) {
+      expect(await verifyDeviceSignature(publicJwk, login('approve', v.origin, added), bare.signature)).toBe(false);
+    }
+    // What v2 signed before the answer lines existed (six lines) is not an answer either.
+    const sixLines = new TextEncoder().encode(bare.text.split('\n').slice(0, 6).join('\n'));
+    expect(await verifyDeviceSignature(publicJwk, sixLines, bare.signature)).toBe(false);
+  });
+
+  it('refuses to sign an answer number outside 10–99, a consent other than once/always, or either on a scan', () => {
+    for (const number of [9, 100, 42.5, -47, Number.NaN]) expect(() => login('approve', v.origin, { number }), String(number)).toThrow(TypeError);
+    expect(() => login('approve', v.origin, { consent: 'forever' as ConsentChoice })).toThrow(TypeError);
+    expect(() => login('approve', v.origin, { consent: 'once\n47' as ConsentChoice })).toThrow(TypeError);
+    expect(() => login('scan', v.origin, { number: 47 })).toThrow(TypeError);
+    expect(() => login('scan', v.origin, { consent: 'once' })).toThrow(TypeError);
   });
 
   it('a signature made with the vector private key verifies with its public key', async () => {

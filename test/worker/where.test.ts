@@ -42,9 +42,24 @@ async function scanned(login: TestLogin, device: TestDevice, headers: Record<str
   return (await res.json()) as Scan;
 }
 
-async function answer(login: TestLogin, device: TestDevice, decision: 'approve' | 'deny', nonce: string, extra: Record<string, unknown> = {}) {
-  const signature = await sign(device, decision, login.id, nonce);
+/** Answers over the mobile API, signing the `number`/`consent` of `extra` (or `signed`, to tamper: sign one, send another). */
+async function answer(
+  login: TestLogin,
+  device: TestDevice,
+  decision: 'approve' | 'deny',
+  nonce: string,
+  extra: { number?: unknown; consent?: unknown } = {},
+  signed: { number?: number; consent?: 'once' | 'always' } = signable(extra),
+) {
+  const signature = await sign(device, decision, login.id, nonce, signed);
   return post(`/api/mobile/logins/${login.id}/answer`, { version: 2, device_id: device.id, decision, nonce, signature, ...extra });
+}
+
+/** What of `extra` a signer can sign: a malformed value is sent but cannot be signed, so it is left out. */
+function signable(extra: { number?: unknown; consent?: unknown }): { number?: number; consent?: 'once' | 'always' } {
+  const number = Number.isInteger(extra.number) && (extra.number as number) >= 10 && (extra.number as number) <= 99 ? (extra.number as number) : undefined;
+  const consent = extra.consent === 'once' || extra.consent === 'always' ? extra.consent : undefined;
+  return { ...(number !== undefined ? { number } : {}), ...(consent ? { consent } : {}) };
 }
 
 /** The page's snapshot, as the browser that started the login reads it. */
@@ -175,6 +190,28 @@ describe('number matching', () => {
     expect(back.searchParams.get('error')).toBe('access_denied');
     const audit = await env.DB.prepare("SELECT detail FROM audit_events WHERE type = 'login.denied' AND device_id = ?1").bind(phone.id).all<{ detail: string }>();
     expect(audit.results.map((r) => JSON.parse(r.detail).reason)).toEqual(['wrong-number']);
+  });
+
+  it('the pick is signed: a pick changed, added or dropped after signing is 401 invalid-signature and changes nothing', async () => {
+    const { login, phone, context, shown } = await scannedWithNumbers();
+    const wrong = context.number_choices!.find((n) => n !== shown)!;
+    const tampered: [sent: { number?: number; consent?: 'once' | 'always' }, signed: { number?: number; consent?: 'once' | 'always' }][] = [
+      [{ number: shown }, { number: wrong }], // the person's wrong pick, turned into the page's number on the way
+      [{ number: wrong }, { number: shown }],
+      [{ number: shown }, {}],
+      [{}, { number: shown }],
+      [{ number: shown, consent: 'always' }, { number: shown, consent: 'once' }],
+    ];
+    for (const [sent, signed] of tampered) {
+      const res = await answer(login, phone, 'approve', context.nonce, sent, signed);
+      expect(res.status, JSON.stringify({ sent, signed })).toBe(401);
+      expect(await problemCode(res)).toBe('invalid-signature');
+    }
+    expect(await page(login)).toMatchObject({ state: 'scanned', matchNumber: shown });
+    const audit = await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE device_id = ?1 AND type LIKE ?2').bind(phone.id, 'login.%').first<{ n: number }>();
+    expect(audit!.n).toBe(0);
+    // The genuine answer, signed over what it sends, still goes through.
+    expect(await (await answer(login, phone, 'approve', context.nonce, { number: shown })).json()).toMatchObject({ status: 'approved' });
   });
 
   it('an approval without a pick, or with a number not offered, is refused and changes nothing; deny needs no pick', async () => {

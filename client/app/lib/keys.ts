@@ -2,7 +2,7 @@
  * The device key: created with WebCrypto as a non-extractable ECDSA P-256 pair, used only to
  * sign the protocol's canonical messages (src/mobile/protocol.ts).
  */
-import { revocationMessage, signDeviceMessage, signedMessage, type SignedAction } from '../../../src/mobile/protocol.ts';
+import { revocationMessage, signDeviceMessage, signedMessage, type ConsentChoice, type SignedAction } from '../../../src/mobile/protocol.ts';
 import { api, type ApiResult, type RevokeResponse } from './api.ts';
 
 /**
@@ -22,12 +22,14 @@ export async function createDeviceKey(): Promise<{ keyPair: CryptoKeyPair; publi
 /**
  * Signs a protocol (v2) action for a login of the service at `input.origin` (this app's own origin).
  * @param input.nonce the server nonce from the scan response (not for `scan`).
+ * @param input.number an answer's number-matching pick, exactly as the answer body sends it.
+ * @param input.consent an answer's consent choice, exactly as the answer body sends it.
  * @returns the base64url r‖s signature.
- * @throws {TypeError} when an id has characters the protocol does not allow.
+ * @throws {TypeError} when an id has characters the protocol does not allow (or a number/consent is out of range).
  */
 export function signAction(
   privateKey: CryptoKey,
-  input: { origin: string; action: SignedAction; loginId: string; deviceId: string; nonce?: string },
+  input: { origin: string; action: SignedAction; loginId: string; deviceId: string; nonce?: string; number?: number; consent?: ConsentChoice },
 ): Promise<string> {
   return signDeviceMessage(privateKey, signedMessage(input));
 }

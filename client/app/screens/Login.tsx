@@ -92,17 +92,18 @@ export function Login({ loginId, frame, origin }: { loginId: string; frame: stri
     const { key, scan } = state;
     setState({ ...state, status: 'sending' });
     const retry = () => setState({ ...state, status: 'context' });
+    // The pick and the consent are signed with the decision, exactly as they are sent.
+    const extra = {
+      ...(number === undefined ? {} : { number }),
+      ...(decision === 'approve' && (scan.claims ?? []).length > 0 ? { consent } : {}),
+    };
     let signature: string;
     try {
-      signature = await signAction(key.keyPair.privateKey, { origin, action: decision, loginId, deviceId: key.deviceId, nonce: scan.nonce });
+      signature = await signAction(key.keyPair.privateKey, { origin, action: decision, loginId, deviceId: key.deviceId, nonce: scan.nonce, ...extra });
     } catch {
       return failed({ code: 'invalid-signature', status: 0 }, null);
     }
-    const result = await api.answer(loginId, {
-      device_id: key.deviceId, decision, nonce: scan.nonce, signature,
-      ...(number === undefined ? {} : { number }),
-      ...(decision === 'approve' && (scan.claims ?? []).length > 0 ? { consent } : {}),
-    });
+    const result = await api.answer(loginId, { device_id: key.deviceId, decision, nonce: scan.nonce, signature, ...extra });
     if (!result.ok) return failed(result.problem, result.problem.code === 'network' ? retry : null);
     const client = result.value.client_name || scan.client.name;
     if (result.value.status === 'denied') {
