@@ -170,6 +170,8 @@ await runCli('admin', json, async () => {
       [
         d.device_id,
         JSON.stringify(d.name),
+        // The server keeps only parsed, validated text; JSON quoting shows anything else escaped.
+        [d.browser, d.os].filter((x) => typeof x === 'string').map((x) => JSON.stringify(x)).join(' on ') || 'platform unknown',
         `enrolled ${formatTime(d.created_at as number)}`,
         d.last_used_at ? `last used ${formatTime(d.last_used_at as number)}` : 'never used',
         d.revoked_at ? `REVOKED ${formatTime(d.revoked_at as number)}` : 'active',

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { CliError, DEFAULT_SERVER, formatDuration, formatTime, runCli, serverUrl, usage } from './lib/common.ts';
 import { safeRequester, sanitizeForTerminal } from '../src/http/names.ts';
-import { decideLogin, enrol, revokeOwnDevice, type LoginContext } from './lib/mobile-client.ts';
+import { decideLogin, enrol, revokeOwnDevice, type Fetch, type LoginContext } from './lib/mobile-client.ts';
 import { checkWritable, defaultStorePath, deleteStore, readStore, writeStore } from './lib/store.ts';
 import {
   cancelPairing,
@@ -76,6 +76,15 @@ const { values, positionals } = parseArgs({
 
 const json = values.json === true;
 
+/**
+ * The key CLI's User-Agent: what it is and the OS it runs on, and nothing made up. The service
+ * parses it with bowser when the key is made and shows the OS ("Linux", "macOS") as the
+ * platform the key lives in; the "browser" part names no browser bowser knows, so none is shown.
+ */
+const OS_TOKEN: Record<string, string> = { linux: 'Linux', darwin: 'Macintosh', win32: 'Windows NT' };
+const USER_AGENT = `mobile-key-cli/0.1 (Node.js${OS_TOKEN[process.platform] ? `; ${OS_TOKEN[process.platform]}` : ''})`;
+const cliFetch: Fetch = (input, init) => fetch(input, { ...init, headers: { 'User-Agent': USER_AGENT, ...(init?.headers as Record<string, string> | undefined) } });
+
 await runCli('key', json, async () => {
   const [command, arg] = positionals;
   if (values.help || !command || command === 'help') return { json: { help: HELP }, text: HELP };
@@ -102,7 +111,7 @@ await runCli('key', json, async () => {
     if (process.stdin.isTTY && values.yes !== true && !(await ask('Is that you? [y/N] '))) {
       throw new CliError('declined', 'Not enrolled: you said this is not your identity.');
     }
-    const store = await enrol({ server: base, activationCode: code, name });
+    const store = await enrol({ server: base, activationCode: code, name, fetch: cliFetch });
     writeStore(storePath, store, force);
     return {
       json: { device_id: store.device_id, sub: store.sub },
@@ -196,6 +205,7 @@ await runCli('key', json, async () => {
         return values.yes === true || ask('Is that you? [y/N] ');
       },
       onWaiting: () => process.stderr.write('Waiting for your other key to confirm…\n'),
+      fetch: cliFetch,
     });
     if (!store) throw new CliError('declined', 'Not paired: you said this is not your identity.');
     writeStore(storePath, store, force);

@@ -11,7 +11,7 @@ import { currentWithId, endSessionsOfDevice } from '../browser-session/api.ts';
 import { displayName } from '../http/names.ts';
 import { getDevice, listDevices, renameDevice, revokeDevice, type Device } from '../identity/devices.ts';
 import { lastPlaces } from '../identity/history.ts';
-import { Csrf, formatAt, formatPlace, messagePage, sendPage, type AccountPage } from './pages.tsx';
+import { Csrf, formatAt, formatBrowser, formatPlace, messagePage, sendPage, type AccountPage } from './pages.tsx';
 import { endAccountSession, needsFreshApproval, type AccountCtx, type AccountEnv } from './routes.tsx';
 
 /** Longest key name, as at enrolment (src/mobile/routes.ts). */
@@ -55,7 +55,7 @@ keyRoutes.get('/', async (c) => {
       <section class="card">
         <h1>{t.keys}</h1>
         <table id="keys">
-          <thead><tr><th>{t.keyName}</th><th>{t.added}</th><th>{t.lastUsed}</th><th>{t.status}</th><th></th></tr></thead>
+          <thead><tr><th>{t.keyName}</th><th>{t.platform}</th><th>{t.added}</th><th>{t.lastUsed}</th><th>{t.status}</th><th></th></tr></thead>
           <tbody>
             {shown.map((d) => <KeyRow page={page} device={d} place={formatPlace(places.get(d.id) ?? {})} current={d.id === thisKey} />)}
           </tbody>
@@ -80,6 +80,7 @@ function KeyRow({ page, device, place, current }: { page: AccountPage; device: D
         <strong class="key-name">{device.name}</strong>
         {current ? <div class="this-key">{t.thisKey}</div> : null}
       </td>
+      <td data-label={t.platform} class="platform">{formatBrowser(device.platform, t) ?? t.unknownPlatform}</td>
       <td data-label={t.added}>{formatAt(device.createdAt, locale)}</td>
       <td data-label={t.lastUsed} class="last-used">
         {device.lastUsedAt === null ? t.never : formatAt(device.lastUsedAt, locale)}

@@ -135,6 +135,7 @@ counterRoutes.get('/people/:sub', async (c) => {
             {devices.map((device) => (
               <tr>
                 <td>{device.name}</td>
+                <td class="platform">{[device.platform.browser, device.platform.os].filter(Boolean).join(', ') || '—'}</td>
                 <td>{formatAt(device.createdAt)}</td>
                 <td class={device.revokedAt ? 'revoked' : 'active'}>{device.revokedAt ? `${t.revoked} ${formatAt(device.revokedAt)}` : t.active}</td>
                 <td>

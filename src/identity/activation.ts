@@ -11,7 +11,7 @@
  */
 import { sha256Hex } from '../session/crypto.ts';
 import { auditStatement } from './audit.ts';
-import { newDeviceId, type PublicP256Jwk } from './devices.ts';
+import { newDeviceId, platformColumns, type DevicePlatform, type PublicP256Jwk } from './devices.ts';
 
 /** Crockford's base32 alphabet. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -89,17 +89,20 @@ export type EnrolResult =
  * two racing requests with the same code enrol exactly one device.
  * @param input.code the code as typed (normalised here).
  * @param input.publicJwk an already validated P-256 public key.
+ * @param input.platform the enrolling request's browser and OS (src/session/start.ts
+ *   `describeUserAgent`); stored only as {@link platformColumns} keeps it, else NULL.
  * @param now epoch milliseconds.
  */
 export async function enrolDevice(
   db: D1Database,
-  input: { code: string; publicJwk: PublicP256Jwk; name: string },
+  input: { code: string; publicJwk: PublicP256Jwk; name: string; platform?: DevicePlatform },
   now = Date.now(),
 ): Promise<EnrolResult> {
   const normalised = normaliseActivationCode(input.code);
   if (!normalised) return { ok: false, reason: 'unknown' };
   const hash = await sha256Hex(normalised);
   const deviceId = newDeviceId();
+  const { browser, os } = platformColumns(input.platform);
   // The insert and audit select the row the update just claimed (device_id = our fresh id),
   // so they insert nothing unless the conditional update took effect.
   const [consumed] = await db.batch<{ sub: string }>([
@@ -110,10 +113,10 @@ export async function enrolDevice(
       .bind(hash, now, deviceId),
     db
       .prepare(
-        `INSERT INTO devices (id, sub, public_jwk, name, created_at)
-         SELECT ?2, sub, ?3, ?4, ?5 FROM activation_codes WHERE code_hash = ?1 AND device_id = ?2`,
+        `INSERT INTO devices (id, sub, public_jwk, name, created_at, browser, os)
+         SELECT ?2, sub, ?3, ?4, ?5, ?6, ?7 FROM activation_codes WHERE code_hash = ?1 AND device_id = ?2`,
       )
-      .bind(hash, deviceId, JSON.stringify(input.publicJwk), input.name, now),
+      .bind(hash, deviceId, JSON.stringify(input.publicJwk), input.name, now, browser, os),
     db
       .prepare(
         `INSERT INTO audit_events (at, type, sub, device_id, detail)

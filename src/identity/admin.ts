@@ -354,6 +354,8 @@ function deviceJson(device: Device) {
     device_id: device.id,
     sub: device.sub,
     name: device.name,
+    browser: device.platform.browser ?? null,
+    os: device.platform.os ?? null,
     public_jwk: device.publicJwk,
     created_at: device.createdAt,
     last_used_at: device.lastUsedAt,

@@ -2,6 +2,7 @@
  * Enrolled devices (mobile keys) in D1: a P-256 public key bound to one identity.
  * Query functions take the database so tests call them directly.
  */
+import { safeRequester } from '../http/names.ts';
 import { randomToken } from '../session/crypto.ts';
 import type { DeviceKey } from '../session/types.ts';
 import { logEvent } from '../lib/log.ts';
@@ -25,6 +26,17 @@ export interface Device {
   lastUsedAt: number | null;
   /** Epoch milliseconds of revocation, or null while the device is usable. */
   revokedAt: number | null;
+  /**
+   * The browser and OS the key lives in ("Chrome 131", "Android 15"), parsed from the enrolling
+   * request's User-Agent; each absent when unknown (not parsed, or enrolled before it was recorded).
+   */
+  platform: DevicePlatform;
+}
+
+/** Browser and OS of a key as validated short text (src/http/names.ts `safeRequester`); either may be absent. */
+export interface DevicePlatform {
+  browser?: string;
+  os?: string;
 }
 
 interface DeviceRow {
@@ -35,9 +47,21 @@ interface DeviceRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  browser: string | null;
+  os: string | null;
 }
 
-const COLUMNS = 'id, sub, name, public_jwk, created_at, last_used_at, revoked_at';
+const COLUMNS = 'id, sub, name, public_jwk, created_at, last_used_at, revoked_at, browser, os';
+
+/**
+ * The browser and OS of an enrolling request as the `devices.browser` and `devices.os` values:
+ * only text {@link safeRequester} keeps (anything else becomes NULL), never the raw User-Agent.
+ * @param described e.g. src/session/start.ts `describeUserAgent(userAgent)` or a login's requester.
+ */
+export function platformColumns(described: unknown): { browser: string | null; os: string | null } {
+  const safe = safeRequester(described);
+  return { browser: safe.browser ?? null, os: safe.os ?? null };
+}
 
 /** A fresh device id: `dev_` and 96 random bits in base64url (valid in a signed message). */
 export function newDeviceId(): string {
@@ -134,5 +158,7 @@ function fromRow(row: DeviceRow): Device {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    // Checked again on the way out: the columns are shown on pages and in the console.
+    platform: safeRequester({ browser: row.browser ?? undefined, os: row.os ?? undefined }),
   };
 }

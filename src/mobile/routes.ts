@@ -31,6 +31,7 @@ import { historyStatements } from '../identity/history.ts';
 import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, enrolThrottleKey, recordFailure, releaseAttempt } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
+import { describeUserAgent } from '../session/start.ts';
 import { getIdentity, shortPersonName } from '../identity/identities.ts';
 import { heldClaimNames } from '../oidc/claims.ts';
 import { parsePublicJwk } from './keys.ts';
@@ -120,7 +121,8 @@ mobileRoutes.post('/enrol', async (c) => {
       headers: { 'Retry-After': String(now.allowed ? 1 : now.retryAfterSeconds) },
     });
   }
-  const result = await enrolDevice(c.env.DB, { code: body.activation_code, publicJwk, name: body.name });
+  const platform = describeUserAgent(c.req.header('User-Agent') ?? '');
+  const result = await enrolDevice(c.env.DB, { code: body.activation_code, publicJwk, name: body.name, platform });
   if (!result.ok) throw activationProblem[result.reason]();
   await releaseAttempt(c.env.DB, throttleKey);
   logEvent('enrolment', { outcome: 'ok', sub: result.sub, device_id: result.deviceId });

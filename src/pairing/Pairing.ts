@@ -190,6 +190,7 @@ export class Pairing extends DurableObject<Env> {
           name: claim.name,
           starterDeviceId: stored.starterDeviceId,
           pairingId: this.#id,
+          platform: { browser: claim.requester.browser, os: claim.requester.os },
         }, now),
       );
       this.ctx.waitUntil(this.#notifyPaired(stored.sub, claim, now));

@@ -53,9 +53,12 @@ describe('admin and key CLIs against wrangler dev', () => {
     expect(again.stderr).toMatch(/already holds a mobile key/);
 
     const devices = await admin(['devices', sub, '--json']);
-    expect(devices.json).toMatchObject({ sub, devices: [{ device_id: enrolled.json.device_id, name: 'CLI key', revoked_at: null }] });
+    // The key CLI's User-Agent names its OS (no browser): that is the platform the key lives in.
+    const os = ({ linux: 'Linux', darwin: 'macOS', win32: 'Windows NT' } as Record<string, string>)[process.platform] ?? null;
+    expect(devices.json).toMatchObject({ sub, devices: [{ device_id: enrolled.json.device_id, name: 'CLI key', browser: null, os, revoked_at: null }] });
     const text = await admin(['devices', sub]);
     expect(text.stdout).toContain('"CLI key"');
+    expect(text.stdout).toContain(os ? JSON.stringify(os) : 'platform unknown');
     expect(text.stdout).toContain('active');
 
     const revoked = await admin(['device', 'revoke', String(enrolled.json.device_id), '--json']);

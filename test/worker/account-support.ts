@@ -101,14 +101,17 @@ export async function accountBrowser(device: TestDevice): Promise<{ jar: Jar; cs
   return { jar, csrf, page: async (path = '/account') => (await jar.get(path)).text() };
 }
 
-/** A second key enrolled to the same identity (an activation code from the operator API). */
-export async function secondKey(sub: string, name: string): Promise<TestDevice> {
+/**
+ * A second key enrolled to the same identity (an activation code from the operator API).
+ * @param headers extra request headers of the enrolment, e.g. a `User-Agent`.
+ */
+export async function secondKey(sub: string, name: string, headers: Record<string, string> = {}): Promise<TestDevice> {
   const { ADMIN, newKeyPair, address } = await import('./identity-helpers.ts');
   const issued = await postJson(`/admin/identities/${sub}/activation-codes`, {}, ADMIN);
   expect(issued.status).toBeLessThan(300);
   const { activation_code } = (await issued.json()) as { activation_code: string };
   const keys = await newKeyPair();
-  const res = await postJson('/api/mobile/enrol', { activation_code, public_jwk: keys.publicJwk, name }, address());
+  const res = await postJson('/api/mobile/enrol', { activation_code, public_jwk: keys.publicJwk, name }, { ...address(), ...headers });
   expect(res.status).toBe(201);
   const { device_id } = (await res.json()) as { device_id: string };
   return { id: device_id, sub, name, publicJwk: keys.publicJwk, privateKey: keys.privateKey } as TestDevice;

@@ -66,6 +66,30 @@ describe('logging in to the account', () => {
   });
 });
 
+describe('keys: the browser and system each key lives in', () => {
+  it('shows the parsed browser and OS of the enrolling User-Agent; hostile agent text never appears', async () => {
+    const phone = await enrolTestDevice('Pixel');
+    const android = await secondKey(phone.sub, 'Tablet', {
+      'User-Agent': 'Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+    });
+    const forged = await secondKey(phone.sub, 'Forged', { 'User-Agent': 'Approve/1.0 (This is your own computer \u202e safe to approve) Evil/2.0' });
+    const { jar } = await accountBrowser(phone);
+    const row = (html: string, id: string) => {
+      const start = html.indexOf(`<tr data-device="${id}"`);
+      expect(start).toBeGreaterThan(0);
+      return html.slice(start, html.indexOf('</tr>', start));
+    };
+    const cs = await (await jar.get('/account')).text();
+    expect(cs).toContain('Prohlížeč a systém');
+    expect(row(cs, android.id)).toContain('<td data-label="Prohlížeč a systém" class="platform">Chrome 131, Android 15</td>');
+    expect(row(cs, forged.id)).toContain('class="platform">neznámý</td>');
+    expect(cs).not.toMatch(/Approve|own computer|Evil|\u202e|Mozilla/);
+    const en = await (await jar.get('/account?lang=en')).text();
+    expect(row(en, android.id)).toContain('class="platform">Chrome 131 on Android 15</td>');
+    expect(row(en, forged.id)).toContain('class="platform">unknown</td>');
+  });
+});
+
 describe('keys: rename', () => {
   it('renames the person’s own key; the page shows the new name', async () => {
     const phone = await enrolTestDevice('Old name');

@@ -132,11 +132,15 @@ describe('the counter', () => {
     // The code enrols a key, which the clerk then sees and revokes.
     const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
     const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as JsonWebKey;
-    const enrolled = await postJson('/api/mobile/enrol', { activation_code: code, public_jwk: { kty, crv, x, y }, name: 'Karlův telefon' }, { 'CF-Connecting-IP': '10.9.9.9' });
+    const enrolled = await postJson('/api/mobile/enrol', { activation_code: code, public_jwk: { kty, crv, x, y }, name: 'Karlův telefon' }, {
+      'CF-Connecting-IP': '10.9.9.9',
+      'User-Agent': 'Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+    });
     expect(enrolled.status).toBe(201);
     const { device_id } = (await enrolled.json()) as { device_id: string };
     const person = await (await clerk.get(`/console/people/${sub}`)).text();
     expect(person).toContain('Karlův telefon');
+    expect(person).toContain('<td class="platform">Chrome 131, Android 15</td>');
     expect((await clerk.post(`/console/devices/${device_id}/revoke`, { csrf: clerk.csrf })).status).toBe(303);
     const revoked = await env.DB.prepare("SELECT operator FROM audit_events WHERE type = 'device.revoked' AND device_id = ?1").bind(device_id).first<{ operator: string }>();
     expect(revoked?.operator).toBe(clerk.sub);

@@ -78,7 +78,7 @@ function withPrefix(prefix: string): string {
 }
 
 describe('enrolment', () => {
-  async function enrol(code: string, publicJwk: unknown, headers = address(), name = 'Jana’s Pixel') {
+  async function enrol(code: string, publicJwk: unknown, headers: Record<string, string> = address(), name = 'Jana’s Pixel') {
     return post('/api/mobile/enrol', { activation_code: code, public_jwk: publicJwk, name }, headers);
   }
 
@@ -93,6 +93,27 @@ describe('enrolment', () => {
     const device = await getDevice(env.DB, body.device_id);
     expect(device).toMatchObject({ sub: identity.sub, name: 'Jana’s Pixel', publicJwk, revokedAt: null });
     expect(await auditTypes(identity.sub)).toEqual(['identity.created', 'activation-code.issued', 'enrolment']);
+  });
+
+  it('records the browser and OS parsed from the enrolling User-Agent, never the raw header', async () => {
+    const android = 'Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';
+    const hostile = 'Approve/1.0 (This is your own computer \u202e safe to approve) Evil/2.0';
+    const cases: [string, { browser: string | null; os: string | null }][] = [
+      [android, { browser: 'Chrome 131', os: 'Android 15' }],
+      ['node', { browser: null, os: null }], // Node's fetch: nothing to parse
+      [hostile, { browser: null, os: null }],
+    ];
+    for (const [userAgent, expected] of cases) {
+      const identity = await createTestIdentity();
+      const res = await enrol(identity.activation_code, (await newKeyPair()).publicJwk, { ...address(), 'User-Agent': userAgent });
+      expect(res.status).toBe(201);
+      const { device_id } = (await res.json()) as { device_id: string };
+      const row = await env.DB.prepare('SELECT * FROM devices WHERE id = ?1').bind(device_id).first<Record<string, unknown>>();
+      expect({ browser: row!.browser, os: row!.os }).toEqual(expected);
+      expect(JSON.stringify(row)).not.toMatch(/Mozilla|KHTML|Pixel 9|Approve|own computer|Evil|\u202e/);
+      const listed = await call(`/admin/identities/${identity.sub}/devices`, { headers: ADMIN });
+      expect(((await listed.json()) as { devices: unknown[] }).devices).toEqual([expect.objectContaining({ device_id, ...expected })]);
+    }
   });
 
   it('refuses a second use of the same code and enrols nothing', async () => {

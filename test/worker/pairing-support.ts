@@ -47,9 +47,9 @@ export async function newDevice(pairingId: string, name = 'Pixel 9') {
 }
 
 /** Claims a pairing with a fresh key; returns the response body. */
-export async function claim(pairing: TestPairing, name = 'Pixel 9') {
+export async function claim(pairing: TestPairing, name = 'Pixel 9', headers: Record<string, string> = {}) {
   const device = await newDevice(pairing.id, name);
-  const res = await post(`/api/pairings/${pairing.id}/claim`, device.claimBody(pairing.secret));
+  const res = await post(`/api/pairings/${pairing.id}/claim`, device.claimBody(pairing.secret), headers);
   expect(res.status).toBe(200);
   return { ...device, status: (await res.json()) as { state: string; device_id: string; identity_name: string } };
 }

@@ -37,7 +37,9 @@ describe('pairing a new key', () => {
     expect(opened.status).toBe(200);
     expect(await opened.json()).toMatchObject({ state: 'pending', identity_name: 'Jana N.' });
 
-    const claimed = await claim(pairing, 'Pixel 9');
+    const claimed = await claim(pairing, 'Pixel 9', {
+      'User-Agent': 'Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+    });
     expect(claimed.status).toMatchObject({ state: 'claimed', identity_name: 'Jana N.' });
     const seen = await snapshot(pairing);
     expect(seen).toMatchObject({ state: 'claimed', device: { name: 'Pixel 9' } });
@@ -48,7 +50,8 @@ describe('pairing a new key', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ state: 'completed', deviceId: claimed.status.device_id, device: { name: 'Pixel 9' } });
     const enrolled = await getDevice(env.DB, claimed.status.device_id);
-    expect(enrolled).toMatchObject({ sub: existing.sub, name: 'Pixel 9', revokedAt: null });
+    // The browser and OS the new key lives in, parsed from its claim's User-Agent.
+    expect(enrolled).toMatchObject({ sub: existing.sub, name: 'Pixel 9', revokedAt: null, platform: { browser: 'Chrome 131', os: 'Android 15' } });
 
     const status = await post(`/api/pairings/${pairing.id}/status`, { secret: pairing.secret, device_id: claimed.status.device_id });
     expect(await status.json()).toMatchObject({ state: 'completed', sub: existing.sub });
@@ -260,7 +263,7 @@ describe('pairing from the account’s browser session', () => {
       snapshot,
       stub: pairingStub(env, snapshot.id),
     };
-    const claimed = await claim(pairing, 'Tablet');
+    const claimed = await claim(pairing, 'Tablet', { 'User-Agent': 'Approve/1.0 (This is your own computer \u202e safe to approve)' });
     // A key signature is not how this one is confirmed, and another browser cannot confirm it.
     const seen = await (await call(`/api/pairings/${pairing.id}`, { headers: { Cookie: browser.header() } })).json() as PairingSnapshot;
     expect(await problemCode(await confirm(pairing, await confirmBody(phone, pairing.id, seen.nonce!), browser.header()))).toBe('wrong-device');
@@ -269,7 +272,11 @@ describe('pairing from the account’s browser session', () => {
     const done = await postIn(browser, `/api/pairings/${pairing.id}/confirm-session`);
     expect(done.status).toBe(200);
     expect(await done.json()).toMatchObject({ state: 'completed', deviceId: claimed.status.device_id });
-    expect(await getDevice(env.DB, claimed.status.device_id)).toMatchObject({ sub: phone.sub, name: 'Tablet' });
+    const enrolled = await getDevice(env.DB, claimed.status.device_id);
+    expect(enrolled).toMatchObject({ sub: phone.sub, name: 'Tablet' });
+    // A forged agent's free text is not a browser or OS: nothing is stored.
+    expect(enrolled!.platform).toEqual({});
+    expect(await env.DB.prepare('SELECT browser, os FROM devices WHERE id = ?1').bind(enrolled!.id).first()).toEqual({ browser: null, os: null });
   });
 
   it('refuses without a session, and with an approval older than 5 minutes', async () => {
