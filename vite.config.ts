@@ -50,12 +50,6 @@ function loginAssets(): Plugin {
 export default defineConfig({
   plugins: [preact(), loginAssets()],
   publicDir: 'client/public',
-  resolve: {
-    alias: [
-      // The login script reuses the server-drawn QR instead of shipping an encoder (QrHydrate.tsx).
-      { find: /^\.\/Qr\.tsx$/, replacement: fileURLToPath(new URL('client/login/QrHydrate.tsx', import.meta.url)) },
-    ],
-  },
   build: {
     outDir: 'dist/client',
     emptyOutDir: true,

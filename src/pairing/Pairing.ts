@@ -4,7 +4,7 @@ import { newDeviceId, type PublicP256Jwk } from '../identity/devices.ts';
 import { verifyDeviceSignature } from '../mobile/protocol.ts';
 import { notify } from '../notifications/notify.ts';
 import { randomToken, timingSafeEqual } from '../session/crypto.ts';
-import { broadcast, closeOldestSockets, parseSocketMessage, type SocketAttachment } from '../session/sockets.ts';
+import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, type SocketAttachment } from '../session/sockets.ts';
 import type { Result } from '../session/types.ts';
 import type { RequesterText } from '../http/names.ts';
 import { pairedDeviceStatements } from './enrol.ts';
@@ -231,11 +231,7 @@ export class Pairing extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
-    } catch {
-      // already closed
-    }
+    echoClose(ws, code);
   }
 
   /** Expiry, then clean-up after {@link PAIRING_RETENTION_MS}. Idempotent (alarms run at least once). */

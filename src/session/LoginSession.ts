@@ -18,7 +18,7 @@ import {
 } from './grants.ts';
 import type { Redemption } from './tokens.ts';
 import { cancelledProblem, refusalProblem, staleFrame, wrongIdentity } from './refusals.ts';
-import { broadcast, closeOldestSockets, parsePageMessage, type SocketAttachment } from './sockets.ts';
+import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, type SocketAttachment } from './sockets.ts';
 import { judgePick, numberMatchEntry, storedNumberMatch } from './number-match.ts';
 
 export { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from './sockets.ts';
@@ -364,8 +364,8 @@ export class LoginSession extends DurableObject<Env> {
   /** Page messages: `{"type":"refresh"}` re-sends the snapshot, `{"type":"cancel"}` cancels. */
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      const parsed = parsePageMessage(message);
-      if (!parsed.ok) ws.send(parsed.reply);
+      const parsed = parseSocketMessage(message, ['refresh', 'cancel'] as const);
+      if ('problem' in parsed) ws.send(JSON.stringify(parsed.problem));
       else if (parsed.type === 'refresh') ws.send(JSON.stringify(await this.#snapshot(await this.#record(), 'r')));
       else await this.#apply({ type: 'cancel', at: Date.now() });
     } catch (error) {
@@ -374,12 +374,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    // 1005/1006 have no wire form; anything else is echoed back to complete the close handshake.
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
-    } catch {
-      // already closed
-    }
+    echoClose(ws, code);
   }
 
   /**

@@ -78,14 +78,14 @@ export function parseSocketMessage<T extends string>(
   return problem(`Unknown message type; expected ${types.map((t) => `"${t}"`).join(', ')} or "ping".`);
 }
 
-/** A login page's message the LoginSession acts on, or the problem to send back (a JSON text). */
-export type PageMessage = { ok: true; type: 'refresh' | 'cancel' } | { ok: false; reply: string };
-
 /**
- * Reads a login page's WebSocket message with {@link parseSocketMessage}: `{"type":"refresh"}`
- * (re-send the snapshot) or `{"type":"cancel"}`; anything else gets a problem reply.
+ * Completes a WebSocket close handshake the other side started (RFC 6455 §5.5.1): echoes its
+ * code; 1005/1006 have no wire form, so 1000 is sent for them. A socket already closed is fine.
  */
-export function parsePageMessage(message: string | ArrayBuffer): PageMessage {
-  const read = parseSocketMessage(message, ['refresh', 'cancel'] as const);
-  return 'type' in read ? { ok: true, type: read.type } : { ok: false, reply: JSON.stringify(read.problem) };
+export function echoClose(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
+  } catch {
+    // already closed
+  }
 }
