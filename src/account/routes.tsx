@@ -7,12 +7,10 @@
  */
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { chooseLocale, type Locale } from '../../client/shared/i18n.ts';
+import { csrfCheckedForm, pageLocale } from '../first-party/request.ts';
 import { completeFirstPartyLogin, startFirstPartyLogin } from '../first-party/rp.ts';
 import type { FirstPartySession } from '../first-party/sessions.ts';
 import { getIdentity } from '../identity/identities.ts';
-import { isLocalhost } from '../session/binding.ts';
-import { timingSafeEqual } from '../session/crypto.ts';
 import { accountMessages } from './i18n.ts';
 import { messagePage, sendPage, type AccountPage } from './pages.tsx';
 import { ACCOUNT_CLIENT, ACCOUNT_COOKIE, ACCOUNT_SESSION_TTL_SECONDS, accountSessions, isFresh } from './session.ts';
@@ -21,15 +19,12 @@ import { ACCOUNT_CLIENT, ACCOUNT_COOKIE, ACCOUNT_SESSION_TTL_SECONDS, accountSes
 export type AccountEnv = { Bindings: Env; Variables: { page: AccountPage; form: Record<string, string> } };
 export type AccountCtx = Context<AccountEnv>;
 
-const LANG_COOKIE = 'lang';
 
 export const accountRoutes = new Hono<AccountEnv>();
 
 // Language, session and (for every POST) the CSRF token, before any route.
 accountRoutes.use('*', async (c, next) => {
-  const query = c.req.query('lang');
-  const locale: Locale = chooseLocale({ query, cookie: getCookie(c, LANG_COOKIE), acceptLanguage: c.req.header('Accept-Language') });
-  if (query === locale) setCookie(c, LANG_COOKIE, locale, { path: '/', httpOnly: true, sameSite: 'Lax', secure: !isLocalhost(c.env.ISSUER), maxAge: 365 * 86400 });
+  const locale = pageLocale(c);
   const session = await accountSessions.load(c.env.DB, getCookie(c, ACCOUNT_COOKIE, 'host'));
   const page: AccountPage = { locale, t: accountMessages(locale), session, path: c.req.path };
   if (session) {
@@ -39,10 +34,8 @@ accountRoutes.use('*', async (c, next) => {
   }
   c.set('page', page);
   if (c.req.method === 'POST') {
-    const body = await c.req.parseBody().catch(() => ({}));
-    const form: Record<string, string> = {};
-    for (const [name, value] of Object.entries(body)) if (typeof value === 'string') form[name] = value;
-    if (!session || !form.csrf || !timingSafeEqual(form.csrf, session.csrf)) return messagePage(c, page, 403, page.t.csrf);
+    const form = await csrfCheckedForm(c, session);
+    if (!form) return messagePage(c, page, 403, page.t.csrf);
     c.set('form', form);
   }
   await next();

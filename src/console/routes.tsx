@@ -7,12 +7,10 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { chooseLocale, type Locale } from '../../client/shared/i18n.ts';
-import { isLocalhost } from '../session/binding.ts';
-import { timingSafeEqual } from '../session/crypto.ts';
 import { consoleMessages } from './i18n.ts';
 import { allows, roleOf, type Role } from './operators.ts';
 import { messagePage, type PageContext } from './pages.tsx';
+import { csrfCheckedForm, pageLocale } from '../first-party/request.ts';
 import { completeFirstPartyLogin, startFirstPartyLogin } from '../first-party/rp.ts';
 import {
   CONSOLE_CLIENT,
@@ -30,7 +28,6 @@ import {
 export type ConsoleEnv = { Bindings: Env; Variables: { page: PageContext; form: Record<string, string> } };
 export type ConsoleCtx = Context<ConsoleEnv>;
 
-const LANG_COOKIE = 'lang';
 
 /** The session of this request, or null. */
 export function sessionOf(c: ConsoleCtx): ConsoleSession | null {
@@ -54,9 +51,7 @@ export const consoleRoutes = new Hono<ConsoleEnv>();
 
 // Language, session and (for every POST) the CSRF token, before any route.
 consoleRoutes.use('*', async (c, next) => {
-  const query = c.req.query('lang');
-  const locale: Locale = chooseLocale({ query, cookie: getCookie(c, LANG_COOKIE), acceptLanguage: c.req.header('Accept-Language') });
-  if (query === locale) setCookie(c, LANG_COOKIE, locale, { path: '/', httpOnly: true, sameSite: 'Lax', secure: !isLocalhost(c.env.ISSUER), maxAge: 365 * 86400 });
+  const locale = pageLocale(c);
   const cookie = getCookie(c, SESSION_COOKIE, 'host');
   // The live figures' refresh is no use of the console: it does not keep the session alive.
   const background = c.req.path.endsWith('/figures.json');
@@ -69,10 +64,8 @@ consoleRoutes.use('*', async (c, next) => {
   }
   c.set('page', page);
   if (c.req.method === 'POST') {
-    const body = await c.req.parseBody().catch(() => ({}));
-    const form: Record<string, string> = {};
-    for (const [name, value] of Object.entries(body)) if (typeof value === 'string') form[name] = value;
-    if (!session || !form.csrf || !timingSafeEqual(form.csrf, session.csrf)) return messagePage(c, page, 403, page.t.csrf);
+    const form = await csrfCheckedForm(c, session);
+    if (!form) return messagePage(c, page, 403, page.t.csrf);
     c.set('form', form);
   }
   await next();
