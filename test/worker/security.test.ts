@@ -216,14 +216,25 @@ describe('review 4: starting logins is rate limited per address (IPv6 per /64)',
   it('the 31st /authorize in 10 s from one /64 gets a 429 page with Retry-After and starts no login', async () => {
     const tc = await newClient({ public: true });
     const { params } = await codeRequest(tc);
-    const b = crypto.getRandomValues(new Uint16Array(2));
-    const net = `2001:db8:${b[0]!.toString(16)}:${b[1]!.toString(16)}`;
-    const statuses: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      statuses.push((await authorize(params, { 'CF-Connecting-IP': `${net}::${(i + 1).toString(16)}`, Accept: 'text/html' })).status);
-    }
+    // The local rate limiter counts in fixed 10 s windows aligned to the wall clock (Miniflare's
+    // ratelimit object); 31 requests that straddle a window's end are not "31 in 10 s", so such
+    // a run is repeated once from a fresh /64 (it then starts right after the boundary).
+    const window = () => Math.floor(Date.now() / 10_000);
+    const burst = async () => {
+      const b = crypto.getRandomValues(new Uint16Array(2));
+      const net = `2001:db8:${b[0]!.toString(16)}:${b[1]!.toString(16)}`;
+      const started = window();
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        statuses.push((await authorize(params, { 'CF-Connecting-IP': `${net}::${(i + 1).toString(16)}`, Accept: 'text/html' })).status);
+      }
+      const last = await authorize(params, { 'CF-Connecting-IP': `${net}:ffff::1`, Accept: 'text/html', 'Accept-Language': 'en' });
+      return { statuses, last, oneWindow: window() === started };
+    };
+    let run = await burst();
+    if (!run.oneWindow) run = await burst();
+    const { statuses, last: limited } = run;
     expect(statuses.every((s) => s === 303)).toBe(true);
-    const limited = await authorize(params, { 'CF-Connecting-IP': `${net}:ffff::1`, Accept: 'text/html', 'Accept-Language': 'en' });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('Retry-After')).toBe('10');
     expect(limited.headers.get('Location')).toBeNull();
