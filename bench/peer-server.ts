@@ -3,14 +3,18 @@
  * loopback, with its development login and consent screens (a username/password form that
  * accepts any password, then a consent form) and one public client using PKCE.
  *
- * Usage: node bench/peer-server.ts PORT  (prints "ready" when listening)
+ * Usage: node bench/peer-server.ts PORT  (prints "ready" when listening). With `PEER_STORE=<file>`
+ * it keeps its state in that SQLite file (bench/peer-store.ts, durable writes) instead of its
+ * built-in in-memory adapter.
  */
 import { Provider } from 'oidc-provider';
+import { sqliteAdapter } from './peer-store.ts';
 
 const port = Number(process.argv[2] ?? 3000);
 const issuer = `http://localhost:${port}`;
 
 const provider = new Provider(issuer, {
+  ...(process.env.PEER_STORE ? { adapter: sqliteAdapter(process.env.PEER_STORE) } : {}),
   clients: [
     {
       client_id: 'bench',

@@ -25,14 +25,15 @@ export interface PeerProcess {
 
 /**
  * Starts node-oidc-provider (bench/peer-server.ts) in its own process group on `port`, sending
- * it no request (so the caller's first request is its first).
+ * it no request (so the caller's first request is its first). `options.store`: a SQLite file for
+ * its state (bench/peer-store.ts, durable writes) instead of its in-memory adapter.
  * @returns once it prints "ready"; rejects after 30 s or if it exits first.
  */
-export async function spawnPeer(port: number): Promise<PeerProcess> {
+export async function spawnPeer(port: number, options: { store?: string } = {}): Promise<PeerProcess> {
   const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bench/peer-server.ts`, String(port)], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, NODE_ENV: 'production', NODE_NO_WARNINGS: '1', ...(options.store ? { PEER_STORE: options.store } : {}) },
   });
   let output = '';
   child.stderr.on('data', (d) => (output += d));
@@ -65,8 +66,8 @@ export async function spawnPeer(port: number): Promise<PeerProcess> {
  * Starts the peer ({@link spawnPeer}) and discovers it with openid-client.
  * @returns the process with openid-client's configuration for the `bench` client.
  */
-export async function startPeer(port: number): Promise<Peer> {
-  const peer = await spawnPeer(port);
+export async function startPeer(port: number, options: { store?: string } = {}): Promise<Peer> {
+  const peer = await spawnPeer(port, options);
   const config = await oidc.discovery(new URL(peer.url), 'bench', undefined, oidc.None(), {
     execute: [oidc.allowInsecureRequests],
   });

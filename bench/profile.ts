@@ -11,7 +11,7 @@
  * median round is reported. (No hardware instruction counters on this machine: `perf stat -e
  * instructions` is not supported in the VM, and callgrind under V8's JIT is too slow to use.)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
 import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
@@ -103,19 +103,29 @@ try {
   client.length = 0;
   // The peer the same way, in the same run: node-oidc-provider's process CPU per complete login
   // (its login and consent forms, code exchange, UserInfo; bench/peer.ts).
-  const peer = await startPeer(await freePort());
-  const peerRounds: number[] = [];
-  try {
-    const peerPid = processesOf(peer.pgid, 'node')[0] ?? peer.pgid;
-    for (let i = 0; i < 5; i++) await peerLogin(peer, `warm-${i}`);
-    for (let r = 0; r < CPU_ROUNDS; r++) {
-      const before = cpuMs(peerPid);
-      for (let i = 0; i < CPU_LOGINS; i++) await peerLogin(peer, `user-${r}-${i}`);
-      peerRounds.push((cpuMs(peerPid) - before) / CPU_LOGINS);
+  // And once more with a durable store (bench/peer-store.ts: SQLite on tmpfs, as our column),
+  // the way node-oidc-provider is deployed: its built-in adapter keeps everything in memory.
+  const peerCpu = async (store?: string) => {
+    const peer = await startPeer(await freePort(), store ? { store } : {});
+    const rounds: number[] = [];
+    try {
+      const peerPid = processesOf(peer.pgid, 'node')[0] ?? peer.pgid;
+      for (let i = 0; i < 5; i++) await peerLogin(peer, `warm-${i}`);
+      for (let r = 0; r < CPU_ROUNDS; r++) {
+        const before = cpuMs(peerPid);
+        for (let i = 0; i < CPU_LOGINS; i++) await peerLogin(peer, `user-${r}-${i}`);
+        rounds.push((cpuMs(peerPid) - before) / CPU_LOGINS);
+      }
+    } finally {
+      await peer.stop();
     }
-  } finally {
-    await peer.stop();
-  }
+    return rounds;
+  };
+  const peerRounds = await peerCpu();
+  mkdirSync('/dev/shm/mobile-key-bench', { recursive: true });
+  const store = `/dev/shm/mobile-key-bench/peer-${process.pid}.sqlite`;
+  const durablePeerRounds = await peerCpu(store);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
   const totals = {
     requests: steps.length,
     d1Queries: steps.reduce((n, s) => n + s.d1Queries, 0),
@@ -130,6 +140,9 @@ try {
     /** node-oidc-provider's process CPU per login, ms, the same way. */
     peerCpuMsPerLogin: round(median(peerRounds), 2),
     peerCpuRounds: peerRounds.map((x) => round(x, 2)),
+    /** The same with the peer's state in SQLite (bench/peer-store.ts). */
+    durablePeerCpuMsPerLogin: round(median(durablePeerRounds), 2),
+    durablePeerCpuRounds: durablePeerRounds.map((x) => round(x, 2)),
   };
   const result = { date: new Date().toISOString(), logins: LOGINS, loadAverage: loadavg().map((l) => round(l, 2)), steps, totals };
   const dir = new URL('results/', import.meta.url).pathname;
@@ -143,6 +156,7 @@ try {
   console.log(`| | **total** (${totals.requests} requests; login median ${totals.loginMedianMs} ms) | ${totals.clientMs} | ${totals.d1Queries} | ${totals.d1Ms} | ${totals.doCalls} | ${totals.doMs} | |`);
   console.log(`\nworkerd CPU per login: ${totals.cpuMsPerLogin} ms (median of ${CPU_ROUNDS} rounds of ${CPU_LOGINS}: ${totals.cpuRounds.join(', ')})`);
   console.log(`node-oidc-provider CPU per login: ${totals.peerCpuMsPerLogin} ms (${totals.peerCpuRounds.join(', ')})`);
+  console.log(`node-oidc-provider with a SQLite store: ${totals.durablePeerCpuMsPerLogin} ms (${totals.durablePeerCpuRounds.join(', ')})`);
   console.log(`\nload average ${result.loadAverage.join(' ')}; medians over ${LOGINS} logins; bench/results/profile.json`);
 } catch (error) {
   console.error(server.output().slice(-3000));

@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import * as oidc from 'openid-client';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
@@ -26,6 +26,7 @@ import { decisionToPage } from './latency.ts';
 import { pageCost, type PageCost } from './page.ts';
 import { peerLogin, spawnPeer, startPeer } from './peer.ts';
 import { processesOf, startRuntime } from './runtime.ts';
+import { unitCosts } from './units.ts';
 import { percentile, round, table } from './lib/stats.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -274,6 +275,25 @@ async function peer(): Promise<void> {
       }
       figures.peer.completeLogins = runs;
     });
+    // Context, not a target: the peer as it is deployed, with a durable store (bench/peer-store.ts).
+    await phase('logins', 'peer', async () => {
+      const store = `${STORAGE['runtime-tmpfs']}/peer-${process.pid}.sqlite`;
+      mkdirSync(STORAGE['runtime-tmpfs'], { recursive: true });
+      const durable = await startPeer(await freePort(), { store });
+      try {
+        await peerLogin(durable, 'warm-up');
+        const runs = [];
+        for (const { c, n } of SIZES.throughput) {
+          const t0 = performance.now();
+          await inPool(Array.from({ length: n }, (_, i) => i), c, (i) => peerLogin(durable, `user-${i}`));
+          runs.push({ concurrency: c, logins: n, perSecond: round(n / ((performance.now() - t0) / 1000), 1) });
+        }
+        figures.peer.completeLoginsDurableStore = runs;
+      } finally {
+        await durable.stop();
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
+      }
+    });
     await phase('page', 'peer', async () => void (figures.peer.pageCost = await page(authorizationUrl, { config: p.config, redirectUri: 'http://localhost/bench/callback' })));
   } finally {
     await p.stop();
@@ -339,7 +359,13 @@ function rows(columns: Column[]): string[][] {
   }
   for (const [i, { c, n }] of SIZES.throughput.entries()) {
     row(`complete logins/s, concurrency ${c} (n=${n})`, (f) => f.completeLogins?.[i] && `${f.completeLogins[i].perSecond}`, p.completeLogins?.[i] && `${p.completeLogins[i].perSecond}`);
+    row(`  peer with a SQLite store, concurrency ${c}`, () => undefined, p.completeLoginsDurableStore?.[i] && `${p.completeLoginsDurableStore[i].perSecond}`);
   }
+  const unit = (f: Record<string, any>, key: string) => f.unitCosts && `${f.unitCosts.units[key]}`;
+  row('unit CPU (ms): request', (f) => unit(f, 'request'));
+  row('  + Durable Object call / with a put', (f) => f.unitCosts && `${f.unitCosts.units.doCall} / ${f.unitCosts.units.doCallPut}`);
+  row('  + new object with a put and an alarm', (f) => unit(f, 'newObjectAlarm'));
+  row('  + D1 select / update by key', (f) => f.unitCosts && `${f.unitCosts.units.d1Select} / ${f.unitCosts.units.d1Update}`);
   for (const [i, n] of SIZES.held.entries()) {
     const cell = (e: any) => (e ? (e.failed ? `failed at ${e.failed.reached}` : `${round(e.bytesPerObject / 1024, 1)} KiB, fds ${e.fdsLivePerObject}→${e.fdsPerObject}`) : undefined);
     row(`held ${n} after ${SIZES.heldIdleMs / 1000} s idle: per login`, (f) => cell(f.heldLogins?.logins?.[i]));
@@ -369,6 +395,7 @@ async function main(): Promise<void> {
         console.error(`product server (${column}) failed: ${String(error).slice(0, 2000)}`);
       });
     }
+    if (column !== 'dev') await phase('units', column, async () => void (figures[column].unitCosts = await unitCosts(STORAGE[column])));
     if (column !== 'dev') await phase('held', column, () => held(column));
   }
   const result = {
