@@ -24,7 +24,7 @@ import { echoRoundTrips, startEcho, trivialRequest, writeThenSend } from './echo
 import { heldEchoSockets, heldLogins, openFileLimit, type HeldResult } from './held.ts';
 import { decisionToPage } from './latency.ts';
 import { pageCost, type PageCost } from './page.ts';
-import { peerLogin, spawnPeer, startPeer } from './peer.ts';
+import { peerLogin, spawnPeer, startPeer, type Peer } from './peer.ts';
 import { processesOf, startRuntime } from './runtime.ts';
 import { unitCosts } from './units.ts';
 import { percentile, round, table } from './lib/stats.ts';
@@ -252,6 +252,18 @@ async function held(column: Column): Promise<void> {
   };
 }
 
+/** The peer's complete logins per second at each concurrency of {@link SIZES}, after one warm-up login. */
+async function peerThroughput(p: Peer): Promise<{ concurrency: number; logins: number; perSecond: number }[]> {
+  await peerLogin(p, 'warm-up');
+  const runs = [];
+  for (const { c, n } of SIZES.throughput) {
+    const t0 = performance.now();
+    await inPool(Array.from({ length: n }, (_, i) => i), c, (i) => peerLogin(p, `user-${i}`));
+    runs.push({ concurrency: c, logins: n, perSecond: round(n / ((performance.now() - t0) / 1000), 1) });
+  }
+  return runs;
+}
+
 /** The peer: cold path and warm discovery, complete logins at each concurrency, its login page. */
 async function peer(): Promise<void> {
   await phase('cold', 'peer', async () => {
@@ -265,30 +277,14 @@ async function peer(): Promise<void> {
   });
   const p = await startPeer(await freePort());
   try {
-    await phase('logins', 'peer', async () => {
-      await peerLogin(p, 'warm-up');
-      const runs = [];
-      for (const { c, n } of SIZES.throughput) {
-        const t0 = performance.now();
-        await inPool(Array.from({ length: n }, (_, i) => i), c, (i) => peerLogin(p, `user-${i}`));
-        runs.push({ concurrency: c, logins: n, perSecond: round(n / ((performance.now() - t0) / 1000), 1) });
-      }
-      figures.peer.completeLogins = runs;
-    });
+    await phase('logins', 'peer', async () => void (figures.peer.completeLogins = await peerThroughput(p)));
     // Context, not a target: the peer as it is deployed, with a durable store (bench/peer-store.ts).
     await phase('logins', 'peer', async () => {
       const store = `${STORAGE['runtime-tmpfs']}/peer-${process.pid}.sqlite`;
       mkdirSync(STORAGE['runtime-tmpfs'], { recursive: true });
       const durable = await startPeer(await freePort(), { store });
       try {
-        await peerLogin(durable, 'warm-up');
-        const runs = [];
-        for (const { c, n } of SIZES.throughput) {
-          const t0 = performance.now();
-          await inPool(Array.from({ length: n }, (_, i) => i), c, (i) => peerLogin(durable, `user-${i}`));
-          runs.push({ concurrency: c, logins: n, perSecond: round(n / ((performance.now() - t0) / 1000), 1) });
-        }
-        figures.peer.completeLoginsDurableStore = runs;
+        figures.peer.completeLoginsDurableStore = await peerThroughput(durable);
       } finally {
         await durable.stop();
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
