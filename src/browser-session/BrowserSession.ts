@@ -27,6 +27,11 @@ const KEY = {
 export interface StartBrowserSession {
   /** SHA-256 hex of the cookie secret. */
   secretHash: string;
+  /**
+   * The session id relying services will see, when the Worker chose it before (it links the
+   * login's code to the session in the same call that issues the code); random otherwise.
+   */
+  sid?: string;
   sub: string;
   authTime: number;
   acr: string;
@@ -59,9 +64,10 @@ export class BrowserSession extends DurableObject<Env> {
     const existing = await this.#record();
     if (existing) return timingSafeEqual(existing.secretHash, init.secretHash) ? viewOf(existing) : null;
     const now = Date.now();
+    const { sid, ...rest } = init;
     const record: SessionRecord = {
-      ...init,
-      sid: randomToken(16),
+      ...rest,
+      sid: sid ?? randomToken(16),
       clients: [],
       createdAt: now,
       lastSeenAt: now,

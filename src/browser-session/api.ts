@@ -88,15 +88,36 @@ export async function endBrowserSession(c: Ctx, reason: EndReason): Promise<Brow
 }
 
 /**
+ * A browser session about to be created, chosen before any call: its object id, `sid` and
+ * cookie secret. `/continue` hands the id and `sid` to the LoginSession with the code it
+ * issues, so the code is linked to the session without a call of its own.
+ */
+export interface PlannedSession {
+  /** The BrowserSession object id (hex), from `newUniqueId()` (no call). */
+  id: string;
+  /** The `sid` relying services will see (22 characters). */
+  sid: string;
+  /** The cookie's secret (43 characters); the object keeps only its SHA-256. */
+  secret: string;
+}
+
+/** A fresh {@link PlannedSession}. */
+export function planBrowserSession(env: Env): PlannedSession {
+  return { id: env.BROWSER_SESSION.newUniqueId().toString(), sid: randomToken(16), secret: randomToken(32) };
+}
+
+/**
  * After a login approved with a mobile key: the same identity's valid session gets the later
- * `auth_time` (its `sid` and clients stay); otherwise a new session replaces any other (which
- * ends, `replaced`), and the cookie is set on the response.
+ * `auth_time` (its `sid` and clients stay); otherwise a new session (`planned`, or a fresh one)
+ * replaces any other (which ends, `replaced`), and the cookie is set on the response.
  * @param input.authTime epoch SECONDS of the approval.
- * @returns the session's object id (codes carry it) and the session.
+ * @returns the session's object id (codes carry it) and the session: `planned.id` unless the
+ *   cookie's session was renewed.
  */
 export async function establishBrowserSession(
   c: Ctx,
   input: { sub: string; authTime: number; acr: string; amr: string[]; deviceId: string },
+  planned: PlannedSession = planBrowserSession(c.env),
 ): Promise<{ id: string; view: BrowserSessionView }> {
   const cookie = await cookieOf(c);
   if (cookie) {
@@ -104,10 +125,10 @@ export async function establishBrowserSession(
     if (same) return { id: cookie.id, view: same };
     await cookie.stub.end('replaced', cookie.secretHash);
   }
-  const id = c.env.BROWSER_SESSION.newUniqueId().toString();
-  const secret = randomToken(32);
+  const { id, sid, secret } = planned;
   const view = await browserSessionStub(c.env, id)!.create({
     ...input,
+    sid,
     secretHash: await sha256Hex(secret),
     ...lifetimes(c.env),
   });

@@ -4,7 +4,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { SESSION_COOKIE } from '../browser-session/api.ts';
+import { planBrowserSession, SESSION_COOKIE } from '../browser-session/api.ts';
 import { timingSafeEqual } from '../session/crypto.ts';
 import { consentPage, consentToken, readConsentForm, type ConsentChoice } from './consent.ts';
 import { ProblemError } from '../http/problem.ts';
@@ -13,6 +13,8 @@ import { startLogin } from '../session/start.ts';
 import { bindingHashFrom } from '../session/binding.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import type { Result } from '../session/types.ts';
+import type { ContinueOutcome } from '../session/handback.ts';
+import type { LoginSession } from '../session/LoginSession.ts';
 import {
   checkClient,
   checkClientId,
@@ -214,28 +216,37 @@ continueRoutes.get('/:id/continue', async (c) => {
   const id = c.req.param('id');
   const stub = loginStub(c.env, id);
   const binding = await bindingHashFrom(c, id);
-  const snapshot = unwrap(await stub.read(binding));
-  if (snapshot.state === 'approved') {
+  // One object call for the state, the approval and a fresh code, linked to the browser session
+  // planned here (the order and the revocation rule: src/session/handback.ts).
+  const planned = planBrowserSession(c.env);
+  // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
+  const outcome = unwrap((await stub.continueLogin(binding, { id: planned.id, sid: planned.sid })) as Result<ContinueOutcome>);
+  if (outcome.state === 'approved') {
     // The approving key must still be valid when its approval is turned into a code.
-    const approval = unwrap((await stub.approval(binding)) as Result<{ deviceId: string; sub: string; approvedAt: number }>);
-    const device = await getDevice(c.env.DB, approval.deviceId);
+    const device = await getDevice(c.env.DB, outcome.approval.deviceId);
     if (device?.revokedAt) {
+      if (outcome.issued.ok) await withdraw(stub, binding);
       throw new ProblemError('device-revoked', 403, 'Mobile key revoked', {
         detail: 'The mobile key that approved this login has since been revoked. Log in again.',
       });
     }
-    // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
-    const issued = (await stub.issueCode(binding)) as Result<{ code: string; authorization: Record<string, unknown> }>;
-    const { code, authorization } = unwrap(issued);
-    await startBrowserSession(c, stub, binding, approval);
-    const request = authorization as unknown as AuthorizationRequest;
-    return backToClient(c, request, { code });
+    const { code, authorization } = unwrap(outcome.issued);
+    await startBrowserSession(c, stub, binding, outcome.approval, planned);
+    return backToClient(c, authorization as unknown as AuthorizationRequest, { code });
   }
-  if (snapshot.state === 'denied') {
-    const stored = (await stub.restartRequest(binding)) as Result<{ authorization: Record<string, unknown> }>;
-    const request = unwrap(stored).authorization as unknown as AuthorizationRequest;
+  if (outcome.state === 'denied') {
+    const request = outcome.authorization as unknown as AuthorizationRequest;
     return backToClient(c, request, { error: 'access_denied', error_description: D.denied });
   }
   c.header('Cache-Control', 'no-store');
   return c.redirect(`/login/${id}`, 303);
 });
+
+/** Deletes a code minted for a login whose key was found revoked; a failure is logged (the code never left). */
+async function withdraw(stub: DurableObjectStub<LoginSession>, binding: string): Promise<void> {
+  try {
+    unwrap((await stub.withdrawCode(binding)) as Result<null>);
+  } catch (error) {
+    console.error('continue: withdrawing the code of a revoked key failed (it was not delivered; it expires in 60 s)', error);
+  }
+}

@@ -4,7 +4,7 @@
  * or start a login on the phone (possibly restricted to the `login_hint`'s identity).
  */
 import type { Context } from 'hono';
-import { browserSessionStub, currentWithId, establishBrowserSession } from '../browser-session/api.ts';
+import { browserSessionStub, currentWithId, establishBrowserSession, type PlannedSession } from '../browser-session/api.ts';
 import { getDevice } from '../identity/devices.ts';
 import { loginValiditySeconds } from '../session/start.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
@@ -142,8 +142,10 @@ function afterAnswer(c: Context<{ Bindings: Env }>, work: Promise<unknown>): voi
 }
 
 /**
- * After an approved login turned into a code: starts (or renews) the browser session and links
- * the code to it, so the token endpoint records the client and the ID token carries `sid`.
+ * After an approved login turned into a code: starts (or renews) the browser session and sets
+ * its cookie. `continueLogin` already linked the code to `planned`; only when the cookie's own
+ * session was renewed instead (same identity) is the code linked to that one, by a further call.
+ * So the token endpoint records the client in the right session and the ID token carries `sid`.
  * @param approval.approvedAt epoch ms.
  */
 export async function startBrowserSession(
@@ -151,6 +153,7 @@ export async function startBrowserSession(
   stub: DurableObjectStub<LoginSession>,
   binding: string,
   approval: { sub: string; deviceId: string; approvedAt: number },
+  planned: PlannedSession,
 ): Promise<void> {
   const { id, view } = await establishBrowserSession(c, {
     sub: approval.sub,
@@ -158,6 +161,6 @@ export async function startBrowserSession(
     acr: ACR_SUBSTANTIAL,
     amr: [...AMR],
     deviceId: approval.deviceId,
-  });
-  unwrap((await stub.linkBrowserSession(binding, { id, sid: view.sid, authTime: view.authTime })) as Result<null>);
+  }, planned);
+  if (id !== planned.id) unwrap((await stub.linkBrowserSession(binding, { id, sid: view.sid, authTime: view.authTime })) as Result<null>);
 }

@@ -127,31 +127,38 @@ tokenRoutes.all('/token', async (c) => {
     const now = Date.now();
     // The `sub` this client sees (OIDC Core §8): the identity's, or the client's pairwise one.
     const subject = await issueSubject(c.env, client, grant.sub, now);
-    // The client is now part of the browser session (and is told when it ends, with this `sub`).
-    if (grant.browserSession) await recordClient(c.env, grant.browserSession.id, client.clientId, subject);
     const nonce = grant.authorization.nonce;
     // Claims the `claims` parameter asked for in the ID token (OIDC Core §5.5), where we hold them.
     const wanted = requestedClaimNames(grant.authorization.claims as ClaimsRequest | undefined, 'id_token');
-    const identity = wanted.length ? await getIdentity(c.env.DB, grant.sub) : null;
-    const { sub: _sub, ...extra } = identity ? releasedClaims(grant.sub, identity.claims, [], wanted) : { sub: grant.sub };
-    const idToken = await signIdToken(c.env, {
-      claims: extra,
-      sub: subject,
-      clientId: client.clientId,
-      alg: client.idTokenAlg,
-      authTime: grant.approvedAt,
-      accessToken: grant.accessToken,
-      now,
-      ...(typeof nonce === 'string' ? { nonce } : {}),
-      ...(grant.browserSession ? { sid: grant.browserSession.sid } : {}),
-    });
-    const refreshToken = await startRefreshGrant(c.env, client, grant, loginId!, now);
+    const idToken = async () => {
+      const identity = wanted.length ? await getIdentity(c.env.DB, grant.sub) : null;
+      const { sub: _sub, ...extra } = identity ? releasedClaims(grant.sub, identity.claims, [], wanted) : { sub: grant.sub };
+      return signIdToken(c.env, {
+        claims: extra,
+        sub: subject,
+        clientId: client.clientId,
+        alg: client.idTokenAlg,
+        authTime: grant.approvedAt,
+        accessToken: grant.accessToken,
+        now,
+        ...(typeof nonce === 'string' ? { nonce } : {}),
+        ...(grant.browserSession ? { sid: grant.browserSession.sid } : {}),
+      });
+    };
+    // The client is now part of the browser session (and is told when it ends, with this `sub`).
+    // Recorded before the response, never after it (docs/browser-session.md, "Clients"): a logout
+    // that follows the tokens always knows the client. It runs beside the signing, not before it.
+    const [, signed, refreshToken] = await Promise.all([
+      grant.browserSession ? recordClient(c.env, grant.browserSession.id, client.clientId, subject) : null,
+      idToken(),
+      startRefreshGrant(c.env, client, grant, loginId!, now),
+    ]);
     return c.json(
       {
         access_token: grant.accessToken,
         token_type: 'Bearer',
         expires_in: Math.floor((grant.accessTokenExpiresAt - now) / 1000),
-        id_token: idToken,
+        id_token: signed,
         scope: String(grant.authorization.scope),
         ...(refreshToken ? { refresh_token: refreshToken } : {}),
       },

@@ -2,20 +2,21 @@ import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { answerMessage, buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
 import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
-import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
+import { randomToken, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord } from './machine.ts';
 import {
   introspectAccessToken,
   issueCode,
-  OIDC_KEY,
   redeemCode,
   revokeAccessToken,
   type BrowserSessionLink,
   type Grant,
   type GrantHost,
   type GrantResult,
+  type IssuedCode,
 } from './grants.ts';
+import { continueLogin, linkBrowserSession, startFromSession, withdrawCode, type ContinueOutcome, type SessionStart } from './handback.ts';
 import type { Redemption } from './tokens.ts';
 import { cancelledProblem, refusalProblem, staleFrame, wrongIdentity } from './refusals.ts';
 import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, type SocketAttachment } from './sockets.ts';
@@ -203,25 +204,6 @@ export class LoginSession extends DurableObject<Env> {
     };
   }
 
-  /**
-   * What the OIDC layer needs after approval: the authorization request and the approving
-   * identity. Refused unless approved and the binding cookie matches.
-   */
-  async approval(
-    bindingHash: string,
-  ): Promise<Result<{ authorization: Record<string, unknown>; sub: string; deviceId: string; approvedAt: number }>> {
-    const problem = await this.#checkBinding(bindingHash);
-    if (problem) return { ok: false, problem };
-    const record = (await this.#record())!;
-    if (record.state !== 'approved') return { ok: false, problem: refusalProblem['not-approved']().toJSON() };
-    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
-    const device = (await this.ctx.storage.get<DeviceKey>(KEY.device))!;
-    return {
-      ok: true,
-      value: { authorization: stored.authorization, sub: device.sub, deviceId: device.id, approvedAt: record.endedAt! },
-    };
-  }
-
   /** The authorization request, for "Start again" after a login ended without approval. */
   async restartRequest(bindingHash: string): Promise<Result<Omit<StartLogin, 'bindingHash' | 'validitySeconds'>>> {
     const problem = await this.#checkBinding(bindingHash);
@@ -253,10 +235,30 @@ export class LoginSession extends DurableObject<Env> {
     if (record && !isTerminal(record.state)) await this.#apply({ type: 'cancel', at: Date.now() });
   }
 
-  // ── OIDC: authorization code and access token (issue 4), in ./grants.ts ───────────────
+  // ── OIDC: the hand-back, codes and tokens (issues 4, 10, 13), in ./handback.ts and ./grants.ts ──
+
+  /** See {@link continueLogin} in ./handback.ts: all `/continue` needs, in one call. */
+  async continueLogin(bindingHash: string, session: { id: string; sid: string }): Promise<Result<ContinueOutcome>> {
+    return continueLogin(this.#grantHost, bindingHash, session);
+  }
+
+  /** See {@link withdrawCode} in ./handback.ts. */
+  async withdrawCode(bindingHash: string): Promise<Result<null>> {
+    return withdrawCode(this.#grantHost, bindingHash);
+  }
+
+  /** See {@link linkBrowserSession} in ./handback.ts. */
+  async linkBrowserSession(bindingHash: string, link: BrowserSessionLink): Promise<Result<null>> {
+    return linkBrowserSession(this.#grantHost, bindingHash, link);
+  }
+
+  /** See {@link startFromSession} in ./handback.ts (single sign-on, without the phone). */
+  async startFromSession(init: SessionStart): Promise<Result<IssuedCode>> {
+    return startFromSession(this.#grantHost, init);
+  }
 
   /** See {@link issueCode} in ./grants.ts. */
-  async issueCode(bindingHash: string): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
+  async issueCode(bindingHash: string): Promise<Result<IssuedCode>> {
     return issueCode(this.#grantHost, bindingHash);
   }
 
@@ -277,7 +279,7 @@ export class LoginSession extends DurableObject<Env> {
     return revokeAccessToken(this.#grantHost, accessToken, clientId);
   }
 
-  /** What ./grants.ts may use of this object: its storage and its transitions. */
+  /** What ./grants.ts and ./handback.ts may use of this object: its storage and its transitions. */
   get #grantHost(): GrantHost {
     return {
       id: this.#id,
@@ -288,52 +290,10 @@ export class LoginSession extends DurableObject<Env> {
       device: async () => (await this.ctx.storage.get<DeviceKey>(KEY.device))!,
       apply: (event) => this.#apply(event),
       retainUntil: (until) => this.retainUntil(until),
+      keys: KEY,
+      endedRetentionMs: ENDED_RETENTION_MS,
     };
   }
-
-  // ── Single sign-on (issue 10): codes issued in a browser session ─────────────────────────
-
-  /**
-   * Links the login's code to the browser session the approval started (or renewed), before the
-   * browser is sent back with the code. Only the browser holding the binding cookie may.
-   */
-  async linkBrowserSession(bindingHash: string, link: BrowserSessionLink): Promise<Result<null>> {
-    const problem = await this.#checkBinding(bindingHash);
-    if (problem) return { ok: false, problem };
-    await this.ctx.storage.put(OIDC_KEY.browserSession, link);
-    return { ok: true, value: null };
-  }
-
-  /**
-   * A login answered from a valid browser session, without the phone: the object starts already
-   * approved (by the device that approved the session, at the session's `auth_time`) and issues
-   * its one code in the same call, so the code routes here and is redeemed once like any other.
-   * No browser holds a binding for it: it has no page.
-   * @returns the code and the authorization request to answer.
-   */
-  async startFromSession(
-    init: Omit<StartLogin, 'bindingHash' | 'requester'> & { sub: string; deviceId: string; browserSession: BrowserSessionLink },
-  ): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
-    if (await this.ctx.storage.get(KEY.login)) {
-      return { ok: false, problem: new ProblemError('conflict', 409, 'Login already started').toJSON() };
-    }
-    const now = Date.now();
-    const created = createLogin(now, init.validitySeconds);
-    const record: LoginRecord = { ...created, state: 'approved', deviceId: init.deviceId, scannedAt: now, endedAt: now };
-    const bindingHash = await sha256Hex(randomToken(32));
-    const stored: Stored = { client: init.client, claims: init.claims, requester: {}, locale: init.locale, authorization: init.authorization };
-    await this.ctx.storage.put({
-      [KEY.login]: record,
-      [KEY.start]: stored,
-      [KEY.binding]: bindingHash,
-      // A device record without a key: nothing is ever verified against it (the login is decided).
-      [KEY.device]: { id: init.deviceId, sub: init.sub, name: '', publicJwk: {} } satisfies DeviceKey,
-      [OIDC_KEY.browserSession]: init.browserSession,
-    });
-    await this.retainUntil(now + ENDED_RETENTION_MS);
-    return this.issueCode(bindingHash);
-  }
-
 
   /** Page WebSocket upgrade (`GET /login/:id/ws`); the Worker has already checked the route. */
   override async fetch(request: Request): Promise<Response> {

@@ -38,6 +38,13 @@ export interface GrantHost {
   apply(event: LoginEvent): Promise<Result<LoginSnapshot>>;
   /** Keeps the object's storage until at least `until` (epoch ms). */
   retainUntil(until: number): Promise<void>;
+  /**
+   * The object's own storage keys, for the one write that starts a login already approved
+   * (`startFromSession` in ./handback.ts); nothing else here writes them.
+   */
+  keys: { login: string; start: string; binding: string; device: string };
+  /** How long an ended login's storage is kept, in milliseconds. */
+  endedRetentionMs: number;
 }
 
 /** Storage keys of the OIDC section (issue 4; listed in docs/storage.md). */
@@ -78,18 +85,44 @@ export interface Grant {
   browserSession?: BrowserSessionLink;
 }
 
+/** The code and the request it answers, as `issueCode` returns them. */
+export interface IssuedCode {
+  /** `<login id>.<random>`: 256 bits, valid {@link CODE_TTL_MS}; the object keeps only its hash. */
+  code: string;
+  /** The validated authorization request (AuthorizationRequest in src/oidc/authorize.ts). */
+  authorization: Record<string, unknown>;
+}
+
+/** A fresh code and its SHA-256 hex, computed before any storage read (see the file's note). */
+export async function newCode(loginId: string): Promise<{ code: string; hash: string }> {
+  const code = `${loginId}.${randomToken(32)}`;
+  return { code, hash: await sha256Hex(code) };
+}
+
 /**
  * Issues the login's authorization code for the browser that started it, once approved
  * (replacing an earlier unredeemed code, e.g. when "continue" is reloaded).
- * @returns the code (`<login id>.<random>`, 256 bits, valid {@link CODE_TTL_MS}) and the
- *   authorization request to answer; `conflict` unless approved and not yet redeemed.
+ * @returns the code and the authorization request to answer; `conflict` unless approved and
+ *   not yet redeemed, `login-expired` when the approval is older than {@link CODE_ISSUE_WINDOW_MS}.
  */
-export async function issueCode(host: GrantHost, bindingHash: string): Promise<Result<{ code: string; authorization: Record<string, unknown> }>> {
-  const code = `${host.id}.${randomToken(32)}`;
-  const hash = await sha256Hex(code);
+export async function issueCode(host: GrantHost, bindingHash: string): Promise<Result<IssuedCode>> {
+  const fresh = await newCode(host.id);
   const problem = await host.checkBinding(bindingHash);
   if (problem) return { ok: false, problem };
-  const record = (await host.record())!;
+  return mintCode(host, (await host.record())!, fresh);
+}
+
+/**
+ * {@link issueCode} once the binding is checked: stores the code's record (with `alsoStore`, in
+ * the same write) and keeps storage until it expires.
+ * @param alsoStore further storage entries written with the code (the browser-session link).
+ */
+export async function mintCode(
+  host: GrantHost,
+  record: LoginRecord,
+  fresh: { code: string; hash: string },
+  alsoStore: Record<string, unknown> = {},
+): Promise<Result<IssuedCode>> {
   if (record.state !== 'approved') return { ok: false, problem: new ProblemError('conflict', 409, 'Login not approved').toJSON() };
   if (record.redeemedAt !== undefined) return { ok: false, problem: new ProblemError('conflict', 409, 'Already redeemed').toJSON() };
   if (Date.now() > (record.endedAt ?? 0) + CODE_ISSUE_WINDOW_MS) {
@@ -111,16 +144,16 @@ export async function issueCode(host: GrantHost, bindingHash: string): Promise<R
   }
   const now = Date.now();
   const stored: CodeRecord = {
-    hash,
+    hash: fresh.hash,
     clientId: authorization.client_id,
     redirectUri: authorization.redirect_uri,
     issuedAt: now,
     expiresAt: now + CODE_TTL_MS,
   };
   if (typeof authorization.code_challenge === 'string') stored.codeChallenge = authorization.code_challenge;
-  await host.storage.put(OIDC_KEY.code, stored);
+  await host.storage.put({ ...alsoStore, [OIDC_KEY.code]: stored });
   await host.retainUntil(stored.expiresAt);
-  return { ok: true, value: { code, authorization } };
+  return { ok: true, value: { code: fresh.code, authorization } };
 }
 
 /**

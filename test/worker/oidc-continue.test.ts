@@ -19,12 +19,17 @@ async function approvedByEnrolledDevice() {
 const problemType = async (res: Response) => ((await res.json()) as { type: string }).type;
 
 describe('turning an approval into a code (/login/:id/continue)', () => {
-  it('is refused once the approving key has been revoked', async () => {
+  it('is refused once the approving key has been revoked: no code delivered or kept, no browser session', async () => {
     const { login, device } = await approvedByEnrolledDevice();
     await revoke(device.id);
     const res = await continueLogin(login);
     expect(res.status).toBe(403);
     expect(await problemType(res)).toBe('urn:mobile-key:problem:device-revoked');
+    expect(res.headers.get('Location')).toBeNull();
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('__Host-mk_session='))).toBe(false);
+    // The code the object minted in the same call as the state is withdrawn, with its link.
+    const kept = await runInDurableObject(login.stub, async (_i, state) => [await state.storage.get('code'), await state.storage.get('browserSession')]);
+    expect(kept).toEqual([undefined, undefined]);
   });
 
   it('is refused when the approval is more than 5 minutes old', async () => {

@@ -2,6 +2,7 @@
 import * as oauth from 'oauth4webapi';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { disableClient } from '../../src/console/services.ts';
 import { call } from './helpers.ts';
 import { approvedCallback, basic, codeRequest, discover, newClient, newPerson, rp, type TestClient } from './oidc-support.ts';
 
@@ -40,6 +41,16 @@ describe('token revocation (RFC 7009)', () => {
     expect(await userinfo()).toBe(200);
     await oauth.processRevocationResponse(await oauth.revocationRequest(as, tc.client, oauth.None(), tokens.access_token, rp));
     expect(await userinfo()).toBe(401);
+  });
+
+  it('a service disabled in the console: its access token stops working at UserInfo', async () => {
+    const tc = await newClient();
+    const { tokens, userinfo } = await tokensFor(tc, oauth.ClientSecretBasic(tc.secret!));
+    expect(await userinfo()).toBe(200); // the client's record is in this isolate's cache now
+    expect(await disableClient(env.DB, tc.client.client_id)).toBe(true);
+    const res = await call('/userinfo', { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'invalid_token', error_description: 'the access token is invalid' });
   });
 
   it('needs client authentication and a token', async () => {
