@@ -16,7 +16,8 @@
  *
  * `FLOOR_TARGETS=echo,healthz` picks targets; `REQUESTS` and `ROUNDS` size it;
  * `FLOOR_OURS_CONFIG` / `FLOOR_ECHO_CONFIG` (paths relative to the project) measure another
- * configuration of either. Prints a Markdown table with the load average.
+ * configuration of either; several comma-separated `FLOOR_OURS_CONFIG`s run side by side,
+ * interleaved (an A/B of build settings in one sitting). Prints a Markdown table with the load average.
  */
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -38,7 +39,8 @@ function cpuMs(pid: number): number {
 
 interface Target {
   name: string;
-  server: 'ours' | 'echo';
+  /** `ours`, `echo`, or `ours:<config>` for a further configuration of ours. */
+  server: string;
   path: string;
   headers?: Record<string, string>;
 }
@@ -50,15 +52,23 @@ const ALL: Target[] = [
   { name: 'ours discovery', server: 'ours', path: '/.well-known/openid-configuration' },
 ];
 const picked = process.env.FLOOR_TARGETS?.split(',');
-const targets = picked ? ALL.filter((t) => picked.some((p) => t.name.includes(p))) : ALL;
+const chosen = picked ? ALL.filter((t) => picked.some((p) => t.name.includes(p))) : ALL;
+// FLOOR_OURS_CONFIG=a.toml,b.toml: every `ours` target once per configuration, interleaved.
+const oursConfigs = (process.env.FLOOR_OURS_CONFIG ?? 'wrangler.toml').split(',');
+const targets: Target[] = chosen.flatMap((t) =>
+  t.server !== 'ours' || oursConfigs.length === 1
+    ? [t]
+    : oursConfigs.map((config) => ({ ...t, server: `ours:${config}`, name: t.name.replace(/^ours/, `ours [${config}]`) })),
+);
 
 const secrets = await generateSecrets();
-const servers: Partial<Record<Target['server'], RunningRuntime>> = {};
+const servers: Record<string, RunningRuntime> = {};
 try {
-  const oursConfig = process.env.FLOOR_OURS_CONFIG ?? 'wrangler.toml';
   const echoConfig = process.env.FLOOR_ECHO_CONFIG ?? 'bench/echo/wrangler.toml';
-  if (targets.some((t) => t.server === 'ours')) servers.ours = await startRuntime({ secrets, storageRoot: '/dev/shm/mobile-key-floor', configPath: oursConfig, product: true });
-  if (targets.some((t) => t.server === 'echo')) servers.echo = await startRuntime({ secrets, storageRoot: '/dev/shm/mobile-key-floor', configPath: echoConfig, product: false });
+  for (const server of new Set(targets.map((t) => t.server))) {
+    const configPath = server === 'echo' ? echoConfig : server === 'ours' ? oursConfigs[0]! : server.slice('ours:'.length);
+    servers[server] = await startRuntime({ secrets, storageRoot: '/dev/shm/mobile-key-floor', configPath, product: server !== 'echo' });
+  }
   const send = async (t: Target, count: number) => {
     const url = `${servers[t.server]!.url}${t.path}`;
     for (let i = 0; i < count; i++) await (await fetch(url, { headers: t.headers })).arrayBuffer();
