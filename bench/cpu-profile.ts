@@ -1,20 +1,37 @@
 /**
  * Where the runtime's CPU goes in a login, at JavaScript level: the product's Worker on the
- * runtime (tmpfs) with the V8 inspector open, the sampling profiler of the Worker's isolate
- * (Worker and Durable Objects alike) running while `LOGINS` sequential logins run, then the
- * samples' self time summed per function and per source area (our src/ folders, each
- * dependency, V8's "(program)" and "(garbage collector)"). Sample counts, not wall time, so a
- * loaded machine shifts the total less than the shares. Prints two Markdown tables and writes
+ * runtime (tmpfs) with the V8 inspector open, V8's sampling profiler running in **every**
+ * isolate of the workerd process (ours — the Worker and its Durable Objects — and Miniflare's:
+ * the entry Worker, the asset router and asset Workers, the D1 simulator, the rate limiter)
+ * while `LOGINS` sequential logins run. Per isolate, samples × the sampling interval ÷ logins,
+ * beside the workerd process's /proc CPU over the same logins (what no isolate holds is workerd's
+ * C++ outside JavaScript: sockets, HTTP, storage commits). In our isolate, samples counted per
+ * function (self) and per source area (our src/ folders, each dependency, the runtime's
+ * cloudflare-internal:* modules, V8's "(program)" and "(garbage collector)").
+ * Sample counts, not time deltas: V8 drops ticks while workerd has the isolate unlocked, so a
+ * delta also holds the idle wait before it (see below). Prints Markdown tables and writes
  * bench/results/cpu-profile.json. Not part of `npm run bench` (the inspector costs time).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
 import { freePort } from '../scripts/lib/server.ts';
 import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
-import { round } from './lib/stats.ts';
+import { median, round } from './lib/stats.ts';
 import { startRuntime } from './runtime.ts';
 
 const LOGINS = Number(process.env.LOGINS ?? 60);
+/** `PROFILE_ISOLATES=all`: profile Miniflare's isolates too (costs workerd about twice the CPU). */
+const ALL_ISOLATES = process.env.PROFILE_ISOLATES === 'all';
+const OURS = 'core:user:bench-runtime';
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+
+/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
 
 interface ProfileNode {
   id: number;
@@ -32,11 +49,16 @@ interface Profile {
 const inspectorPort = await freePort();
 const server = await startRuntime({ secrets: await generateSecrets(), storageRoot: '/dev/shm/mobile-key-bench', inspectorPort });
 
-/** One CDP session over the inspector's WebSocket. */
-async function connect(): Promise<(method: string, params?: object) => Promise<unknown>> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { title?: string; webSocketDebuggerUrl: string }[];
-  const target = targets.find((t) => t.title?.includes('bench-runtime')) ?? targets[0];
-  if (!target) throw new Error('no inspector target');
+type Send = (method: string, params?: object) => Promise<unknown>;
+interface Target { id: string; webSocketDebuggerUrl: string }
+
+/** Every isolate workerd runs (ours, and Miniflare's entry, asset, D1 and rate-limit Workers). */
+async function targets(): Promise<Target[]> {
+  return (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Target[];
+}
+
+/** One CDP session over a target's inspector WebSocket. */
+async function connect(target: Target): Promise<Send> {
   const ws = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
     ws.addEventListener('open', resolve, { once: true });
@@ -62,7 +84,7 @@ async function connect(): Promise<(method: string, params?: object) => Promise<u
 /** The bundle's `// path` section comments (esbuild writes one per module): [first line, path]. */
 const sections: [number, string][] = [];
 function sectionOf(url: string, line: number): string | undefined {
-  if (!url.endsWith('/index.js')) return undefined; // the bundle; not cloudflare-internal:*
+  if (!url.endsWith('/index.js') || !url.includes('bench-build-')) return undefined; // our bundle; not cloudflare-internal:* nor Miniflare's
   if (sections.length === 0) {
     const path = url.replace(/^file:\/\//, '');
     try {
@@ -98,40 +120,78 @@ try {
   const rp = await registerRp(flow);
   const key = await enrolPhone(flow, { deviceName: 'Profile phone' });
   for (let i = 0; i < 5; i++) await runLogin(flow, rp, key, { timeoutMs: 30_000 }); // warm-up
-  const send = await connect();
-  await send('Profiler.enable');
-  await send('Profiler.setSamplingInterval', { interval: 200 });
-  await send('Profiler.start');
+  const isolates = (await targets()).filter((t) => ALL_ISOLATES || t.id === OURS);
+  const sessions = await Promise.all(isolates.map(async (t) => ({ id: t.id, send: await connect(t) })));
+  for (const { send } of sessions) {
+    await send('Profiler.enable');
+    await send('Profiler.setSamplingInterval', { interval: 200 });
+  }
+  const pid = server.workerdPid();
+  await Promise.all(sessions.map(({ send }) => send('Profiler.start')));
+  const cpu0 = pid ? cpuMs(pid) : Number.NaN;
   for (let i = 0; i < LOGINS; i++) await runLogin(flow, rp, key, { timeoutMs: 30_000 });
-  const { profile } = (await send('Profiler.stop')) as { profile: Profile };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
-  for (const [i, id] of profile.samples.entries()) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
-  const idleUs = [...selfUs].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, us]) => a + us, 0);
-  const busy = total - idleUs;
-  const sum = (key: (n: ProfileNode) => string) => {
-    const out = new Map<string, number>();
-    for (const [id, us] of selfUs) {
+  const workerdMs = pid ? cpuMs(pid) - cpu0 : Number.NaN;
+  const profiles = await Promise.all(sessions.map(async ({ id, send }) => ({ id, profile: ((await send('Profiler.stop')) as { profile: Profile }).profile })));
+  // V8 takes a sample only while the isolate is locked (running JavaScript or a native call made
+  // from it); while workerd has it unlocked between events the sampler's ticks are dropped, so a
+  // sample's time delta also holds the idle wait before it (up to tens of ms, charged to whatever
+  // runs first after I/O: that made Hono's dispatch and the D1 client look hot). Count samples
+  // instead: each is one sampling interval of that isolate's CPU; the interval is the median
+  // delta (the waits are the upper tail).
+  const count = (profile: Profile, intervalUs: number) => {
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const hits = new Map<ProfileNode, number>();
+    for (const id of profile.samples) {
       const node = byId.get(id)!;
-      if (node.callFrame.functionName === '(idle)') continue;
-      out.set(key(node), (out.get(key(node)) ?? 0) + us);
+      if (node.callFrame.functionName !== '(idle)') hits.set(node, (hits.get(node) ?? 0) + 1);
     }
-    return [...out].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, msPerLogin: round(us / 1000 / LOGINS, 2), share: round((100 * us) / busy, 1) }));
+    const samples = [...hits.values()].reduce((a, b) => a + b, 0);
+    return { hits, intervalUs, samples, msPerLogin: (samples * intervalUs) / 1000 / LOGINS };
   };
-  const areas = sum(areaOf);
-  const functions = sum((n) => `${n.callFrame.functionName || '(anonymous)'} ${areaOf(n)}:${n.callFrame.lineNumber + 1}`).slice(0, 25);
-  const files = sum((n) => sectionOf(n.callFrame.url, n.callFrame.lineNumber) ?? areaOf(n)).slice(0, 25);
-  const result = { date: new Date().toISOString(), logins: LOGINS, busyMsPerLogin: round(busy / 1000 / LOGINS, 2), areas, files, functions };
+  // Our isolate runs most often, so its deltas give the interval (a rarely running isolate's
+  // median delta is a wait, not the interval).
+  const ourProfile = profiles.find((p) => p.id === OURS)?.profile;
+  if (!ourProfile) throw new Error('no profile of our isolate');
+  const intervalUs = median(ourProfile.timeDeltas.filter((d) => d > 0));
+  const counted = profiles.map(({ id, profile }) => ({ id, ...count(profile, intervalUs) })).filter((p) => p.samples > 0);
+  const ours = counted.find((p) => p.id === OURS);
+  if (!ours) throw new Error('no samples from our isolate');
+  const sum = (p: (typeof counted)[number], key: (n: ProfileNode) => string) => {
+    const out = new Map<string, number>();
+    for (const [node, n] of p.hits) out.set(key(node), (out.get(key(node)) ?? 0) + n);
+    return [...out]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => ({ name, msPerLogin: round((n * intervalUs) / 1000 / LOGINS, 2), share: round((100 * n) / p.samples, 1) }));
+  };
+  const fn = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${areaOf(n)}:${n.callFrame.lineNumber + 1}`;
+  const result = {
+    date: new Date().toISOString(),
+    logins: LOGINS,
+    loadAverage: loadavg().map((l) => round(l, 2)),
+    samplingIntervalUs: round(intervalUs, 0),
+    /** The workerd process's user+system CPU (/proc) over the same logins, profiler on, ms. */
+    workerdMsPerLogin: round(workerdMs / LOGINS, 2),
+    /** Per isolate: samples × interval ÷ logins, ms; the rest of workerd's CPU ran outside them. */
+    isolates: counted
+      .sort((a, b) => b.samples - a.samples)
+      .map((p) => ({ name: p.id, msPerLogin: round(p.msPerLogin, 2), share: round((100 * p.msPerLogin * LOGINS) / workerdMs, 1), top: sum(p, fn).slice(0, 5) })),
+    areas: sum(ours, areaOf),
+    files: sum(ours, (n) => sectionOf(n.callFrame.url, n.callFrame.lineNumber) ?? areaOf(n)).slice(0, 25),
+    functions: sum(ours, fn).slice(0, 25),
+  };
+  const inIsolates = result.isolates.reduce((n, i) => n + i.msPerLogin, 0);
   mkdirSync(new URL('results/', import.meta.url).pathname, { recursive: true });
   writeFileSync(new URL('results/cpu-profile.json', import.meta.url).pathname, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`isolate busy (not idle) ${result.busyMsPerLogin} ms per login over ${LOGINS} logins\n`);
-  console.log('| area | ms per login | share |\n| --- | --: | --: |');
-  for (const a of areas.slice(0, 15)) console.log(`| ${a.name} | ${a.msPerLogin} | ${a.share} % |`);
+  console.log(`workerd ${result.workerdMsPerLogin} ms of CPU per login (/proc, profiler on) over ${LOGINS} logins; sampling interval ${result.samplingIntervalUs} µs; load average ${result.loadAverage.join(' ')}\n`);
+  console.log('| isolate | ms per login | share of workerd | top functions (self) |\n| --- | --: | --: | --- |');
+  for (const i of result.isolates) console.log(`| ${i.name} | ${i.msPerLogin} | ${i.share} % | ${i.top.slice(0, 3).map((f) => `\`${f.name}\` ${f.share} %`).join(', ')} |`);
+  if (ALL_ISOLATES) console.log(`| outside any isolate (sockets, HTTP, storage commits, …) | ${round(result.workerdMsPerLogin - inIsolates, 2)} | ${round((100 * (result.workerdMsPerLogin - inIsolates)) / result.workerdMsPerLogin, 1)} % | |`);
+  console.log('\nOur isolate (the Worker and its Durable Objects):\n\n| area | ms per login | share of the isolate |\n| --- | --: | --: |');
+  for (const a of result.areas.slice(0, 15)) console.log(`| ${a.name} | ${a.msPerLogin} | ${a.share} % |`);
   console.log('\n| file | ms per login | share |\n| --- | --: | --: |');
-  for (const f of files) console.log(`| ${f.name} | ${f.msPerLogin} | ${f.share} % |`);
+  for (const f of result.files) console.log(`| ${f.name} | ${f.msPerLogin} | ${f.share} % |`);
   console.log('\n| function | ms per login | share |\n| --- | --: | --: |');
-  for (const f of functions) console.log(`| \`${f.name}\` | ${f.msPerLogin} | ${f.share} % |`);
+  for (const f of result.functions) console.log(`| \`${f.name}\` | ${f.msPerLogin} | ${f.share} % |`);
 } catch (error) {
   console.error(server.output().slice(-3000));
   throw error;

@@ -23,13 +23,6 @@ export { Pairing } from './pairing/Pairing.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 
-// Pages inline the built CSS and name the hashed script (src/login/assets.ts): read once per
-// isolate, before the first request a browser navigates with.
-app.use(async (c, next) => {
-  if ((c.req.header('Accept') ?? '').includes('text/html')) await loadPageAssets(c.env);
-  await next();
-});
-
 app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
 // Browsers ask for /favicon.ico on pages that name no icon (the demo relying service).
 app.get('/favicon.ico', (c) => c.redirect('/static/favicon.svg', 301));
@@ -74,4 +67,15 @@ app.onError((error, c) => {
   return problemResponse(new ProblemError('internal', 500, 'Internal error'));
 });
 
-export default app satisfies ExportedHandler<Env>;
+/**
+ * The Worker's `fetch`: the Hono app above. Pages inline the built CSS and name the hashed script
+ * (src/login/assets.ts), read once per isolate before the first request a browser navigates
+ * with (`Accept: text/html`). That wait sits here rather than in an app-wide middleware so that
+ * a route with a single handler takes Hono's direct path (no middleware chain per request).
+ */
+function fetch(request: Request, env: Env, ctx?: Parameters<typeof app.fetch>[2]): Response | Promise<Response> {
+  if ((request.headers.get('Accept') ?? '').includes('text/html')) return loadPageAssets(env).then(() => app.fetch(request, env, ctx));
+  return app.fetch(request, env, ctx);
+}
+
+export default { fetch } satisfies ExportedHandler<Env>;

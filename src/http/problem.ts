@@ -79,7 +79,7 @@ export class ProblemError extends Error {
     options: { detail?: string; headers?: Record<string, string>; extensions?: Record<string, unknown> } = {},
   ) {
     super(title);
-    this.name = new.target.name;
+    this.name = 'ProblemError'; // literally: the bundler may rename the class (wrangler.toml keep_names)
     this.code = code;
     this.status = status;
     this.detail = options.detail;

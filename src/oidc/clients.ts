@@ -70,7 +70,7 @@ export class SectorError extends Error {
   readonly code = 'redirect-uris-span-hosts';
   constructor(message: string) {
     super(message);
-    this.name = new.target.name;
+    this.name = 'SectorError'; // literally: the bundler may rename the class (wrangler.toml keep_names)
   }
 }
 

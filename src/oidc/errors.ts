@@ -48,7 +48,7 @@ export class OAuthError extends Error {
     options: { status?: number; headers?: Record<string, string>; local?: boolean } = {},
   ) {
     super(`${code}: ${description}`);
-    this.name = new.target.name;
+    this.name = 'OAuthError'; // literally: the bundler may rename the class (wrangler.toml keep_names)
     this.code = code;
     this.description = description;
     this.status = options.status ?? 400;
