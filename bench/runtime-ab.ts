@@ -41,13 +41,13 @@ try {
   servers.push({ name: `A (${BASE})`, server: await base.startRuntime({ secrets, storageRoot }) });
   const configPath = process.env.AB_CONFIG; // B's configuration, if not wrangler.toml
   servers.push({ name: `B (this checkout${configPath ? `, ${configPath}` : ''})`, server: await startRuntime({ secrets, storageRoot, ...(configPath ? { configPath, product: true } : {}) }) });
-  const runs = [];
+  const runs: { name: string; pid: number; login: () => Promise<unknown>; rounds: number[] }[] = [];
   for (const { name, server } of servers) {
     const flow = { url: server.url, adminToken: secrets.ADMIN_TOKEN };
     const rp = await registerRp(flow);
     const key = await enrolPhone(flow, { deviceName: 'A/B phone' });
     for (let i = 0; i < 5; i++) await runLogin(flow, rp, key, { timeoutMs: 30_000 }); // warm-up
-    runs.push({ name, pid: server.workerdPid()!, login: () => runLogin(flow, rp, key, { timeoutMs: 30_000 }), rounds: [] as number[] });
+    runs.push({ name, pid: server.workerdPid()!, login: () => runLogin(flow, rp, key, { timeoutMs: 30_000 }), rounds: [] });
   }
   const load0 = loadavg();
   for (let r = 0; r < ROUNDS; r++) {
