@@ -13,6 +13,24 @@ import { defineConfig, type Plugin } from 'vite';
 const LOGIN_ENTRY = 'login';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
+/**
+ * Gives the login script its own copy of what it imports from `client/shared/` (the QR path
+ * drawing, which the web app's QR component uses too): a module two entries share would
+ * otherwise become a chunk of its own, a second request for the page.
+ */
+function loginOwnCopies(): Plugin {
+  const COPY = '?login-copy';
+  return {
+    name: 'mobile-key-login-own-copies',
+    enforce: 'pre',
+    async resolveId(source, importer, options) {
+      if (!importer?.includes('/client/login/') || !source.includes('/shared/')) return null;
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return resolved && !resolved.external ? `${resolved.id}${COPY}` : null;
+    },
+  };
+}
+
 /** Emits login-assets.json and the `_headers` rules for every hashed file of the build. */
 function loginAssets(): Plugin {
   let publicHeaders = '';
@@ -47,7 +65,7 @@ function loginAssets(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [preact(), loginAssets()],
+  plugins: [loginOwnCopies(), preact(), loginAssets()],
   publicDir: 'client/public',
   build: {
     outDir: 'dist/client',
@@ -55,7 +73,7 @@ export default defineConfig({
     target: 'es2022',
     rollupOptions: {
       input: {
-        [LOGIN_ENTRY]: 'client/login/main.tsx',
+        [LOGIN_ENTRY]: 'client/login/main.ts',
         app: 'client/app/main.tsx',
         console: 'client/console/main.ts',
       },

@@ -18,6 +18,8 @@ export interface PageCost {
   requestsForFirstPaint: number;
   /** Static files the page loads (`/static/…`), and how many have a content hash in the name and are served `immutable`. */
   staticFiles: { total: number; hashedImmutable: number };
+  /** Every response of the first run, in the order they arrived: its path (no query), raw and gzip bytes. */
+  resources: { path: string; bytes: number; gzipBytes: number }[];
 }
 
 /**
@@ -33,14 +35,15 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
   let requests = 0;
   let requestsForFirstPaint = Number.NaN;
   const staticFiles = { total: 0, hashedImmutable: 0 };
+  let resources: PageCost['resources'] = [];
   for (let run = 0; run < runs; run++) {
     const context = await newContext(browser, DESKTOP);
     const page = await context.newPage();
-    const bodies: Promise<Buffer | null>[] = [];
+    const bodies: Promise<{ path: string; body: Buffer | null }>[] = [];
     page.on('response', (response) => {
       if (response.status() >= 300 && response.status() < 400) return;
-      bodies.push(response.body().catch(() => null));
       const path = new URL(response.url()).pathname;
+      bodies.push(response.body().then((body) => ({ path, body }), () => ({ path, body: null })));
       if (run === 0 && path.startsWith('/static/')) {
         staticFiles.total++;
         const hashed = /-[0-9A-Za-z_-]{8}\.\w+$/.test(path); // Vite names: name-<8-char hash>.ext
@@ -62,12 +65,13 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
               (r) => r.renderBlockingStatus === 'blocking',
             ).length,
         ));
-      const loaded = (await Promise.all(bodies)).filter((b): b is Buffer => b !== null);
-      requests = loaded.length;
-      bytes = loaded.reduce((n, b) => n + b.byteLength, 0);
-      gzipBytes = loaded.reduce((n, b) => n + gzipSync(b, { level: 9 }).byteLength, 0);
+      const loaded = (await Promise.all(bodies)).filter((b): b is { path: string; body: Buffer } => b.body !== null);
+      resources = loaded.map(({ path, body }) => ({ path, bytes: body.byteLength, gzipBytes: gzipSync(body, { level: 9 }).byteLength }));
+      requests = resources.length;
+      bytes = resources.reduce((n, r) => n + r.bytes, 0);
+      gzipBytes = resources.reduce((n, r) => n + r.gzipBytes, 0);
     }
     await context.close();
   }
-  return { requests, bytes, gzipBytes, paintMs: median(paints), runs, requestsForFirstPaint, staticFiles };
+  return { requests, bytes, gzipBytes, paintMs: median(paints), runs, requestsForFirstPaint, staticFiles, resources };
 }

@@ -1,37 +1,31 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
 import { messages, type Messages } from '../shared/i18n.ts';
-import { browserDeps, LoginConnection } from './connection.ts';
 import {
-  clockOffset,
   formatRemaining,
   isFinal,
   isoDuration,
-  mergeSnapshot,
-  remainingMs,
+  LOW_TIME_MS,
+  statusSentence,
   viewOf,
-  type ConnectionStatus,
+  type LoginState,
   type LoginView,
+  type PageText,
 } from './model.ts';
 import { Qr } from '../shared/Qr.tsx';
 import type { LoginSnapshot } from '../../src/session/types.ts';
 
-/** How often the countdown re-renders, in ms (it shows whole seconds). */
-const TICK_MS = 250;
-/** Below this many ms left, the page says once (politely) that time is running out. */
-export const LOW_TIME_MS = 30_000;
-/** A connection down for less than this (ms) is not worth alarming anyone about. */
-const LOST_NOTICE_DELAY_MS = 2000;
-/** After the countdown reaches zero, how often to ask for the expired snapshot, in ms. */
-const EXPIRY_RECHECK_MS = 2000;
+export { LOW_TIME_MS };
 
 /**
- * The hosted login page's card: rendered by the Worker into the first HTML response and
- * hydrated in the browser with the same props, where it follows the login live.
+ * The hosted login page's card, rendered by the Worker (server only: the browser runs no
+ * framework). The first HTML shows the login's current state; the page script
+ * (client/login/main.ts) then follows it live on this markup: the countdown, the QR's frames,
+ * the live region, and — on a change of state — the panel of the new state, cloned from the
+ * `<template>` {@link LoginTemplates} rendered beside the card.
  *
  * The QR shows `view.loginUrl`, which changes every second while the page's WebSocket is live
- * (each snapshot pushed carries the current frame and the next ones with the server time each
- * begins, src/session/rotation.ts); the same-device button
- * opens `view.launchUrl` (a single-use token, stable).
+ * (each snapshot pushed carries the current frame and the next ones, drawn by the server, with
+ * the server time each begins: src/session/rotation.ts); the same-device button opens
+ * `view.launchUrl` (a single-use token, stable).
  *
  * DOM hooks for tests: `[data-login]` carries `data-state` (the login state),
  * `data-connection` (connecting | live | lost | idle) and, once the script runs, `data-hydrated`; `[data-qr]` is the QR `<svg>`; `[data-launch]`
@@ -40,105 +34,11 @@ const EXPIRY_RECHECK_MS = 2000;
  */
 export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
   const t = messages(props.locale);
-  const [snapshot, setSnapshot] = useState(props.initial);
-  const [connection, setConnection] = useState<ConnectionStatus>('connecting');
-  const [showLost, setShowLost] = useState(false);
-  const [hydrated, setHydrated] = useState(false);
-  const [remaining, setRemaining] = useState(props.initial.expiresAt - props.initial.now);
-  const offset = useRef(0);
-  const link = useRef<LoginConnection | null>(null);
-  const headingRef = useRef<HTMLHeadingElement>(null);
-  // Re-rendered at least every TICK_MS while pending (the countdown), so each frame shows in its second.
-  const view = viewOf(snapshot, hydrated ? Date.now() + offset.current : snapshot.now);
-
-  // The live connection (browser only: effects do not run during server rendering).
-  useEffect(() => {
-    offset.current = clockOffset(props.initial.now, Date.now());
-    const connectionToLogin = new LoginConnection(
-      location.href,
-      props.initial.id,
-      {
-        snapshot: (next) => {
-          offset.current = clockOffset(next.now, Date.now());
-          setSnapshot((current) => mergeSnapshot(current, next));
-        },
-        status: setConnection,
-      },
-      browserDeps(),
-    );
-    link.current = connectionToLogin;
-    setHydrated(true);
-    // A login that has already ended needs no connection: nothing about it can change.
-    if (isFinal(props.initial.state)) setConnection('idle');
-    else connectionToLogin.start();
-    const online = () => connectionToLogin.reconnectNow();
-    const visible = () => {
-      if (document.visibilityState === 'visible') {
-        connectionToLogin.reconnectNow();
-        connectionToLogin.refresh();
-      }
-    };
-    addEventListener('online', online);
-    document.addEventListener('visibilitychange', visible);
-    return () => {
-      connectionToLogin.stop();
-      removeEventListener('online', online);
-      document.removeEventListener('visibilitychange', visible);
-    };
-  }, []);
-
-  // Say the connection is lost only when it stays lost (a quick reconnect is silent).
-  useEffect(() => {
-    if (connection !== 'lost') {
-      setShowLost(false);
-      return;
-    }
-    const timer = setTimeout(() => setShowLost(true), LOST_NOTICE_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [connection]);
-
-  // The countdown, from the server's clock.
-  useEffect(() => {
-    if (!view.showCountdown) return;
-    const tick = () => setRemaining(remainingMs(snapshot.expiresAt, Date.now(), offset.current));
-    tick();
-    const timer = setInterval(tick, TICK_MS);
-    return () => clearInterval(timer);
-  }, [view.showCountdown, snapshot.expiresAt]);
-
-  // At zero the server's alarm expires the login; ask for the result in case its push is lost.
-  const timeUp = view.showCountdown && remaining <= 0;
-  useEffect(() => {
-    if (!timeUp) return;
-    link.current?.refresh();
-    const timer = setInterval(() => link.current?.refresh(), EXPIRY_RECHECK_MS);
-    return () => clearInterval(timer);
-  }, [timeUp]);
-
-  // Approved: on to the relying service (a same-origin path only).
-  useEffect(() => {
-    const next = view.continueUrl;
-    if (next && next.startsWith('/') && !next.startsWith('//')) location.assign(next);
-  }, [view.continueUrl]);
-
-  // When the element holding focus disappears with a state change, focus the new panel's heading.
-  const firstState = useRef(snapshot.state);
-  useEffect(() => {
-    if (snapshot.state === firstState.current) return;
-    const active = document.activeElement;
-    if (!active || active === document.body || !active.isConnected) headingRef.current?.focus();
-  }, [snapshot.state]);
-
-  const final = isFinal(view.state);
+  const view = viewOf(props.initial);
+  const remaining = props.initial.expiresAt - props.initial.now;
   const lowTime = view.showCountdown && remaining <= LOW_TIME_MS;
   return (
-    <div
-      class="login"
-      data-login=""
-      data-state={view.state}
-      data-connection={connection}
-      data-hydrated={hydrated ? '' : undefined}
-    >
+    <div class="login" data-login="" data-state={view.state} data-connection="connecting">
       <p class="service">
         {t.signingInTo} <strong data-service="">{view.serviceName}</strong>
       </p>
@@ -146,9 +46,7 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
       <p class="visually-hidden" role="status" aria-live="polite" aria-atomic="true" data-status="">
         {statusText(t, view, lowTime)}
       </p>
-      <div class="connection" aria-live="polite" data-connection-notice="">
-        {showLost && !final ? <p class="notice">{t.connection.lost}</p> : null}
-      </div>
+      <div class="connection" aria-live="polite" data-connection-notice="" />
       {view.showCountdown ? (
         <p class={`countdown${lowTime ? ' countdown-low' : ''}`} role="timer" aria-live="off">
           <ClockIcon />
@@ -158,16 +56,77 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
           </time>
         </p>
       ) : null}
-      {view.state === 'pending' && view.loginUrl ? (
-        <Pending t={t} view={view} loginUrl={view.loginUrl} launchUrl={view.launchUrl} />
-      ) : (
-        <Panel t={t} view={view} headingRef={headingRef} />
-      )}
-      {view.returnUrl && (view.state === 'pending' || view.state === 'scanned') ? (
-        <ReturnForm action={view.returnUrl} label={t.cancelAndReturn(view.serviceName)} secondary />
-      ) : null}
+      <StateView t={t} view={view} />
     </div>
   );
+}
+
+/** The states a login in `state` can still move to (none once final; src/session/machine.ts). */
+export function reachableStates(state: LoginState): LoginState[] {
+  if (state === 'pending') return ['scanned', 'approved', 'denied', 'expired', 'cancelled'];
+  if (state === 'scanned') return ['approved', 'denied', 'expired', 'cancelled'];
+  return [];
+}
+
+/**
+ * The snapshot the login object will send for `state`, as far as the page shows it: its links
+ * follow LoginSession's snapshot (`/login/<id>/continue` once approved, `…/restart` once ended
+ * without approval, the return form unless approved; test/worker/page.test.ts compares them).
+ * While scanned the match number is a placeholder the script replaces (or removes).
+ */
+function projected(snapshot: LoginSnapshot, state: LoginState): LoginSnapshot {
+  const page = `/login/${snapshot.id}`;
+  const ended = state === 'denied' || state === 'expired' || state === 'cancelled';
+  return {
+    type: 'snapshot',
+    id: snapshot.id,
+    state,
+    expiresAt: snapshot.expiresAt,
+    now: snapshot.now,
+    client: snapshot.client,
+    locale: snapshot.locale,
+    ...(state === 'approved' ? { continueUrl: `${page}/continue` } : {}),
+    ...(ended ? { restartUrl: `${page}/restart` } : {}),
+    ...(state !== 'approved' && snapshot.returnUrl ? { returnUrl: snapshot.returnUrl } : {}),
+    ...(state === 'scanned' ? { matchNumber: 10 } : {}),
+  };
+}
+
+/**
+ * One `<template data-view="<state>">` per state the login can still reach, each holding what
+ * {@link LoginPage} shows below the countdown in that state (its panel, and the cancel form
+ * while scanned), in the page's language: the script swaps it in when the state changes, so it
+ * carries no markup or strings of its own. Nothing for a login that has ended.
+ */
+export function LoginTemplates(props: { snapshot: LoginSnapshot; locale: string }) {
+  const t = messages(props.locale);
+  return (
+    <>
+      {reachableStates(props.snapshot.state).map((state) => (
+        <template data-view={state}>
+          <StateView t={t} view={viewOf(projected(props.snapshot, state))} />
+        </template>
+      ))}
+    </>
+  );
+}
+
+/** The sentences the page script needs, in the page's language (client/login/model.ts). */
+export function pageText(t: Messages, serviceName: string): PageText {
+  return {
+    status: {
+      pending: t.status.pending,
+      scanned: t.status.scanned,
+      approved: t.status.approved(serviceName),
+      denied: t.status.denied,
+      expired: t.status.expired,
+      cancelled: t.status.cancelled,
+    },
+    lowTime: t.status.lowTime,
+    matchNumber: t.matchNumberStatus('{n}'),
+    lost: t.connection.lost,
+    expired: t.expired,
+  };
 }
 
 /**
@@ -176,18 +135,24 @@ export function LoginPage(props: { initial: LoginSnapshot; locale: string }) {
  * @param lowTime whether less than {@link LOW_TIME_MS} remain on a pending or scanned login.
  */
 export function statusText(t: Messages, view: LoginView, lowTime = false): string {
-  switch (view.state) {
-    case 'pending':
-      return lowTime ? `${t.status.pending} ${t.status.lowTime}` : t.status.pending;
-    case 'scanned': {
-      const text = view.matchNumber === undefined ? t.status.scanned : `${t.status.scanned} ${t.matchNumberStatus(view.matchNumber)}`;
-      return lowTime ? `${text} ${t.status.lowTime}` : text;
-    }
-    case 'approved':
-      return t.status.approved(view.serviceName);
-    default:
-      return t.status[view.state];
-  }
+  return statusSentence(pageText(t, view.serviceName), view, lowTime);
+}
+
+/** What a state shows below the countdown: the QR and steps while pending, else its panel; the cancel form while open. */
+function StateView(props: { t: Messages; view: LoginView }) {
+  const { t, view } = props;
+  return (
+    <>
+      {view.state === 'pending' && view.loginUrl ? (
+        <Pending t={t} view={view} loginUrl={view.loginUrl} launchUrl={view.launchUrl} />
+      ) : (
+        <Panel t={t} view={view} />
+      )}
+      {view.returnUrl && !isFinal(view.state) ? (
+        <ReturnForm action={view.returnUrl} label={t.cancelAndReturn(view.serviceName)} secondary />
+      ) : null}
+    </>
+  );
 }
 
 function Pending(props: { t: Messages; view: LoginView; loginUrl: string; launchUrl: string | undefined }) {
@@ -225,7 +190,7 @@ function Pending(props: { t: Messages; view: LoginView; loginUrl: string; launch
   );
 }
 
-function Panel(props: { t: Messages; view: LoginView; headingRef: { current: HTMLHeadingElement | null } }) {
+function Panel(props: { t: Messages; view: LoginView }) {
   const { t, view } = props;
   if (view.state === 'pending') return null; // pending without a login URL: nothing to show yet
   const tone = view.state === 'approved' ? 'success' : view.state === 'scanned' ? 'info' : 'ended';
@@ -234,7 +199,7 @@ function Panel(props: { t: Messages; view: LoginView; headingRef: { current: HTM
       <div class="panel-icon" aria-hidden="true">
         {view.state === 'scanned' ? <PhoneIcon /> : view.state === 'approved' ? <CheckIcon /> : <StopIcon />}
       </div>
-      <h2 id="panel-heading" tabIndex={-1} ref={props.headingRef}>
+      <h2 id="panel-heading" tabIndex={-1}>
         {t.headings[view.state]}
       </h2>
       <p>{panelBody(t, view)}</p>

@@ -1,8 +1,10 @@
 /**
  * The hosted login page's logic as pure functions (no DOM, no Workers API): the countdown, the
- * reconnect schedule, how snapshots are merged, and what each state shows. The Worker renders
- * with them, the browser runs them, and test/worker/page-model.test.ts calls them directly.
+ * reconnect schedule, how snapshots are merged, which QR frame is shown, and what each state
+ * shows and says. The Worker renders with them, the browser runs them (client/login/main.ts),
+ * and test/worker/page-model.test.ts calls them directly.
  */
+import type { DrawnQr } from '../shared/qr-path.ts';
 import type { LoginSnapshot } from '../../src/session/types.ts';
 
 export type LoginState = LoginSnapshot['state'];
@@ -76,13 +78,16 @@ export const POLL_INTERVAL_MS = 3000;
 
 /**
  * Merges a snapshot that arrived (over the WebSocket or by polling) into the one the page shows.
- * A snapshot for another login is ignored, and a decision is never lost: once the page has a
- * final state, a late non-final snapshot (a slow poll answered before the decision) cannot
- * replace it.
+ * A snapshot for another login is ignored, and no state is ever undone by a late snapshot (a
+ * slow poll answered before the change): once the page has a final state nothing replaces it,
+ * and a scanned login never shows as pending again (the server never goes back either:
+ * src/session/machine.ts).
+ * @returns `current` itself when `incoming` is ignored.
  */
 export function mergeSnapshot(current: LoginSnapshot, incoming: LoginSnapshot): LoginSnapshot {
   if (incoming.id !== current.id) return current;
   if (isFinal(current.state)) return current;
+  if (current.state === 'scanned' && incoming.state === 'pending') return current;
   return incoming;
 }
 
@@ -127,16 +132,22 @@ export interface LoginView {
 }
 
 /**
- * The QR's login URL at a server time: the latest of the snapshot's `nextFrames` that has begun
- * by `serverNow`, else its `loginUrl` (src/session/rotation.ts).
+ * The QR frame at a server time: the latest of the snapshot's `nextFrames` that has begun by
+ * `serverNow`, else its own `loginUrl` (src/session/rotation.ts); with the QR the server drew
+ * for it, when the snapshot carries one.
  * @param serverNow the server's clock, epoch milliseconds (browser clock + offset).
  */
-export function frameUrlAt(snapshot: LoginSnapshot, serverNow: number): string | undefined {
-  let url = snapshot.loginUrl;
+export function frameAt(snapshot: LoginSnapshot, serverNow: number): { loginUrl: string; qr?: DrawnQr | undefined } | undefined {
+  let frame: { loginUrl: string; qr?: DrawnQr | undefined } | undefined = snapshot.loginUrl ? { loginUrl: snapshot.loginUrl, qr: snapshot.qr } : undefined;
   for (const next of snapshot.nextFrames ?? []) {
-    if (typeof next?.at === 'number' && typeof next.loginUrl === 'string' && next.at <= serverNow) url = next.loginUrl;
+    if (typeof next?.at === 'number' && typeof next.loginUrl === 'string' && next.at <= serverNow) frame = next;
   }
-  return url;
+  return frame;
+}
+
+/** The QR's login URL at a server time ({@link frameAt}). */
+export function frameUrlAt(snapshot: LoginSnapshot, serverNow: number): string | undefined {
+  return frameAt(snapshot, serverNow)?.loginUrl;
 }
 
 /**
@@ -185,9 +196,44 @@ export function embedJson(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/** Below this many ms left, the page says once (politely) that time is running out. */
+export const LOW_TIME_MS = 30_000;
+
+/**
+ * The sentences the page script may need after load, in the page's language only, with the
+ * service's name already in them (the server fills them from client/shared/i18n.ts). The
+ * panels of the states the login can still reach come as `<template>`s instead
+ * (src/login/pages.tsx).
+ */
+export interface PageText {
+  /** What the live region says in each state. */
+  status: Record<LoginState, string>;
+  /** Added to the live region's sentence once less than {@link LOW_TIME_MS} remain. */
+  lowTime: string;
+  /** Added while scanned with number matching; `{n}` stands for the number. */
+  matchNumber: string;
+  /** The notice shown while the connection stays lost. */
+  lost: string;
+  /** The countdown's label at 0:00. */
+  expired: string;
+}
+
+/**
+ * What the polite live region says for a view: one sentence per state, the number to pick
+ * while scanned with number matching, and a single warning when little time is left (never
+ * the countdown's ticks).
+ * @param lowTime whether less than {@link LOW_TIME_MS} remain (counts only while the countdown shows).
+ */
+export function statusSentence(text: PageText, view: LoginView, lowTime = false): string {
+  let sentence = text.status[view.state];
+  if (view.matchNumber !== undefined) sentence += ` ${text.matchNumber.replace('{n}', String(view.matchNumber))}`;
+  if (lowTime && view.showCountdown) sentence += ` ${text.lowTime}`;
+  return sentence;
+}
+
 /** What the server hands the page script in `#login-state`. */
 export interface PageState {
+  /** The snapshot the page was rendered from (a `GET /login/:id/state` read, embedded). */
   snapshot: LoginSnapshot;
-  /** The page language chosen by the server (query, cookie, login locale). */
-  locale: string;
+  text: PageText;
 }

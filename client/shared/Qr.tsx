@@ -1,37 +1,22 @@
-import { encode } from 'uqr';
+import { drawQr } from './qr-encode.ts';
+import { drawnPath, QUIET_ZONE } from './qr-path.ts';
 
-/** Modules of light margin around the code: the quiet zone ISO/IEC 18004 §5.3.8 requires. */
-export const QUIET_ZONE = 4;
+export { QUIET_ZONE };
 
 /**
- * The SVG path of a QR code's dark modules (one unit per module, quiet zone included), and
- * the side length in modules. Horizontal runs of dark modules become one rectangle each, which
- * keeps the path short and free of hairline seams between neighbours.
+ * The SVG path of a QR code's dark modules (one unit per module, quiet zone included, for a
+ * `<path stroke>` of width 1: client/shared/qr-path.ts), and the side length in modules.
  * @param text what the code encodes (the login URL).
  */
 export function qrPath(text: string): { size: number; path: string } {
-  // Level M (15 % recovery) tolerates a glare spot on a laptop screen and stays a small version.
-  const qr = encode(text, { ecc: 'M', border: QUIET_ZONE });
-  let path = '';
-  qr.data.forEach((row, y) => {
-    let x = 0;
-    while (x < row.length) {
-      if (!row[x]) {
-        x += 1;
-        continue;
-      }
-      const start = x;
-      while (x < row.length && row[x]) x += 1;
-      path += `M${start} ${y}h${x - start}v1h-${x - start}z`;
-    }
-  });
-  return { size: qr.size, path };
+  return drawnPath(drawQr(text))!;
 }
 
 /**
  * The login QR code as inline SVG: dark modules on a white square with the quiet zone, in
  * fixed colours (presentation attributes, not CSS, so no theme or forced-colors mode can
- * invert it). `role="img"` with a label names what it is for screen readers.
+ * invert it). `role="img"` with a label names what it is for screen readers. The login page's
+ * script replaces the path and the size (`viewBox`, the square's) with each frame it is sent.
  */
 export function Qr(props: { text: string; label: string }) {
   const { size, path } = qrPath(props.text);
@@ -48,7 +33,7 @@ export function Qr(props: { text: string; label: string }) {
       xmlns="http://www.w3.org/2000/svg"
     >
       <rect width={size} height={size} fill="#ffffff" />
-      <path d={path} fill="#000000" />
+      <path d={path} stroke="#000000" />
     </svg>
   );
 }

@@ -1,7 +1,8 @@
 /**
  * Every user-facing string of the hosted pages (login page, enrolment help, error pages), in
- * Czech (the default) and English. Shared by the Worker (server rendering) and the browser
- * (hydration), so both render the same words.
+ * Czech (the default) and English. Server-side only: the login page's script gets the few
+ * sentences it needs in the page's language from the page itself (client/login/model.ts
+ * `PageText`, src/login/pages.tsx).
  */
 
 export type Locale = 'cs' | 'en';
@@ -96,8 +97,8 @@ export interface Messages {
   scannedBody: string;
   /** Number matching: the label above the number the phone must pick. */
   matchNumberLabel: string;
-  /** Number matching: what the live region says with the number. */
-  matchNumberStatus: (number: number) => string;
+  /** Number matching: what the live region says with the number (a placeholder such as `{n}` for the page script to fill). */
+  matchNumberStatus: (number: number | string) => string;
   approvedBody: (service: string) => string;
   deniedBody: string;
   expiredBody: string;

@@ -4,7 +4,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { LOCALES, messages, type Locale, type Messages } from '../../client/shared/i18n.ts';
-import { LoginPage } from '../../client/login/LoginPage.tsx';
+import { LoginPage, LoginTemplates, pageText } from '../../client/login/LoginPage.tsx';
 import { embedJson, type PageState } from '../../client/login/model.ts';
 import { LOGIN_ID } from '../session/stub.ts';
 import { pageAssets } from './assets.ts';
@@ -47,10 +47,14 @@ export function Shell(props: { locale: Locale; switchHref: (locale: Locale) => s
   );
 }
 
-/** The hosted login page's body: the hydratable card, its state for the script, and the script. */
+/**
+ * The hosted login page's body: the card in the login's current state, the panels of the
+ * states it can still reach (`<template>`s), the snapshot and this language's sentences for the
+ * script (`#login-state`), and the script (client/login/main.ts).
+ */
 export function LoginDocumentBody(props: { snapshot: LoginSnapshot; locale: Locale }) {
   const t = messages(props.locale);
-  const state: PageState = { snapshot: props.snapshot, locale: props.locale };
+  const state: PageState = { snapshot: props.snapshot, text: pageText(t, props.snapshot.client.name) };
   const page = `/login/${props.snapshot.id}`;
   return (
     <Shell locale={props.locale} switchHref={(l) => `${page}?lang=${l}`}>
@@ -65,6 +69,7 @@ export function LoginDocumentBody(props: { snapshot: LoginSnapshot; locale: Loca
           {t.createMobileKey}
         </a>
       </p>
+      <LoginTemplates snapshot={props.snapshot} locale={props.locale} />
       <script type="application/json" id="login-state" dangerouslySetInnerHTML={{ __html: embedJson(state) }} />
       <script type="module" src={pageAssets().script} />
     </Shell>

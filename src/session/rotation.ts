@@ -31,6 +31,8 @@
  * Pure functions take the clock as an argument (epoch milliseconds), so tests drive the boundaries.
  */
 import { base64urlDecode, base64urlEncode } from '../mobile/protocol.ts';
+import { drawQr } from '../../client/shared/qr-encode.ts';
+import type { DrawnQr } from '../../client/shared/qr-path.ts';
 import { randomToken, timingSafeEqual } from './crypto.ts';
 
 /** How long each rotating frame is shown, in milliseconds. */
@@ -170,15 +172,30 @@ export async function scheduleTick(storage: DurableObjectStorage, createdAt: num
   if (current === null || current > at) await storage.setAlarm(at);
 }
 
-/** An upcoming QR frame for the page: its login URL and when (server epoch ms) it replaces the one shown. */
+/** An upcoming QR frame for the page: its login URL, its drawn QR and when (server epoch ms) it replaces the one shown. */
 export interface NextFrame {
   at: number;
   loginUrl: string;
+  qr?: DrawnQr;
+}
+
+/**
+ * Draws the QR of every frame a snapshot (or its links) carries — `loginUrl` and each of
+ * `nextFrames` — into their `qr` (client/shared/qr-path.ts), so the page shows each without a
+ * QR encoder of its own. Only for what is sent to a page: a socket snapshot (four frames, about
+ * 0.4 ms of CPU each: client/shared/qr-encode.ts) and `GET /login/:id/state` (one).
+ * @returns the same object, drawn.
+ */
+export function drawFrames<T extends { loginUrl?: string; qr?: DrawnQr; nextFrames?: NextFrame[] }>(links: T): T {
+  if (links.loginUrl) links.qr = drawQr(links.loginUrl);
+  for (const next of links.nextFrames ?? []) next.qr = drawQr(next.loginUrl);
+  return links;
 }
 
 /**
  * The page's links of a pending login: the QR's frame URL of `kind` for `now` (for `r`, with the
- * next {@link FRAMES_AHEAD} frames), and the launch link while its token is unused.
+ * next {@link FRAMES_AHEAD} frames, all drawn: {@link drawFrames}), and the launch link while
+ * its token is unused.
  * @param build makes `<origin>/key/login#<login id>.<frame>` from a frame.
  */
 export async function frameLinks(
@@ -188,11 +205,11 @@ export async function frameLinks(
   kind: FrameKind,
   now: number,
   build: (frame: string) => string,
-): Promise<{ loginUrl?: string; nextFrames?: NextFrame[]; launchUrl?: string }> {
+): Promise<{ loginUrl?: string; qr?: DrawnQr; nextFrames?: NextFrame[]; launchUrl?: string }> {
   const stored = await storage.get([ROTATION_KEY.frameKey, ROTATION_KEY.launch]);
   const key = stored.get(ROTATION_KEY.frameKey) as string | undefined;
   const launch = stored.get(ROTATION_KEY.launch) as LaunchToken | undefined;
-  const links: { loginUrl?: string; nextFrames?: NextFrame[]; launchUrl?: string } = {};
+  const links: { loginUrl?: string; qr?: DrawnQr; nextFrames?: NextFrame[]; launchUrl?: string } = {};
   if (key) links.loginUrl = build(await frameAt(key, kind, loginId, createdAt, now));
   if (key && kind === 'r') {
     const step = frameStep(createdAt, now);
@@ -204,7 +221,7 @@ export async function frameLinks(
     );
   }
   if (launch && !launch.used) links.launchUrl = build(`l.${launch.token}`);
-  return links;
+  return kind === 'r' ? drawFrames(links) : links;
 }
 
 /** {@link checkFrame} against the object's stored key and launch token. */

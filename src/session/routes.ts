@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { ProblemError } from '../http/problem.ts';
 import { BINDING_HEADER } from './LoginSession.ts';
 import { bindingHashFrom } from './binding.ts';
+import { drawFrames } from './rotation.ts';
 import { loginStub, unwrap } from './stub.ts';
 
 /**
@@ -31,7 +32,8 @@ export function assertSameOrigin(c: Context<{ Bindings: Env }>): void {
 sessionRoutes.get('/:id/state', async (c) => {
   const id = c.req.param('id');
   const stub = loginStub(c.env, id);
-  const snapshot = unwrap(await stub.read(await bindingHashFrom(c, id)));
+  // With its QR drawn, for a page that polls while its socket is down (./rotation.ts).
+  const snapshot = drawFrames(unwrap(await stub.read(await bindingHashFrom(c, id))));
   return c.json(snapshot, 200, { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
 });
 

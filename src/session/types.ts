@@ -65,10 +65,16 @@ export interface LoginSnapshot {
    */
   loginUrl?: string;
   /**
-   * Over the WebSocket only: the next rotating frames, each with the server time (epoch ms) from
-   * which the page shows it instead of `loginUrl` (a frame is refused before that time).
+   * The QR of `loginUrl` as the server drew it (client/shared/qr-path.ts), so the page needs no
+   * QR encoder: in WebSocket snapshots and in `GET /login/:id/state`, not in other reads.
    */
-  nextFrames?: { at: number; loginUrl: string }[];
+  qr?: string;
+  /**
+   * Over the WebSocket only: the next rotating frames, each with the server time (epoch ms) from
+   * which the page shows it instead of `loginUrl` (a frame is refused before that time), and
+   * its drawn QR.
+   */
+  nextFrames?: { at: number; loginUrl: string; qr?: string }[];
   /** What the same-device button opens: the login URL with the single-use launch token; while `pending` and unused. */
   launchUrl?: string;
   /** Where the browser goes next once `approved` (same origin, relative). */

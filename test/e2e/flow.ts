@@ -12,7 +12,8 @@
  * 2. {@link enrolPhone}: an identity created through the operator API and a fresh P-256 device
  *    key enrolled with its activation code (cli/lib/mobile-client.ts, as the key CLI does).
  * 3. {@link startLogin}: `/authorize` with PKCE, state and nonce → 303 to `/login/<id>` with the
- *    binding cookie → the hosted page → the snapshot at `/login/<id>/state` (the QR's loginUrl).
+ *    binding cookie → the hosted page, with the snapshot it embeds (the QR's loginUrl) — as a
+ *    browser, which then opens the socket and asks for no `/login/<id>/state`.
  * 4. {@link openPage}: the page's WebSocket (binding cookie, same Origin as a browser sends).
  * 5. {@link approveOnPhone}: the phone scans the QR's URL and sends its signed decision.
  * 6. {@link continueToRp}: `/login/<id>/continue` → 303 to the redirect_uri with the code.
@@ -121,7 +122,7 @@ export interface StartedLogin {
    * which last seconds (src/session/rotation.ts).
    */
   loginUrl: string;
-  /** The first snapshot read from `/login/<id>/state` (state `pending`). */
+  /** The snapshot the hosted page embeds in `#login-state` (state `pending`). */
   snapshot: LoginSnapshot;
   /** The RP's PKCE verifier, state and nonce for this request. */
   codeVerifier: string;
@@ -143,7 +144,7 @@ function nextBrowserAddress(): string {
 
 /**
  * The browser's start: an authorization request with PKCE (`GET /authorize`), the 303 to the
- * hosted page with the binding cookie, the page itself, and its snapshot.
+ * hosted page with the binding cookie, and the page itself with the snapshot it embeds.
  * @param options.scope defaults to `openid profile`.
  * @param options.address the browser's `CF-Connecting-IP`; by default a new one per call.
  * @throws {FlowError} unless the request is accepted and the snapshot is `pending` with a loginUrl.
@@ -184,9 +185,19 @@ export async function startLogin(
   const pageStatus = page.status === 404 && pageBody.includes('No such endpoint.') ? null : page.status;
   check(pageStatus === null || pageStatus === 200, `GET ${location} → ${page.status}`);
 
-  const res = await fetch(`${server.url}/login/${loginId}/state`, { headers: { Cookie: cookie } });
-  const snapshot = (await res.json()) as LoginSnapshot;
-  check(res.status === 200 && snapshot.state === 'pending' && snapshot.loginUrl && snapshot.launchUrl, `state → ${res.status} ${JSON.stringify(snapshot)}`);
+  // The page embeds its snapshot (src/login/pages.tsx), so a browser asks for no `/state` after
+  // load; only a build without the page is read through `/state`.
+  let snapshot: LoginSnapshot;
+  if (pageStatus === null) {
+    const res = await fetch(`${server.url}/login/${loginId}/state`, { headers: { Cookie: cookie } });
+    snapshot = (await res.json()) as LoginSnapshot;
+    check(res.status === 200, `state → ${res.status} ${JSON.stringify(snapshot)}`);
+  } else {
+    const embedded = /<script type="application\/json" id="login-state">([\s\S]*?)<\/script>/.exec(pageBody)?.[1];
+    check(embedded, `GET ${location} embeds no #login-state`);
+    snapshot = (JSON.parse(embedded) as { snapshot: LoginSnapshot }).snapshot;
+  }
+  check(snapshot.state === 'pending' && snapshot.loginUrl && snapshot.launchUrl, `the page's snapshot: ${JSON.stringify(snapshot)}`);
   check(snapshot.id === loginId && parseLoginUrl(snapshot.launchUrl)?.loginId === loginId, 'the snapshot names another login');
   return { loginId, cookie, loginUrl: snapshot.launchUrl, snapshot, codeVerifier, state, nonce, pageStatus };
 }
@@ -391,7 +402,7 @@ export async function redeem(rp: RpClient, login: StartedLogin, callback: URL): 
 
 /** Per-step durations of one login, in milliseconds. */
 export interface LoginTimings {
-  /** `/authorize`, the page and its first snapshot. */
+  /** `/authorize` and the page (with its embedded snapshot). */
   start: number;
   /** WebSocket handshake to the first snapshot. */
   socket: number;

@@ -7,16 +7,18 @@ import {
   clockOffset,
   embedJson,
   formatRemaining,
+  frameAt,
   isoDuration,
   isSnapshot,
   mergeSnapshot,
   POLL_INTERVAL_MS,
   remainingMs,
+  statusSentence,
   viewOf,
   webSocketUrl,
   type ConnectionStatus,
 } from '../../client/login/model.ts';
-import { LOW_TIME_MS, statusText } from '../../client/login/LoginPage.tsx';
+import { LOW_TIME_MS, pageText, statusText } from '../../client/login/LoginPage.tsx';
 import { chooseLocale, localeFromAcceptLanguage, messages } from '../../client/shared/i18n.ts';
 import type { LoginSnapshot } from '../../src/session/types.ts';
 
@@ -81,6 +83,26 @@ describe('snapshots', () => {
     expect(mergeSnapshot(snap('pending'), other).state).toBe('pending');
   });
 
+  it('never shows a scanned login as pending again (a poll answered before the scan, arriving after it)', () => {
+    const scanned = snap('scanned');
+    expect(mergeSnapshot(scanned, snap('pending', { loginUrl: 'http://x/key/login#a.s1.m' }))).toBe(scanned);
+    const newer = snap('pending', { now: 1_000_001_000 });
+    expect(mergeSnapshot(snap('pending'), newer)).toBe(newer);
+  });
+
+  it('shows each frame in its second, with the QR the server drew for it', () => {
+    const frames = snap('pending', {
+      loginUrl: 'http://x/key/login#a.r5.m',
+      qr: 'drawn-5',
+      nextFrames: [6, 7, 8].map((step) => ({ at: 1_000_000_000 + (step - 5) * 1000, loginUrl: `http://x/key/login#a.r${step}.m`, qr: `drawn-${step}` })),
+    });
+    expect(frameAt(frames, 1_000_000_999)).toEqual({ loginUrl: 'http://x/key/login#a.r5.m', qr: 'drawn-5' });
+    expect(frameAt(frames, 1_000_001_000)).toMatchObject({ loginUrl: 'http://x/key/login#a.r6.m', qr: 'drawn-6' });
+    expect(frameAt(frames, 1_000_009_000)).toMatchObject({ qr: 'drawn-8' });
+    expect(frameAt(snap('pending', { loginUrl: 'http://x/key/login#a.s5.m' }), 1_000_009_000)).toEqual({ loginUrl: 'http://x/key/login#a.s5.m', qr: undefined });
+    expect(frameAt(snap('scanned'), 1_000_000_000)).toBeUndefined();
+  });
+
   it('accepts only snapshots from the server', () => {
     expect(isSnapshot(snap('pending'))).toBe(true);
     expect(isSnapshot({ type: 'urn:mobile-key:problem:bad-request', status: 400 })).toBe(false);
@@ -130,6 +152,18 @@ describe('live region', () => {
     expect(statusText(messages('en'), viewOf(snap('approved')), true)).toBe('Login confirmed. Continuing to Demo.');
     expect(statusText(cs, viewOf(snap('expired')), true)).toBe('Platnost přihlášení vypršela.');
     expect(LOW_TIME_MS).toBe(30_000);
+  });
+
+  it("the script's sentences come from the page, in its language, the number filled in", () => {
+    const en = pageText(messages('en'), 'Demo');
+    expect(Object.keys(en.status)).toEqual(['pending', 'scanned', 'approved', 'denied', 'expired', 'cancelled']);
+    const scanned = viewOf(snap('scanned', { matchNumber: 42 }));
+    expect(statusSentence(en, scanned)).toBe('QR code scanned by a mobile key. Confirm the login on your phone. On your phone, pick the number 42.');
+    expect(statusSentence(pageText(messages('cs'), 'Demo'), scanned, true)).toBe(
+      'QR kód naskenován mobilním klíčem. Potvrďte přihlášení v telefonu. V telefonu vyberte číslo 42. Platnost vyprší za méně než 30 sekund.',
+    );
+    expect(statusSentence(en, viewOf(snap('scanned', { matchNumber: 7 })))).toBe('QR code scanned by a mobile key. Confirm the login on your phone.');
+    expect(statusSentence(en, viewOf(snap('denied')), true)).toBe('The login was denied on the phone.');
   });
 });
 

@@ -3,6 +3,7 @@ import jsQR from 'jsqr';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import { unwrap } from '../../src/session/stub.ts';
+import type { PageText } from '../../client/login/model.ts';
 import { answerAs, BASE, call, expireNow, scanAs, startTestLogin, testDevice, type TestLogin } from './helpers.ts';
 
 /** Moves the object's deadline into the past, then runs the alarm. */
@@ -44,31 +45,43 @@ function textOf(html: string, marker: string): string {
 }
 
 /**
- * Reads the QR back from the SVG markup the way a camera would: rasterises the path's module
- * rectangles (quiet zone included) and decodes the pixels with jsQR.
+ * Reads the QR back from the SVG markup the way a camera would: rasterises the path's lines
+ * (one per run of dark modules, through the middle of its row: client/shared/qr-path.ts;
+ * quiet zone included) and decodes the pixels with jsQR.
  */
 function decodeSvgQr(html: string): string | undefined {
-  const svg = /<svg class="qr"[^>]*viewBox="0 0 (\d+) \d+"[\s\S]*?<path d="([^"]+)"/.exec(html);
+  const svg = /<svg class="qr"[^>]*viewBox="0 0 (\d+) \d+"[\s\S]*?<path d="([^"]+)" stroke="#000000"/.exec(html);
   if (!svg) return undefined;
   const modules = Number(svg[1]);
   const scale = 6;
   const side = modules * scale;
   const pixels = new Uint8ClampedArray(side * side * 4).fill(255);
-  for (const [, x, y, w] of svg[2]!.matchAll(/M(\d+) (\d+)h(\d+)v1h-\d+z/g)) {
-    for (let py = Number(y) * scale; py < (Number(y) + 1) * scale; py++) {
-      for (let px = Number(x) * scale; px < (Number(x) + Number(w)) * scale; px++) {
-        const i = (py * side + px) * 4;
-        pixels[i] = pixels[i + 1] = pixels[i + 2] = 0;
+  let [x, y] = [0, 0];
+  for (const [, command, a, b] of svg[2]!.matchAll(/([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?/g)) {
+    if (command === 'M') [x, y] = [Number(a), Number(b) - 0.5];
+    else if (command === 'm') [x, y] = [x + Number(a), y + Number(b)];
+    else {
+      for (let py = y * scale; py < (y + 1) * scale; py++) {
+        for (let px = x * scale; px < (x + Number(a)) * scale; px++) {
+          const i = (py * side + px) * 4;
+          pixels[i] = pixels[i + 1] = pixels[i + 2] = 0;
+        }
       }
+      x += Number(a);
     }
   }
   return jsQR(pixels, side, side)?.data;
 }
 
-function embeddedState(html: string): { snapshot: Record<string, unknown>; locale: string } {
+function embeddedState(html: string): { snapshot: Record<string, unknown>; text: PageText } {
   const match = /<script type="application\/json" id="login-state">([\s\S]*?)<\/script>/.exec(html);
   expect(match).not.toBeNull();
   return JSON.parse(match![1]!);
+}
+
+/** The `<template data-view>`s of a page: state → its markup. */
+function templates(html: string): Map<string, string> {
+  return new Map([...html.matchAll(/<template data-view="(\w+)">([\s\S]*?)<\/template>/g)].map((m) => [m[1]!, m[2]!]));
 }
 
 describe('GET /login/:id', () => {
@@ -104,8 +117,11 @@ describe('GET /login/:id', () => {
     expect(html).not.toMatch(/<script(?![^>]*(type="application\/json"|src="\/static\/login\.js"))/);
     expect(html).not.toContain(' style=');
 
+    // What the script may need to say later, in this page's language only.
     const state = embeddedState(html);
-    expect(state.locale).toBe('cs');
+    expect(state.text.status).toMatchObject({ pending: 'Čekáme na naskenování QR kódu.', approved: 'Přihlášení potvrzeno. Pokračujeme do služby Demo Service.' });
+    expect(state.text.matchNumber).toBe('V telefonu vyberte číslo {n}.');
+    expect(html).not.toContain('Waiting for the QR code');
     expect(state.snapshot).toMatchObject({ id: login.id, state: 'pending', launchUrl: login.snapshot.launchUrl });
     expect(state.snapshot.loginUrl).toMatch(new RegExp(`#${login.id}\\.s\\d+\\.`));
   });
@@ -123,6 +139,9 @@ describe('GET /login/:id', () => {
     expect(textOf(html, 'data-create-key')).toBe('Create a mobile key');
     expect(textOf(html, 'role="timer"')).toMatch(/^Expires in (3:00|2:59)$/);
     expect(textOf(html, 'data-lang="cs"')).toBe('Čeština');
+    expect(embeddedState(html).text.lost).toBe('The connection to the server was lost. Reconnecting…');
+    expect(textOf(templates(html).get('denied')!, 'id="panel-heading"')).toBe('Login denied');
+    expect(html).not.toContain('Čekáme na naskenování');
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('lang='));
     expect(cookie).toMatch(/^lang=en;.*Path=\//);
     expect(cookie).toContain('SameSite=Lax');
@@ -138,7 +157,7 @@ describe('GET /login/:id', () => {
     const login = await startTestLogin({ locale: 'en' });
     const { html } = await page(login);
     expect(textOf(html, '<h1')).toBe('Log in with the mobile key');
-    expect(embeddedState(html).locale).toBe('en');
+    expect(embeddedState(html).text.status.pending).toBe('Waiting for the QR code to be scanned.');
   });
 
   it('escapes the embedded state so a hostile service name cannot close the script', async () => {
@@ -180,6 +199,40 @@ describe('GET /login/:id', () => {
     expect(html).toContain(`<form method="post" action="/login/${login.id}/restart" data-restart`);
     expect(textOf(html, 'type="submit"')).toBe('Začít znovu');
     expect(html).not.toContain('role="timer"');
+  });
+
+  it('carries the panels of the states the login can still reach, with the links the object sends in each', async () => {
+    const authorization = { client_id: 'demo', redirect_uri: 'https://rp.example/cb' };
+    const hashOf = (login: TestLogin) => sha256Hex(login.cookie.split('=')[1]!);
+    const login = await startTestLogin({ authorization });
+    const pending = templates((await page(login)).html);
+    expect([...pending.keys()]).toEqual(['scanned', 'approved', 'denied', 'expired', 'cancelled']);
+    expect(textOf(pending.get('scanned')!, 'id="panel-heading"')).toBe('Potvrďte přihlášení v telefonu');
+    expect(pending.get('scanned')).toContain('data-match-number'); // the script fills in the number, or drops it
+    expect(textOf(pending.get('expired')!, 'id="panel-heading"')).toBe('Platnost vypršela');
+    expect(textOf(pending.get('cancelled')!, 'id="panel-heading"')).toBe('Přihlášení zrušeno');
+    for (const view of pending.values()) expect(view).not.toContain('data-qr');
+
+    const phone = await testDevice();
+    const nonce = await scanAs(login, phone);
+    const scanned = unwrap(await login.stub.read(await hashOf(login)));
+    expect(pending.get('scanned')).toContain(`<form method="post" action="${scanned.returnUrl}" data-return`);
+    // Rendered once scanned, the page carries only what can still follow.
+    expect([...templates((await page(login)).html).keys()]).toEqual(['approved', 'denied', 'expired', 'cancelled']);
+    unwrap(await answerAs(login, phone, 'deny', nonce));
+    const denied = unwrap(await login.stub.read(await hashOf(login)));
+    expect(pending.get('denied')).toContain(`<form method="post" action="${denied.restartUrl}" data-restart`);
+    expect(pending.get('denied')).toContain(`<form method="post" action="${denied.returnUrl}" data-return`);
+    expect(templates((await page(login)).html).size).toBe(0); // ended: nothing more to show
+
+    const other = await startTestLogin({ authorization });
+    const approvedView = templates((await page(other)).html).get('approved')!;
+    const otherPhone = await testDevice();
+    unwrap(await answerAs(other, otherPhone, 'approve', await scanAs(other, otherPhone)));
+    const approved = unwrap(await other.stub.read(await hashOf(other)));
+    expect(approvedView).toContain(`href="${approved.continueUrl}" data-continue`);
+    expect(approved.returnUrl).toBeUndefined();
+    expect(approvedView).not.toContain('data-return');
   });
 
   it('refuses another browser with a 403 page in its language', async () => {
