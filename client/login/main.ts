@@ -118,8 +118,14 @@ function follow(card: HTMLElement, { snapshot: first, text }: PageState): void {
     card.dataset.state = state;
     const timer = find('[role="timer"]');
     const anchor = timer ?? notice;
-    while (anchor.nextSibling) anchor.nextSibling.remove();
-    card.appendChild(template.content.cloneNode(true));
+    const view = template.content.cloneNode(true) as DocumentFragment;
+    // The cancel form stays while the login is open (pending → scanned): kept, not replaced, so
+    // a person whose focus is on it keeps it there.
+    const cancel = card.lastElementChild;
+    const kept = cancel?.matches('form[data-return]') && view.lastElementChild?.isEqualNode(cancel) ? cancel : null;
+    if (kept) view.lastElementChild!.remove();
+    while (anchor.nextSibling && anchor.nextSibling !== kept) anchor.nextSibling.remove();
+    card.insertBefore(view, kept);
     if (isFinal(state)) timer?.remove();
     const number = find('[data-match-number]');
     const match = viewOf(shown).matchNumber;

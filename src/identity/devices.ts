@@ -3,6 +3,7 @@
  * Query functions take the database so tests call them directly.
  */
 import { safeRequester } from '../http/names.ts';
+import type { IdentityClaims } from './identities.ts';
 import { randomToken } from '../session/crypto.ts';
 import type { DeviceKey } from '../session/types.ts';
 import { logEvent } from '../lib/log.ts';
@@ -52,6 +53,8 @@ interface DeviceRow {
 }
 
 const COLUMNS = 'id, sub, name, public_jwk, created_at, last_used_at, revoked_at, browser, os';
+/** {@link COLUMNS} of the `devices d` side of a join. */
+const DEVICE_COLUMNS = COLUMNS.split(', ').map((c) => `d.${c}`).join(', ');
 
 /**
  * The browser and OS of an enrolling request as the `devices.browser` and `devices.os` values:
@@ -72,6 +75,20 @@ export function newDeviceId(): string {
 export async function getDevice(db: D1Database, id: string): Promise<Device | null> {
   const row = await db.prepare(`SELECT ${COLUMNS} FROM devices WHERE id = ?1`).bind(id).first<DeviceRow>();
   return row ? fromRow(row) : null;
+}
+
+/**
+ * The device with this id (revoked or not) and the claims of its identity, in one query (the
+ * phone's scan shows which requested claims the person holds), or null when no such device.
+ * @returns `claims` null when the identity row is missing.
+ */
+export async function getDeviceWithClaims(db: D1Database, id: string): Promise<{ device: Device; claims: IdentityClaims | null } | null> {
+  const row = await db
+    .prepare(`SELECT ${DEVICE_COLUMNS}, i.claims AS identity_claims FROM devices d LEFT JOIN identities i ON i.sub = d.sub WHERE d.id = ?1`)
+    .bind(id)
+    .first<DeviceRow & { identity_claims: string | null }>();
+  if (!row) return null;
+  return { device: fromRow(row), claims: row.identity_claims === null ? null : (JSON.parse(row.identity_claims) as IdentityClaims) };
 }
 
 /** Every device of an identity, revoked ones included, oldest first. */

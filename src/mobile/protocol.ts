@@ -228,6 +228,35 @@ const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 /**
+ * Imports an enrolled P-256 public key for {@link verifyWithDeviceKey}.
+ * @param publicJwk the enrolled key (only `x` and `y` are used).
+ * @returns the verification key, or null when the JWK is not a point on P-256; never throws.
+ */
+export async function importDeviceKey(publicJwk: JsonWebKey): Promise<CryptoKey | null> {
+  try {
+    return await crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: publicJwk.x, y: publicJwk.y, ext: true }, ECDSA, false, ['verify']);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Verifies a device signature with a key from {@link importDeviceKey} (null: an unusable key, false).
+ * @param message the canonical message bytes ({@link signedMessage}).
+ * @param signature base64url r‖s (64 bytes).
+ * @returns false for a wrong or malformed signature; never throws.
+ */
+export async function verifyWithDeviceKey(key: CryptoKey | null, message: Uint8Array<ArrayBuffer>, signature: string): Promise<boolean> {
+  const bytes = base64urlDecode(signature);
+  if (!key || !bytes || bytes.byteLength !== 64) return false;
+  try {
+    return await crypto.subtle.verify(ECDSA_SHA256, key, bytes, message);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Verifies a device signature.
  * @param publicJwk the enrolled P-256 public key.
  * @param message the canonical message bytes ({@link signedMessage}).
@@ -241,18 +270,7 @@ export async function verifyDeviceSignature(
 ): Promise<boolean> {
   const bytes = base64urlDecode(signature);
   if (!bytes || bytes.byteLength !== 64) return false;
-  try {
-    const key = await crypto.subtle.importKey(
-      'jwk',
-      { kty: 'EC', crv: 'P-256', x: publicJwk.x, y: publicJwk.y, ext: true },
-      ECDSA,
-      false,
-      ['verify'],
-    );
-    return await crypto.subtle.verify(ECDSA_SHA256, key, bytes, message);
-  } catch {
-    return false;
-  }
+  return verifyWithDeviceKey(await importDeviceKey(publicJwk), message, signature);
 }
 
 /**

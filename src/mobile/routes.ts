@@ -24,15 +24,17 @@ import { parseInput, readJson } from '../http/json.ts';
 import { endSessionsOfDevice } from '../browser-session/api.ts';
 import { enrolDevice, previewActivationCode } from '../identity/activation.ts';
 import { logEvent } from '../lib/log.ts';
-import { notify } from '../notifications/notify.ts';
+import { pushPayload, pushTo, vapidKeys } from '../notifications/notify.ts';
+import { notificationStatements, subscriptionsOf, subscriptionsStatement, type NewNotification } from '../notifications/store.ts';
 import { auditStatement } from '../identity/audit.ts';
 import { consentStatement } from '../identity/consents.ts';
 import { historyStatements } from '../identity/history.ts';
-import { deviceKeyOf, getDevice, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
+import { deviceKeyOf, getDevice, getDeviceWithClaims, revokeDevice, touchDevice, touchStatement, type Device } from '../identity/devices.ts';
 import { ENROL_THROTTLE, checkThrottle, clientAddress, enrolThrottleKey, recordFailure, releaseAttempt } from '../identity/throttle.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
 import { describeUserAgent } from '../session/start.ts';
 import { getIdentity, shortPersonName } from '../identity/identities.ts';
+import type { AnswerResult } from '../session/types.ts';
 import { heldClaimNames } from '../oidc/claims.ts';
 import { parsePublicJwk } from './keys.ts';
 import { isRevocationTimely, PROTOCOL_VERSION, REVOCATION_WINDOW_MS, revocationMessage, verifyDeviceSignature } from './protocol.ts';
@@ -171,15 +173,12 @@ const activationProblem = {
 mobileRoutes.post('/logins/:id/scan', async (c) => {
   const stub = loginStub(c.env, c.req.param('id'));
   const body = await readSigned(c.req.raw, ScanBody);
-  const device = await usableDevice(c.env.DB, body.device_id);
-  // The identity's claims are read while the object checks the scan (independent reads).
-  const [scanned, identity] = await Promise.all([
-    stub.scan({ frame: body.frame, device: deviceKeyOf(device), signature: body.signature }),
-    getIdentity(c.env.DB, device.sub),
-  ]);
-  const context = unwrap(scanned);
+  // The device and its identity's claims in one query, before the object checks the scan.
+  const found = await getDeviceWithClaims(c.env.DB, body.device_id);
+  const device = usable(found?.device);
+  const context = unwrap(await stub.scan({ frame: body.frame, device: deviceKeyOf(device), signature: body.signature }));
   // The phone lists what will really be released: the requested claims this person has a value for.
-  const claims = identity ? heldClaimNames(context.claims, identity.claims) : context.claims;
+  const claims = found?.claims ? heldClaimNames(context.claims, found.claims) : context.claims;
   afterDecision(c.executionCtx, 'touch', () => touchDevice(c.env.DB, device.id));
   const requester = safeRequester(context.requester);
   // Where the phone is, from this very request, against where the browser started the login.
@@ -208,6 +207,8 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
   const loginId = c.req.param('id');
   const stub = loginStub(c.env, loginId);
   const body = await readSigned(c.req.raw, AnswerBody);
+  // Read for every answer, never cached: a key revoked a moment ago must not approve. The object
+  // tells the login page inside this call; nothing else comes before it.
   const device = await usableDevice(c.env.DB, body.device_id);
   const result = unwrap(
     await stub.answer({
@@ -220,50 +221,9 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
     }),
   );
   // A repeated answer (a retry after a lost response) is answered again but audited once.
-  // Last use, the audit event, the login history and the consent are one D1 round trip, after
-  // the phone has its answer.
-  afterDecision(c.executionCtx, 'bookkeeping', async () => {
-    const now = Date.now();
-    const statements = [touchStatement(c.env.DB, device.id, now)];
-    if (result.changed) {
-      statements.push(
-        auditStatement(
-          c.env.DB,
-          {
-            type: result.state === 'approved' ? 'login.approved' : 'login.denied',
-            sub: device.sub,
-            deviceId: device.id,
-            clientId: result.client.id,
-            detail: { login_id: loginId, ...(result.wrongNumber ? { reason: 'wrong-number' } : {}) },
-          },
-          now,
-        ),
-        ...historyStatements(c.env.DB, {
-          sub: device.sub,
-          clientId: result.client.id,
-          clientName: result.client.name,
-          deviceId: device.id,
-          outcome: result.state === 'approved' ? 'approved' : 'denied',
-          method: 'key',
-          requester: result.requester,
-        }, now),
-      );
-      if (result.state === 'approved' && result.claims.length > 0) {
-        statements.push(consentStatement(c.env.DB, { sub: device.sub, clientId: result.client.id, kind: body.consent ?? 'once', claims: result.claims }, now));
-      }
-    }
-    await c.env.DB.batch(statements);
-    // The identity's other keys are told (a stolen key approving shows up on the person's others).
-    if (result.changed) {
-      const { deliveries } = await notify(c.env, {
-        sub: device.sub,
-        type: result.state === 'approved' ? 'login.approved' : 'login.denied',
-        deviceId: device.id,
-        detail: { client_id: result.client.id, client_name: result.client.name, requester: safeRequester(result.requester), device_name: device.name },
-      }, now);
-      c.executionCtx.waitUntil(deliveries);
-    }
-  });
+  // Last use, the audit event, the login history, the consent, the notification to the other keys
+  // and their push subscriptions are one D1 round trip, after the phone has its answer.
+  afterDecision(c.executionCtx, 'bookkeeping', () => answerBookkeeping(c.env, loginId, device, result, body.consent ?? 'once'));
   const response: AnswerResponse = {
     status: result.state === 'approved' ? 'approved' : 'denied',
     ...(result.wrongNumber ? { reason: 'wrong-number' as const } : {}),
@@ -273,6 +233,50 @@ mobileRoutes.post('/logins/:id/answer', async (c) => {
   };
   return c.json(response, 200, NO_STORE);
 });
+
+/**
+ * What an answer leaves in D1, in one batch: the device's last use; for an answer that took
+ * effect also the audit event, the login history, the consent (an approval that releases claims)
+ * and the notification to the identity's other keys, then a push to their subscriptions (read in
+ * the same batch).
+ * @param consent the answer's consent choice.
+ */
+async function answerBookkeeping(env: Env, loginId: string, device: Device, result: AnswerResult, consent: 'once' | 'always'): Promise<void> {
+  const db = env.DB;
+  const now = Date.now();
+  const statements = [touchStatement(db, device.id, now)];
+  if (!result.changed) {
+    await db.batch(statements);
+    return;
+  }
+  const approved = result.state === 'approved';
+  const type = approved ? 'login.approved' : 'login.denied';
+  const notification: NewNotification = {
+    sub: device.sub,
+    type,
+    deviceId: device.id,
+    detail: { client_id: result.client.id, client_name: result.client.name, requester: safeRequester(result.requester), device_name: device.name },
+  };
+  statements.push(
+    auditStatement(db, { type, sub: device.sub, deviceId: device.id, clientId: result.client.id, detail: { login_id: loginId, ...(result.wrongNumber ? { reason: 'wrong-number' } : {}) } }, now),
+    ...historyStatements(db, {
+      sub: device.sub,
+      clientId: result.client.id,
+      clientName: result.client.name,
+      deviceId: device.id,
+      outcome: approved ? 'approved' : 'denied',
+      method: 'key',
+      requester: result.requester,
+    }, now),
+    ...(approved && result.claims.length > 0 ? [consentStatement(db, { sub: device.sub, clientId: result.client.id, kind: consent, claims: result.claims }, now)] : []),
+    // The identity's other keys are told (a stolen key approving shows up on the person's others).
+    ...notificationStatements(db, notification, now),
+  );
+  const push = vapidKeys(env) !== null;
+  if (push) statements.push(subscriptionsStatement(db, device.sub, device.id));
+  const results = await db.batch(statements);
+  if (push) await pushTo(env, subscriptionsOf(results.at(-1)?.results ?? []), pushPayload(notification, now));
+}
 
 mobileRoutes.post('/devices/:id/revoke', async (c) => {
   const body = await readSigned(c.req.raw, RevokeBody);
@@ -323,11 +327,18 @@ function afterDecision(ctx: { waitUntil(promise: Promise<unknown>): void }, what
 }
 
 /**
- * The enrolled device named by the request.
+ * The enrolled device named by the request, read from D1 now.
  * @throws {ProblemError} 404 `unknown-device`, 403 `device-revoked`.
  */
 async function usableDevice(db: D1Database, id: string): Promise<Device> {
-  const device = await getDevice(db, id);
+  return usable(await getDevice(db, id));
+}
+
+/**
+ * A device that may scan and answer.
+ * @throws {ProblemError} 404 `unknown-device` when there is none, 403 `device-revoked`.
+ */
+function usable(device: Device | null | undefined): Device {
   if (!device) {
     throw new ProblemError('unknown-device', 404, 'Unknown device', {
       detail: 'No device is enrolled with this id. Enrol the mobile key again.',

@@ -5,7 +5,7 @@
  */
 import { logEvent } from '../lib/log.ts';
 import { isGoneSubscription, pushRequest, type VapidKeys } from '../lib/webpush.ts';
-import { notificationStatements, removeSubscription, subscriptionsToNotify, type NewNotification } from './store.ts';
+import { notificationStatements, removeSubscription, subscriptionsToNotify, type NewNotification, type StoredSubscription } from './store.ts';
 
 /** Longest we wait for one push service, in milliseconds. */
 const PUSH_TIMEOUT_MS = 10_000;
@@ -40,9 +40,14 @@ export function vapidKeys(env: { VAPID_KEYS?: string }): VapidKeys | null {
  */
 export async function notify(env: Env, notification: NewNotification, now = Date.now()): Promise<{ deliveries: Promise<void> }> {
   await env.DB.batch(notificationStatements(env.DB, notification, now));
+  return { deliveries: deliverPush(env, notification.sub, notification.deviceId, pushPayload(notification, now)) };
+}
+
+/** What the push message of a notification carries (no client id). @param now epoch ms. */
+export function pushPayload(notification: NewNotification, now: number): PushPayload {
   const payload: PushPayload = { type: notification.type, at: now, ...notification.detail };
   delete (payload as { client_id?: string }).client_id;
-  return { deliveries: deliverPush(env, notification.sub, notification.deviceId, payload) };
+  return payload;
 }
 
 /**
@@ -51,9 +56,22 @@ export async function notify(env: Env, notification: NewNotification, now = Date
  */
 export async function deliverPush(env: Env, sub: string, exceptDeviceId: string | null, payload: PushPayload): Promise<void> {
   try {
+    if (!vapidKeys(env)) return;
+    await pushTo(env, await subscriptionsToNotify(env.DB, sub, exceptDeviceId), payload);
+  } catch (error) {
+    console.error('push deliveries failed', error);
+  }
+}
+
+/**
+ * Sends one encrypted push to each of `subscriptions` (already read, e.g. with
+ * `subscriptionsStatement` in the batch that stored the notification). A subscription answered
+ * with 404/410 is removed. Nothing without VAPID keys. Never throws.
+ */
+export async function pushTo(env: Env, subscriptions: readonly StoredSubscription[], payload: PushPayload): Promise<void> {
+  try {
     const keys = vapidKeys(env);
     if (!keys) return;
-    const subscriptions = await subscriptionsToNotify(env.DB, sub, exceptDeviceId);
     await Promise.all(
       subscriptions.map(async (s) => {
         try {
@@ -64,9 +82,9 @@ export async function deliverPush(env: Env, sub: string, exceptDeviceId: string 
           const response = await fetch(request, { signal: AbortSignal.timeout(PUSH_TIMEOUT_MS) });
           await response.body?.cancel();
           if (isGoneSubscription(response.status)) await removeSubscription(env.DB, s.endpoint);
-          logEvent('push', { outcome: response.ok ? 'ok' : `status-${response.status}`, sub, device_id: s.deviceId });
+          logEvent('push', { outcome: response.ok ? 'ok' : `status-${response.status}`, sub: s.sub, device_id: s.deviceId });
         } catch (error) {
-          logEvent('push', { outcome: 'failed', sub, device_id: s.deviceId }, 'error');
+          logEvent('push', { outcome: 'failed', sub: s.sub, device_id: s.deviceId }, 'error');
           console.error('push delivery failed', error);
         }
       }),

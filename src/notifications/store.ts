@@ -124,15 +124,29 @@ export async function saveSubscription(db: D1Database, s: StoredSubscription, no
 
 /** The push subscriptions of an identity's usable keys, except one key's. */
 export async function subscriptionsToNotify(db: D1Database, sub: string, exceptDeviceId: string | null): Promise<StoredSubscription[]> {
-  const { results } = await db
+  return subscriptionsOf((await subscriptionsStatement(db, sub, exceptDeviceId).all()).results);
+}
+
+/** The query behind {@link subscriptionsToNotify}, for use inside a `db.batch` (read its rows with {@link subscriptionsOf}). */
+export function subscriptionsStatement(db: D1Database, sub: string, exceptDeviceId: string | null): D1PreparedStatement {
+  return db
     .prepare(
       `SELECT p.endpoint, p.device_id, p.sub, p.p256dh, p.auth FROM push_subscriptions p
        JOIN devices d ON d.id = p.device_id AND d.revoked_at IS NULL
        WHERE p.sub = ?1 AND p.device_id <> COALESCE(?2, '')`,
     )
-    .bind(sub, exceptDeviceId)
-    .all<{ endpoint: string; device_id: string; sub: string; p256dh: string; auth: string }>();
-  return results.map((r) => ({ endpoint: r.endpoint, deviceId: r.device_id, sub: r.sub, p256dh: r.p256dh, auth: r.auth }));
+    .bind(sub, exceptDeviceId);
+}
+
+/** The rows of {@link subscriptionsStatement} as subscriptions. */
+export function subscriptionsOf(rows: unknown[]): StoredSubscription[] {
+  return (rows as { endpoint: string; device_id: string; sub: string; p256dh: string; auth: string }[]).map((r) => ({
+    endpoint: r.endpoint,
+    deviceId: r.device_id,
+    sub: r.sub,
+    p256dh: r.p256dh,
+    auth: r.auth,
+  }));
 }
 
 /** Removes a subscription the push service says is gone (RFC 8030 §7.3: 404, 410). */

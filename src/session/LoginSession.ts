@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
-import { answerMessage, buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
+import { answerMessage, buildLoginUrl, importDeviceKey, signedMessage, verifyWithDeviceKey } from '../mobile/protocol.ts';
 import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
 import { randomToken, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
@@ -20,7 +20,7 @@ import { continueLogin, linkBrowserSession, startFromSession, withdrawCode, type
 import type { Redemption } from './tokens.ts';
 import { cancelledProblem, refusalProblem, staleFrame, wrongIdentity } from './refusals.ts';
 import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, type SocketAttachment } from './sockets.ts';
-import { judgePick, numberMatchEntry, storedNumberMatch } from './number-match.ts';
+import { judgePick, NUMBER_MATCH_KEY, numberMatchEntry, numberMatchOf, storedNumberMatch } from './number-match.ts';
 
 export { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from './sockets.ts';
 
@@ -110,10 +110,13 @@ export class LoginSession extends DurableObject<Env> {
    * A device reads the login from its QR and claims it.
    * Checks the QR secret and the device's signature over the scan message, then moves the login
    * to `scanned` (idempotent for the same device) and issues the nonce its answer must sign.
+   * One storage read for the login and one write for the claim (device, nonce, number match).
    */
   async scan(input: ScanInput): Promise<Result<LoginContext>> {
-    const record = await this.#record();
-    if (!record) return { ok: false, problem: notFound() };
+    const got = await this.ctx.storage.get([KEY.login, KEY.start, KEY.nonce, NUMBER_MATCH_KEY, KEY.retainUntil]);
+    const record = got.get(KEY.login) as LoginRecord | undefined;
+    const started = got.get(KEY.start) as Stored | undefined;
+    if (!record || !started) return { ok: false, problem: notFound() };
     const frame = await checkStoredFrame(this.ctx.storage, this.#id, record.createdAt, input.frame, Date.now());
     // A genuine but old frame of a login that has moved on hears what became of the login instead;
     // a used launch token is refused while the login is open, even to the device that used it.
@@ -126,18 +129,25 @@ export class LoginSession extends DurableObject<Env> {
       deviceId: input.device.id,
     }));
     if (checked) return { ok: false, problem: checked };
-    const started = (await this.ctx.storage.get<Stored>(KEY.start))!;
     if (started.requiredSub !== undefined && started.requiredSub !== input.device.sub) return { ok: false, problem: wrongIdentity() };
 
-    const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, async (next, changed) => {
-      if (changed) await this.ctx.storage.put({ [KEY.device]: input.device, [KEY.nonce]: randomToken(16), ...numberMatchEntry(started.client) });
-      else await this.ctx.storage.put(KEY.device, input.device); // refresh name/key, same device id
-      if (changed && frame.ok && frame.kind === 'launch') await spendLaunchToken(this.ctx.storage);
-      return next;
+    // The first scan draws the nonce (and the number match); a repeat keeps them and refreshes
+    // the device's name and key (same device id).
+    let nonce = got.get(KEY.nonce) as string | undefined;
+    let match = numberMatchOf(got.get(NUMBER_MATCH_KEY));
+    const result = await this.#apply({ type: 'scan', deviceId: input.device.id, at: Date.now() }, {
+      loaded: { record, stored: started, retainUntil: got.get(KEY.retainUntil) as number | undefined },
+      entries: async (_next, changed) => {
+        if (!changed) return { [KEY.device]: input.device };
+        if (frame.ok && frame.kind === 'launch') await spendLaunchToken(this.ctx.storage);
+        const drawn = numberMatchEntry(started.client);
+        nonce = randomToken(16);
+        match = numberMatchOf(drawn[NUMBER_MATCH_KEY]);
+        return { [KEY.device]: input.device, [KEY.nonce]: nonce, ...drawn };
+      },
     });
     if (!result.ok) return result;
-    const latest = (await this.#record())!;
-    const choices = (await storedNumberMatch(this.ctx.storage))?.choices;
+    const latest = result.record;
     return {
       ok: true,
       value: {
@@ -148,9 +158,9 @@ export class LoginSession extends DurableObject<Env> {
         createdAt: latest.createdAt,
         expiresAt: latest.expiresAt,
         now: Date.now(),
-        nonce: (await this.ctx.storage.get<string>(KEY.nonce))!,
+        nonce: nonce!,
         state: latest.state,
-        ...(choices ? { numberChoices: choices } : {}),
+        ...(match ? { numberChoices: match.choices } : {}),
       },
     };
   }
@@ -160,12 +170,16 @@ export class LoginSession extends DurableObject<Env> {
    * nonce, device id, number, consent: exactly as submitted) against the device key loaded for this request.
    * Two racing answers: the object runs them one at a time, so exactly one takes effect and the
    * other is refused with `login-decided` (or succeeds unchanged if it is the same decision).
+   * One storage read and one write (the record and the retention, with the alarm), in one
+   * transaction, before the pages are told.
    */
   async answer(input: AnswerInput): Promise<Result<AnswerResult>> {
-    const record = await this.#record();
-    if (!record) return { ok: false, problem: notFound() };
+    const got = await this.ctx.storage.get([KEY.login, KEY.start, KEY.nonce, NUMBER_MATCH_KEY, KEY.retainUntil]);
+    const record = got.get(KEY.login) as LoginRecord | undefined;
+    const stored = got.get(KEY.start) as Stored | undefined;
+    if (!record || !stored) return { ok: false, problem: notFound() };
     if (record.state === 'pending') return { ok: false, problem: refusalProblem['not-scanned']().toJSON() };
-    const nonce = await this.ctx.storage.get<string>(KEY.nonce);
+    const nonce = got.get(KEY.nonce) as string | undefined;
     let message: Uint8Array<ArrayBuffer>;
     try {
       message = answerMessage(this.#origin, this.#id, input);
@@ -174,8 +188,7 @@ export class LoginSession extends DurableObject<Env> {
     }
     const checked = await this.#checkSignature(input.device, input.signature, message);
     if (checked) return { ok: false, problem: checked };
-    const hinted = (await this.ctx.storage.get<Stored>(KEY.start))?.requiredSub;
-    if (hinted !== undefined && hinted !== input.device.sub) return { ok: false, problem: wrongIdentity() };
+    if (stored.requiredSub !== undefined && stored.requiredSub !== input.device.sub) return { ok: false, problem: wrongIdentity() };
     if (!nonce || !timingSafeEqual(nonce, input.nonce)) {
       return {
         ok: false,
@@ -184,12 +197,14 @@ export class LoginSession extends DurableObject<Env> {
         }).toJSON(),
       };
     }
-    const pick = judgePick(await storedNumberMatch(this.ctx.storage), input.decision, input.number);
+    const pick = judgePick(numberMatchOf(got.get(NUMBER_MATCH_KEY)), input.decision, input.number);
     if (!pick.ok) return pick;
     const approve = input.decision === 'approve' && !pick.wrong;
-    const result = await this.#apply({ type: approve ? 'approve' : 'deny', deviceId: input.device.id, at: Date.now() });
+    const result = await this.#apply(
+      { type: approve ? 'approve' : 'deny', deviceId: input.device.id, at: Date.now() },
+      { loaded: { record, stored, retainUntil: got.get(KEY.retainUntil) as number | undefined } },
+    );
     if (!result.ok) return result;
-    const stored = (await this.ctx.storage.get<Stored>(KEY.start))!;
     return {
       ok: true,
       value: {
@@ -414,7 +429,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   async #checkSignature(device: DeviceKey, signature: string, message: Uint8Array<ArrayBuffer>): Promise<ProblemData | null> {
-    if (!(await verifyDeviceSignature(device.publicJwk, message, signature))) {
+    if (!(await verifyWithDeviceKey(await this.#importKey(device), message, signature))) {
       return new ProblemError('invalid-signature', 401, 'Invalid signature', {
         detail: 'The signature does not verify with this device key over the expected message.',
       }).toJSON();
@@ -423,36 +438,76 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * Applies an event, persists and broadcasts a change, and schedules clean-up when the login
-   * ends. `beforeCommit` runs only on success, for writes that belong with the transition.
+   * The device key this object last imported, while it stays in memory, so a scan's import serves
+   * its answer. Used only for the very key the Worker loaded from D1 for the request (same
+   * coordinates), so a revocation is never outlived: the Worker refuses a revoked key before.
+   */
+  #key?: { jwk: string; key: CryptoKey | null };
+
+  async #importKey(device: DeviceKey): Promise<CryptoKey | null> {
+    const jwk = `${device.publicJwk.x}.${device.publicJwk.y}`;
+    if (this.#key?.jwk !== jwk) this.#key = { jwk, key: await importDeviceKey(device.publicJwk) };
+    return this.#key.key;
+  }
+
+  /**
+   * Applies an event: persists a change in one storage write (the record, the caller's `entries`
+   * and, when the login just ended, how long it is kept), tells the pages of a change they can
+   * see, and schedules clean-up.
+   * @param options.loaded the record, start context and retention the caller has already read
+   *   (in the same storage read as its own checks); read here when omitted.
+   * @param options.entries more entries to write with the transition, only when it succeeds.
+   * @returns the snapshot, whether the record changed, and the resulting record.
    */
   async #apply(
     event: LoginEvent,
-    beforeCommit?: (next: LoginRecord, changed: boolean) => Promise<LoginRecord>,
-  ): Promise<Result<LoginSnapshot> & { changed?: boolean }> {
-    const record = await this.#record();
+    options: {
+      loaded?: { record: LoginRecord | undefined; stored: Stored | undefined; retainUntil: number | undefined };
+      entries?: (next: LoginRecord, changed: boolean) => Promise<Record<string, unknown>>;
+    } = {},
+  ): Promise<(Result<LoginSnapshot> & { changed?: boolean }) & ({ ok: false } | { ok: true; record: LoginRecord })> {
+    const { record, stored, retainUntil } = options.loaded ?? (await this.#load());
     if (!record) return { ok: false, problem: notFound() };
     const result = transition(record, event);
-    if (result.changed) await this.ctx.storage.put(KEY.login, result.record);
-    if (result.changed) observeLogin(this.env, (p) => this.ctx.waitUntil(p), this.#id, (await this.ctx.storage.get<Stored>(KEY.start))?.client.id, record, result.record);
-    if (result.ok && beforeCommit) await beforeCommit(result.record, result.changed);
-    if (result.changed && isTerminal(result.record.state) && !isTerminal(record.state)) {
-      await this.retainUntil(event.at + ENDED_RETENTION_MS);
+    const writes: Record<string, unknown> = result.changed ? { [KEY.login]: result.record } : {};
+    if (result.ok && options.entries) Object.assign(writes, await options.entries(result.record, result.changed));
+    const ended = result.changed && isTerminal(result.record.state) && !isTerminal(record.state);
+    const until = event.at + ENDED_RETENTION_MS;
+    const extend = ended && until > (retainUntil ?? 0);
+    if (extend) writes[KEY.retainUntil] = until;
+    if (Object.keys(writes).length > 0) await this.ctx.storage.put(writes);
+    if (extend) {
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm < until) await this.ctx.storage.setAlarm(until);
     }
-    const snapshot = await this.#snapshot(result.record);
+    const snapshot = await this.#snapshot(result.record, 's', stored);
     // Pages see the state; a change they cannot see (the code's redemption) is no news to them.
     if (result.changed && result.record.state !== record.state) broadcast(this.ctx.getWebSockets(), snapshot);
+    if (result.changed) observeLogin(this.env, (p) => this.ctx.waitUntil(p), this.#id, stored?.client.id, record, result.record);
     if (!result.ok) {
       // A phone answering a login the browser cancelled is told so, not just "ended".
       const cancelled = result.refusal === 'ended' && result.record.state === 'cancelled';
       return { ok: false, problem: (cancelled ? cancelledProblem() : refusalProblem[result.refusal]()).toJSON() };
     }
-    return { ok: true, value: snapshot, changed: result.changed };
+    return { ok: true, value: snapshot, changed: result.changed, record: result.record };
   }
 
-  /** @param kind the QR frame: `r` (rotating) for page sockets, `s` (static) for HTTP reads. */
-  async #snapshot(record: LoginRecord | undefined, kind: FrameKind = 's'): Promise<LoginSnapshot> {
-    const stored = await this.ctx.storage.get<Stored>(KEY.start);
+  /** The record, the start context and the retention, in one storage read. */
+  async #load(): Promise<{ record: LoginRecord | undefined; stored: Stored | undefined; retainUntil: number | undefined }> {
+    const got = await this.ctx.storage.get([KEY.login, KEY.start, KEY.retainUntil]);
+    return {
+      record: got.get(KEY.login) as LoginRecord | undefined,
+      stored: got.get(KEY.start) as Stored | undefined,
+      retainUntil: got.get(KEY.retainUntil) as number | undefined,
+    };
+  }
+
+  /**
+   * @param kind the QR frame: `r` (rotating) for page sockets, `s` (static) for HTTP reads.
+   * @param started the start context when the caller has it; read here when omitted.
+   */
+  async #snapshot(record: LoginRecord | undefined, kind: FrameKind = 's', started?: Stored): Promise<LoginSnapshot> {
+    const stored = started ?? (await this.ctx.storage.get<Stored>(KEY.start));
     if (!record || !stored) throw new Error('snapshot of a login that was never started');
     const snapshot: LoginSnapshot = {
       type: 'snapshot',

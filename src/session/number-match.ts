@@ -93,7 +93,12 @@ export function numberMatchEntry(client: LoginClient): Record<string, NumberMatc
 
 /** The drawn match of a login, if any (validated: storage outlives code versions). */
 export async function storedNumberMatch(storage: DurableObjectStorage): Promise<NumberMatch | undefined> {
-  const value = await storage.get<NumberMatch>(NUMBER_MATCH_KEY);
-  if (!value || !Number.isInteger(value.number) || !Array.isArray(value.choices) || !value.choices.includes(value.number)) return undefined;
-  return value;
+  return numberMatchOf(await storage.get(NUMBER_MATCH_KEY));
+}
+
+/** A value read from {@link NUMBER_MATCH_KEY} as a match, or undefined when it is none (validated). */
+export function numberMatchOf(value: unknown): NumberMatch | undefined {
+  const match = value as Partial<NumberMatch> | undefined;
+  if (!match || !Number.isInteger(match.number) || !Array.isArray(match.choices) || !match.choices.includes(match.number!)) return undefined;
+  return match as NumberMatch;
 }

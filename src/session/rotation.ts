@@ -26,7 +26,8 @@
  * deadline, if sooner) to push the next batch — one wake-up every 3 s, not every second. A frame
  * is never accepted before its second begins, so the frames a page holds early are worth no more
  * to a relay than a static frame (at most 3 s early + 3 s = 6 s, under the 8 s of a static
- * one). With no socket open only the expiry alarm remains.
+ * one). With no socket open only the expiry alarm remains. Every frame handed to a page comes
+ * drawn ({@link drawFrames}): the page has no QR encoder.
  *
  * Pure functions take the clock as an argument (epoch milliseconds), so tests drive the boundaries.
  */

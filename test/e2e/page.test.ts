@@ -226,9 +226,12 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     // The frames rotate again over the new socket.
     const loginUrl = await readNextQrFromScreen(page);
 
+    // Someone on the cancel button when the phone scans stays on it: it is still there once scanned.
+    await page.getByRole('button', { name: /^Zrušit a vrátit se/ }).focus();
     await scanLogin({ loginUrl, store: person.store });
     await waitForState(page, 'scanned');
     expect(await text(page, '[data-panel] p')).toContain('mobilním klíčem');
+    expect(await page.evaluate(() => document.activeElement?.closest('form')?.hasAttribute('data-return'))).toBe(true);
     expect(problems).toEqual([]);
   });
 
