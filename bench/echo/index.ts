@@ -5,7 +5,11 @@ import { DurableObject } from 'cloudflare:workers';
  * - `GET /ws/<name>` (WebSocket): echoes every message back (hibernatable).
  * - `POST /send/<name>` with a text body: writes one storage key, then sends the body on every
  *   socket the object holds, then answers 204 — the shape of a login's approval (an HTTP
- *   request, one durable write, one WebSocket send), with none of its checks.
+ *   request, one durable write, one WebSocket send), with none of its checks. What an approval
+ *   minimally must do and no less: the write is a real one each time (a new value), its
+ *   transaction commits before the send leaves (the output gate, as for LoginSession), and the
+ *   socket is a hibernatable one held by the object, as the login page's is. Not included, on
+ *   purpose: the approval's revocation read in D1 (docs/performance.md, "Decision-to-page").
  * - `GET /healthz`: the trivial request.
  */
 export class Echo extends DurableObject {
