@@ -189,5 +189,32 @@ describe('notifications', () => {
       const left = await env.DB.prepare('SELECT endpoint FROM push_subscriptions WHERE sub = ?1').bind(phone.sub).all<{ endpoint: string }>();
       expect(left.results.map((r) => r.endpoint)).toEqual(['https://push.example/phone']);
     });
+
+    it('an answer pushes to the other keys’ subscriptions, never to the key that answered', async () => {
+      const sent: string[] = [];
+      vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+        sent.push((input as Request).url);
+        return new Response(null, { status: 201 });
+      });
+      const ua = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair;
+      const p256dh = base64urlEncode(new Uint8Array((await crypto.subtle.exportKey('raw', ua.publicKey)) as ArrayBuffer));
+      const auth = base64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
+      const subscribe = (device: TestDevice, endpoint: string) =>
+        env.DB.prepare('INSERT INTO push_subscriptions (endpoint, device_id, sub, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0)')
+          .bind(endpoint, device.id, device.sub, p256dh, auth)
+          .run();
+      const phone = await enrolTestDevice();
+      await subscribe(phone, 'https://push.example/answer-phone');
+      const tablet = await pairSecondKey(phone);
+      await subscribe(tablet, 'https://push.example/answer-tablet');
+      const toPhone = () => sent.filter((url) => url === 'https://push.example/answer-phone').length;
+      // The pairing tells the phone (not the tablet, whose event it is).
+      await vi.waitFor(() => expect(toPhone()).toBe(1));
+      await approveLogin(tablet);
+      // Sent after the tablet's answer, from the D1 batch that stored the notification.
+      await vi.waitFor(() => expect(toPhone()).toBe(2));
+      expect(sent).not.toContain('https://push.example/answer-tablet');
+      expect((await list(phone)).notifications[0]).toMatchObject({ type: 'login.approved', device_id: tablet.id });
+    });
   });
 });
