@@ -17,21 +17,14 @@ import { loadavg } from 'node:os';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
 import { freePort } from '../scripts/lib/server.ts';
 import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
-import { median, round } from './lib/stats.ts';
+import { median, round, cpuMs } from './lib/stats.ts';
 import { startRuntime } from './runtime.ts';
 
 const LOGINS = Number(process.env.LOGINS ?? 60);
 /** `PROFILE_ISOLATES=all`: profile Miniflare's isolates too (costs workerd about twice the CPU). */
 const ALL_ISOLATES = process.env.PROFILE_ISOLATES === 'all';
 const OURS = 'core:user:bench-runtime';
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 interface ProfileNode {
   id: number;

@@ -11,11 +11,11 @@
  * median round is reported. (No hardware instruction counters on this machine: `perf stat -e
  * instructions` is not supported in the VM, and callgrind under V8's JIT is too slow to use.)
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
 import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
-import { median, round } from './lib/stats.ts';
+import { median, round, cpuMs } from './lib/stats.ts';
 import { peerLogin, startPeer } from './peer.ts';
 import { processesOf, startRuntime } from './runtime.ts';
 import { freePort } from '../scripts/lib/server.ts';
@@ -23,14 +23,7 @@ import { freePort } from '../scripts/lib/server.ts';
 const LOGINS = process.env.BENCH_QUICK === '1' ? 2 : 9;
 const CPU_ROUNDS = process.env.BENCH_QUICK === '1' ? 1 : 5;
 const CPU_LOGINS = process.env.BENCH_QUICK === '1' ? 10 : 60;
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 interface Call { kind: 'd1' | 'do'; what: string; ms: number }
 interface ServerRecord { method: string; path: string; calls: Call[] }

@@ -12,26 +12,18 @@
  * `AB_CONFIG=path/to/wrangler.toml` (relative to this checkout) builds B from another
  * configuration, to split a change into its parts.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
 import { enrolPhone, registerRp, runLogin } from '../test/e2e/flow.ts';
-import { median, round } from './lib/stats.ts';
+import { median, round, cpuMs } from './lib/stats.ts';
 import { startRuntime, type RunningRuntime } from './runtime.ts';
 
 const BASE = process.env.AB_BASE;
 if (!BASE) throw new Error('AB_BASE: the checkout to compare against (its node_modules and dist/client in place)');
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const LOGINS = Number(process.env.LOGINS ?? 30);
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 const base = (await import(join(BASE, 'bench/runtime.ts'))) as { startRuntime: typeof startRuntime };
 const secrets = await generateSecrets();

@@ -20,22 +20,14 @@
  * interleaved (an A/B of build settings in one sitting). Prints a Markdown table with the load average.
  */
 import { loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
-import { median, round } from './lib/stats.ts';
+import { median, round, cpuMs } from './lib/stats.ts';
 import { startRuntime, type RunningRuntime } from './runtime.ts';
 
 const REQUESTS = Number(process.env.REQUESTS ?? 2000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
-/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 interface Target {
   name: string;

@@ -16,20 +16,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { generateSecrets } from '../scripts/lib/secrets.ts';
-import { median, round } from './lib/stats.ts';
+import { median, round, cpuMs } from './lib/stats.ts';
 import { startRuntime } from './runtime.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 100 : 400;
 const ROUNDS = QUICK ? 1 : 5;
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
 
 const OPERATIONS = {
   request: '/healthz',

@@ -1,4 +1,5 @@
 /** Small statistics and reporting helpers for the benchmarks. */
+import { readFileSync } from 'node:fs';
 
 /** The p-th percentile (0–100) of samples by nearest rank; NaN for no samples. */
 export function percentile(samples: number[], p: number): number {
@@ -28,7 +29,7 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 /** Resident memory (bytes) of processes in a group whose command is `name` (e.g. workerd). */
 export async function groupRssOf(pgid: number, name: string): Promise<number> {
-  const { readdirSync, readFileSync } = await import('node:fs');
+  const { readdirSync } = await import('node:fs');
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -44,4 +45,14 @@ export async function groupRssOf(pgid: number, name: string): Promise<number> {
     }
   }
   return total;
+}
+
+/** USER_HZ on Linux: /proc reports CPU time in ticks of 10 ms. */
+const TICK_MS = 10;
+
+/** utime + stime of a process, milliseconds (proc(5) fields 14 and 15). @throws when the process is gone. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
