@@ -110,7 +110,8 @@ export class LoginSession extends DurableObject<Env> {
    * A device reads the login from its QR and claims it.
    * Checks the QR secret and the device's signature over the scan message, then moves the login
    * to `scanned` (idempotent for the same device) and issues the nonce its answer must sign.
-   * One storage read for the login and one write for the claim (device, nonce, number match).
+   * One storage read of the login (the QR frame's key is read beside it) and one write for the
+   * claim (record, device, nonce, number match).
    */
   async scan(input: ScanInput): Promise<Result<LoginContext>> {
     const got = await this.ctx.storage.get([KEY.login, KEY.start, KEY.nonce, NUMBER_MATCH_KEY, KEY.retainUntil]);
