@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { answerMessage, buildLoginUrl, signedMessage, verifyDeviceSignature } from '../mobile/protocol.ts';
-import { checkStoredFrame, frameLinks, frameTick, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
+import { checkStoredFrame, dropTickIfUnwatched, frameLinks, frameTick, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
 import { randomToken, sha256Hex, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord } from './machine.ts';
@@ -370,7 +370,11 @@ export class LoginSession extends DurableObject<Env> {
     try {
       const parsed = parseSocketMessage(message, ['refresh', 'cancel', 'hidden'] as const);
       if ('problem' in parsed) ws.send(JSON.stringify(parsed.problem));
-      else if (parsed.type === 'hidden') setSocketHidden(ws, true);
+      else if (parsed.type === 'hidden') {
+        setSocketHidden(ws, true);
+        const record = await this.#record();
+        if (record?.state === 'pending') await dropTickIfUnwatched(this.ctx.storage, record, shownSockets(this.ctx.getWebSockets()));
+      }
       else if (parsed.type === 'refresh') {
         setSocketHidden(ws, false);
         const record = await this.#record();

@@ -204,6 +204,15 @@ export async function frameTick(
   await scheduleTick(storage, login.createdAt, login.expiresAt, now);
 }
 
+/**
+ * After a page said it is hidden: with no page left shown, drops the pending login's next frame
+ * tick at once, so only the deadline alarm remains and the object can start idling now rather
+ * than after one more push.
+ */
+export async function dropTickIfUnwatched(storage: DurableObjectStorage, login: { expiresAt: number }, shown: WebSocket[]): Promise<void> {
+  if (shown.length === 0) await storage.setAlarm(login.expiresAt);
+}
+
 /** An upcoming QR frame for the page: its login URL and when (server epoch ms) it replaces the one shown. */
 export interface NextFrame {
   at: number;

@@ -45,6 +45,8 @@ describe('a page that is not shown gets no QR frames, so its login can idle', ()
     expect(await alarmOf(login)).toBeLessThanOrEqual(Date.now() + 3000);
 
     await hide(page);
+    // No page left shown: the next frame tick is dropped at once, only the deadline remains.
+    expect(await alarmOf(login)).toBe(login.snapshot.expiresAt);
     await age(login, 1000);
     expect(await runDurableObjectAlarm(login.stub)).toBe(true);
     expect(await nextAfterProbe(page)).toMatchObject({ status: 400 });
@@ -67,6 +69,7 @@ describe('a page that is not shown gets no QR frames, so its login can idle', ()
     await hidden.next();
     await shown.next();
     await hide(hidden);
+    expect(await alarmOf(login)).toBeLessThanOrEqual(Date.now() + 3000);
 
     await age(login, 1000);
     expect(await runDurableObjectAlarm(login.stub)).toBe(true);
