@@ -11,9 +11,10 @@
  *
  * Beside them, the baselines on the same runtime: trivial echo objects each holding one socket
  * (`echo`, the target's), and each holding one socket and one stored key (`echoStored`,
- * bench/echo/held.ts). For each, the open file descriptors right after opening and after the idle
- * wait, and how many objects are still in memory (an object in memory has its SQLite file open;
- * a hibernated one does not), which shows whether they really hibernated.
+ * bench/echo/held.ts). All are opened at the same pace (at most {@link OPENED_PER_SECOND}). For
+ * each, the open file descriptors right after opening and after the idle wait, and how many
+ * objects are still in memory (an object in memory has its SQLite file open; a hibernated one
+ * does not), which shows whether they really hibernated.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { scanLogin } from '../cli/lib/mobile-client.ts';
@@ -40,9 +41,21 @@ export interface HeldResult {
   fdsLivePerObject: number;
   /** Durable Object SQLite files open after the idle wait, less those open before: objects still in memory (not hibernated). */
   awake: number;
+  /** How fast this size's new objects were opened (objects per second, before the idle wait). */
+  openedPerSecond: number;
   /** Set when the size could not be reached: how many were held, and why it stopped. */
   failed?: { reached: number; error: string };
 }
+
+/**
+ * Most objects opened per second, for every kind alike. Until they hibernate (about 10 s after
+ * their last activity) the objects opened in the last seconds are all live at once, and the
+ * memory a live object took is not all returned when it hibernates; so the process's high-water
+ * mark, and what is left after the idle wait, depends on how fast they were opened. Logins open
+ * at about 40 a second here (each is an authorization request, the page, its state and socket);
+ * echo sockets would open several times faster and leave more behind, unpaced.
+ */
+export const OPENED_PER_SECOND = 40;
 
 export interface HeldOptions {
   /** The user runtime's workerd process. */
@@ -126,29 +139,35 @@ async function holdUpTo<T>(
   const results: HeldResult[] = [];
   try {
     for (const size of sizes) {
+      const [from, openStart] = [items.length, Date.now()];
+      const rate = () => ((items.length - from) / Math.max(1, Date.now() - openStart)) * 1000;
       try {
         while (items.length < size) {
+          const started = Date.now();
           const batch = Array.from({ length: Math.min(100, size - items.length) }, (_, i) => items.length + i);
           items.push(...(await inPool(batch, 50, open)));
+          const due = started + (batch.length / OPENED_PER_SECOND) * 1000;
+          if (Date.now() < due) await new Promise((r) => setTimeout(r, due - Date.now()));
         }
       } catch (error) {
         const fds = fdsOf(pid);
         const perObject = items.length ? (fds - fdsBefore) / items.length : Number.NaN;
         results.push({
           kind, held: items.length, before, after: rssOf(pid), perObject: Number.NaN, fdsBefore, fdsAfter: fds,
-          fdsPerObject: perObject, fdsLivePerObject: perObject, awake: awakeObjects(pid, persistTo) - awakeBefore,
+          fdsPerObject: perObject, fdsLivePerObject: perObject, awake: awakeObjects(pid, persistTo) - awakeBefore, openedPerSecond: rate(),
           failed: { reached: items.length, error: reason(error) },
         });
         break;
       }
       const fdsLive = fdsOf(pid);
+      const openedPerSecond = rate();
       await new Promise((r) => setTimeout(r, options.idleMs));
       const after = rssOf(pid);
       const fdsAfter = fdsOf(pid);
       results.push({
         kind, held: size, before, after, perObject: (after - before) / size, fdsBefore, fdsAfter,
         fdsPerObject: (fdsAfter - fdsBefore) / size, fdsLivePerObject: (fdsLive - fdsBefore) / size,
-        awake: awakeObjects(pid, persistTo) - awakeBefore,
+        awake: awakeObjects(pid, persistTo) - awakeBefore, openedPerSecond,
       });
     }
   } finally {

@@ -229,6 +229,7 @@ async function held(column: Column): Promise<void> {
       fdsPerObject: round(r.fdsPerObject, 2),
       fdsLivePerObject: round(r.fdsLivePerObject, 2),
       awakeAfterIdle: r.awake,
+      openedPerSecond: round(r.openedPerSecond, 1),
     }));
   let limit: { soft: number; hard: number } | undefined;
   const kinds: Record<string, unknown> = {};
@@ -351,7 +352,7 @@ function rows(columns: Column[]): string[][] {
   const heldCell = (k: any) =>
     k &&
     `${k.sizes.map((e: any) => (e.failed ? `failed at ${e.failed.reached}` : `${round(e.bytesPerObject / 1024, 0)}`)).join(' / ')} KiB; +${round(k.marginalBytesPerObject / 1024, 0)} KiB each; ` +
-      `fds ${k.sizes.at(-1)?.fdsLivePerObject}→${k.sizes.at(-1)?.fdsPerObject}; awake ${k.sizes.at(-1)?.awakeAfterIdle}; ceiling ${k.ceiling?.objects ?? '?'}`;
+      `fds ${k.sizes.at(-1)?.fdsLivePerObject}→${k.sizes.at(-1)?.fdsPerObject}; awake ${k.sizes.at(-1)?.awakeAfterIdle}; ${k.sizes.at(-1)?.openedPerSecond}/s; ceiling ${k.ceiling?.objects ?? '?'}`;
   for (const kind of HELD_KINDS) {
     row(`held ${kind} (${SIZES.held.join(' / ')}, ${SIZES.heldIdleMs / 1000} s idle): per object`, (f) => heldCell(f.heldLogins?.kinds?.[kind]));
   }
