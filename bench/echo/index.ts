@@ -1,8 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { StoredEcho } from './held.ts';
+
+export { StoredEcho } from './held.ts';
 
 /**
  * The bench's floors (one object per name):
  * - `GET /ws/<name>` (WebSocket): echoes every message back (hibernatable).
+ * - `GET /stored/<name>?bytes=<n>` (WebSocket): the same, after storing one key (./held.ts).
  * - `POST /send/<name>` with a text body: writes one storage key, then sends the body on every
  *   socket the object holds, then answers 204 — the shape of a login's approval (an HTTP
  *   request, one durable write, one WebSocket send), with none of its checks. What an approval
@@ -31,13 +35,14 @@ export class Echo extends DurableObject {
 }
 
 export default {
-  async fetch(request: Request, env: { ECHO: DurableObjectNamespace<Echo> }): Promise<Response> {
+  async fetch(request: Request, env: { ECHO: DurableObjectNamespace<Echo>; STORED_ECHO: DurableObjectNamespace<StoredEcho> }): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === '/healthz') return new Response('{"status":"ok"}');
     const send = /^\/send\/([\w-]{1,64})$/.exec(url.pathname);
     if (send && request.method === 'POST') return env.ECHO.get(env.ECHO.idFromName(send[1]!)).fetch(request);
-    const match = /^\/ws\/([\w-]{1,64})$/.exec(url.pathname);
+    const match = /^\/(ws|stored)\/([\w-]{1,64})$/.exec(url.pathname);
     if (!match || request.headers.get('Upgrade') !== 'websocket') return new Response('not found', { status: 404 });
-    return env.ECHO.get(env.ECHO.idFromName(match[1]!)).fetch(request);
+    const namespace = match[1] === 'stored' ? env.STORED_ECHO : env.ECHO;
+    return namespace.get(namespace.idFromName(match[2]!)).fetch(request);
   },
 };

@@ -62,6 +62,7 @@ export class LoginConnection {
   #timers: Record<TimerName, unknown> = { reconnect: null, poll: null, heartbeat: null, pong: null };
   #status: ConnectionStatus | null = null;
   #stopped = false;
+  #hidden = false;
   readonly #wsUrl: string;
   readonly #stateUrl: string;
 
@@ -116,6 +117,28 @@ export class LoginConnection {
     void this.#poll(false);
   }
 
+  /**
+   * Tells the login whether the page is shown (`document.visibilityState`): a hidden page sends
+   * `{"type":"hidden"}` (now, and again on each new socket) and gets no QR frames, so its login
+   * can idle and hibernate; shown again, it asks for a fresh snapshot ({@link refresh}), which
+   * restarts the frames (src/session/rotation.ts).
+   */
+  setHidden(hidden: boolean): void {
+    if (this.#hidden === hidden) return;
+    this.#hidden = hidden;
+    if (!hidden) this.refresh();
+    else this.#sendHidden();
+  }
+
+  #sendHidden(): void {
+    if (this.#stopped || !this.#hidden || this.#status !== 'live' || !this.#socket) return;
+    try {
+      this.#socket.send('{"type":"hidden"}');
+    } catch {
+      // the socket is closing: the next one says it again
+    }
+  }
+
   /** Reconnects at once when the socket is down (e.g. the browser came back online). */
   reconnectNow(): void {
     if (this.#stopped || this.#status === 'live' || this.#socket) return;
@@ -140,6 +163,7 @@ export class LoginConnection {
       this.#clear('poll');
       this.#setStatus('live');
       this.#scheduleHeartbeat();
+      this.#sendHidden();
     };
     socket.onmessage = (event) => {
       if (this.#socket !== socket) return;

@@ -164,14 +164,16 @@ function follow(card: HTMLElement, { snapshot: first, text }: PageState): void {
     goOn();
     return;
   }
+  // A hidden page gets no QR frames, so its login can hibernate (./connection.ts setHidden).
+  link.setHidden(document.visibilityState === 'hidden');
   link.start();
   tick = setInterval(render, TICK_MS);
   render();
   addEventListener('online', () => link.reconnectNow());
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState !== 'visible') return;
-    link.reconnectNow();
-    link.refresh();
+    const hidden = document.visibilityState === 'hidden';
+    if (!hidden) link.reconnectNow();
+    link.setHidden(hidden);
   });
 }
 

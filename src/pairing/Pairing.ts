@@ -4,7 +4,7 @@ import { newDeviceId, type PublicP256Jwk } from '../identity/devices.ts';
 import { verifyDeviceSignature } from '../mobile/protocol.ts';
 import { notify } from '../notifications/notify.ts';
 import { randomToken, timingSafeEqual } from '../session/crypto.ts';
-import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, type SocketAttachment } from '../session/sockets.ts';
+import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, upgradeResponse, type SocketAttachment } from '../session/sockets.ts';
 import type { Result } from '../session/types.ts';
 import type { RequesterText } from '../http/names.ts';
 import { pairedDeviceStatements } from './enrol.ts';
@@ -215,7 +215,7 @@ export class Pairing extends DurableObject<Env> {
     server.serializeAttachment({ openedAt: Date.now() } satisfies SocketAttachment);
     closeOldestSockets(this.ctx.getWebSockets());
     server.send(JSON.stringify(await this.#snapshot(await this.#current())));
-    return new Response(null, { status: 101, webSocket: client });
+    return upgradeResponse(client); // uncompressed (../session/sockets.ts)
   }
 
   /** `{"type":"refresh"}` re-sends the snapshot, `{"type":"cancel"}` cancels. */

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { answerMessage, buildLoginUrl, importDeviceKey, signedMessage, verifyWithDeviceKey } from '../mobile/protocol.ts';
-import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
+import { checkStoredFrame, dropTickIfUnwatched, frameLinks, frameTick, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
 import { randomToken, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord } from './machine.ts';
@@ -19,7 +19,7 @@ import {
 import { continueLogin, linkBrowserSession, startFromSession, withdrawCode, type ContinueOutcome, type SessionStart } from './handback.ts';
 import type { Redemption } from './tokens.ts';
 import { cancelledProblem, refusalProblem, staleFrame, wrongIdentity } from './refusals.ts';
-import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, type SocketAttachment } from './sockets.ts';
+import { broadcast, closeOldestSockets, echoClose, parseSocketMessage, setSocketHidden, shownSockets, upgradeResponse, type SocketAttachment } from './sockets.ts';
 import { judgePick, NUMBER_MATCH_KEY, numberMatchEntry, numberMatchOf, storedNumberMatch } from './number-match.ts';
 
 export { MAX_PAGE_SOCKETS, SOCKET_REPLACED_CODE } from './sockets.ts';
@@ -334,16 +334,29 @@ export class LoginSession extends DurableObject<Env> {
     const record = await this.#record();
     if (record?.state === 'pending') await scheduleTick(this.ctx.storage, record.createdAt, record.expiresAt, Date.now());
     server.send(JSON.stringify(await this.#snapshot(record, 'r')));
-    return new Response(null, { status: 101, webSocket: client });
+    return upgradeResponse(client); // uncompressed (./sockets.ts)
   }
 
-  /** Page messages: `{"type":"refresh"}` re-sends the snapshot, `{"type":"cancel"}` cancels. */
+  /**
+   * Page messages: `{"type":"refresh"}` re-sends the snapshot (and QR frames again to a page that
+   * was hidden), `{"type":"hidden"}` stops the frames to a page not shown (./rotation.ts),
+   * `{"type":"cancel"}` cancels.
+   */
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      const parsed = parseSocketMessage(message, ['refresh', 'cancel'] as const);
+      const parsed = parseSocketMessage(message, ['refresh', 'cancel', 'hidden'] as const);
       if ('problem' in parsed) ws.send(JSON.stringify(parsed.problem));
-      else if (parsed.type === 'refresh') ws.send(JSON.stringify(await this.#snapshot(await this.#record(), 'r')));
-      else await this.#apply({ type: 'cancel', at: Date.now() });
+      else if (parsed.type === 'hidden') {
+        setSocketHidden(ws, true);
+        const record = await this.#record();
+        if (record?.state === 'pending') await dropTickIfUnwatched(this.ctx.storage, record, shownSockets(this.ctx.getWebSockets()));
+      }
+      else if (parsed.type === 'refresh') {
+        setSocketHidden(ws, false);
+        const record = await this.#record();
+        ws.send(JSON.stringify(await this.#snapshot(record, 'r')));
+        if (record?.state === 'pending') await scheduleTick(this.ctx.storage, record.createdAt, record.expiresAt, Date.now());
+      } else await this.#apply({ type: 'cancel', at: Date.now() });
     } catch (error) {
       console.error(`LoginSession ${this.#id} webSocketMessage failed`, error);
     }
@@ -364,11 +377,9 @@ export class LoginSession extends DurableObject<Env> {
       const now = Date.now();
       if (!isTerminal(record.state)) {
         if (now < record.expiresAt) {
-          // A pending login with a page open shows a new QR frame every second (./rotation.ts).
-          const sockets = record.state === 'pending' ? this.ctx.getWebSockets() : [];
-          if (sockets.length > 0) broadcast(sockets, await this.#snapshot(record, 'r'));
-          if (sockets.length > 0) await scheduleTick(this.ctx.storage, record.createdAt, record.expiresAt, now);
-          else await this.ctx.storage.setAlarm(record.expiresAt);
+          // A pending login's shown pages get a new QR frame every second (./rotation.ts).
+          const shown = record.state === 'pending' ? shownSockets(this.ctx.getWebSockets()) : [];
+          await frameTick(this.ctx.storage, record, shown, now, () => this.#snapshot(record, 'r'));
           return;
         }
         await this.#apply({ type: 'expire', at: now });

@@ -29,12 +29,23 @@
  * one). With no socket open only the expiry alarm remains. Every frame handed to a page comes
  * drawn ({@link drawFrames}): the page has no QR encoder.
  *
+ * Frames go only to pages that show the QR: a page whose tab is hidden sends `{"type":"hidden"}`
+ * and gets no frames (state changes still) until it sends `{"type":"refresh"}`, which answers
+ * with a fresh snapshot and restarts the pushes. With no page shown the alarm falls back to the
+ * deadline, so the object idles and the runtime can hibernate it (a pending login with a shown
+ * page wakes every 3 s and never can: docs/performance.md "Held logins"). This issues fewer
+ * frames, never more or longer-lived ones, so the argument above is unchanged; a relay's own
+ * page can still claim to be shown, as before. A longer batch would let a shown page's object
+ * hibernate too, but a frame held {@link FRAMES_AHEAD} s early is worth that much more to a relay
+ * (hibernation needs 10 s idle, so 10 + 3 = 13 s, over the static frame's 8 s): not done.
+ *
  * Pure functions take the clock as an argument (epoch milliseconds), so tests drive the boundaries.
  */
 import { base64urlDecode, base64urlEncode } from '../mobile/protocol.ts';
 import { drawQr } from '../../client/shared/qr-encode.ts';
 import type { DrawnQr } from '../../client/shared/qr-path.ts';
 import { randomToken, timingSafeEqual } from './crypto.ts';
+import { broadcast } from './sockets.ts';
 
 /** How long each rotating frame is shown, in milliseconds. */
 export const FRAME_STEP_MS = 1000;
@@ -171,6 +182,38 @@ export async function scheduleTick(storage: DurableObjectStorage, createdAt: num
   const at = nextTickAt(createdAt, expiresAt, now);
   const current = await storage.getAlarm();
   if (current === null || current > at) await storage.setAlarm(at);
+}
+
+/**
+ * The alarm's frame policy while a login is pending and before its deadline: pushes the next
+ * batch of frames to the pages that show the QR (`shown`, see ./sockets.ts `shownSockets`) and
+ * schedules the next tick; with none shown, only the deadline alarm remains (the object may
+ * then hibernate).
+ * @param snapshot builds the socket snapshot (rotating frames) to push.
+ * @param now epoch milliseconds.
+ */
+export async function frameTick(
+  storage: DurableObjectStorage,
+  login: { createdAt: number; expiresAt: number },
+  shown: WebSocket[],
+  now: number,
+  snapshot: () => Promise<object>,
+): Promise<void> {
+  if (shown.length === 0) {
+    await storage.setAlarm(login.expiresAt);
+    return;
+  }
+  broadcast(shown, await snapshot());
+  await scheduleTick(storage, login.createdAt, login.expiresAt, now);
+}
+
+/**
+ * After a page said it is hidden: with no page left shown, drops the pending login's next frame
+ * tick at once, so only the deadline alarm remains and the object can start idling now rather
+ * than after one more push.
+ */
+export async function dropTickIfUnwatched(storage: DurableObjectStorage, login: { expiresAt: number }, shown: WebSocket[]): Promise<void> {
+  if (shown.length === 0) await storage.setAlarm(login.expiresAt);
 }
 
 /** An upcoming QR frame for the page: its login URL, its drawn QR and when (server epoch ms) it replaces the one shown. */

@@ -16,13 +16,50 @@ export const SOCKET_REPLACED_CODE = 4000;
 export interface SocketAttachment {
   /** When it was accepted, epoch ms (the oldest is closed first). */
   openedAt: number;
+  /**
+   * Set while the page says it is not shown (`{"type":"hidden"}`, its `document.visibilityState`
+   * is `hidden`): it gets state changes but no QR frames until it sends `{"type":"refresh"}`.
+   */
+  hidden?: true;
+}
+
+/** The attachment of `ws` (an empty one for a socket accepted without it). */
+function attachmentOf(ws: WebSocket): Partial<SocketAttachment> {
+  return (ws.deserializeAttachment() as Partial<SocketAttachment> | null) ?? {};
+}
+
+/** Marks a page socket hidden (no QR frames pushed to it) or shown again. */
+export function setSocketHidden(ws: WebSocket, hidden: boolean): void {
+  const { hidden: _was, ...rest } = attachmentOf(ws);
+  ws.serializeAttachment(hidden ? { ...rest, hidden: true } : rest);
+}
+
+/** The sockets whose page is shown (not marked hidden): the ones QR frames are pushed to. */
+export function shownSockets(sockets: WebSocket[]): WebSocket[] {
+  return sockets.filter((ws) => attachmentOf(ws).hidden !== true);
+}
+
+/**
+ * What the 101 response to a page's WebSocket upgrade carries in `Sec-WebSocket-Extensions`:
+ * the server's own extension configuration, which workerd reads in place of its default (it never
+ * reaches the wire; the handshake's header is the negotiated result, here none). A value without
+ * `permessage-deflate` turns compression (RFC 7692) off: a compressed socket keeps a zlib deflate
+ * context of about 230 KiB from its first message on, for as long as it is open, hibernated or
+ * not, which was most of a held login's memory (docs/performance.md "Held logins"); the page's
+ * messages are a few hundred bytes of JSON, so compression saved little.
+ */
+export const NO_WEBSOCKET_EXTENSIONS = 'none';
+
+/** The 101 answer to a page's WebSocket upgrade, without compression ({@link NO_WEBSOCKET_EXTENSIONS}). */
+export function upgradeResponse(client: WebSocket): Response {
+  return new Response(null, { status: 101, webSocket: client, headers: { 'Sec-WebSocket-Extensions': NO_WEBSOCKET_EXTENSIONS } });
 }
 
 /** Keeps at most {@link MAX_PAGE_SOCKETS} of `sockets` open, closing the oldest first. */
 export function closeOldestSockets(sockets: WebSocket[]): void {
   if (sockets.length <= MAX_PAGE_SOCKETS) return;
   const openedAt = (ws: WebSocket): number => {
-    const value = (ws.deserializeAttachment() as Partial<SocketAttachment> | null)?.openedAt;
+    const value = attachmentOf(ws).openedAt;
     return typeof value === 'number' ? value : 0;
   };
   // A stable sort keeps the runtime's (acceptance) order among sockets opened in the same ms.

@@ -381,4 +381,22 @@ describe('LoginConnection', () => {
     expect(browser.sockets[0]!.sent).toEqual(['{"type":"refresh"}']);
     expect(browser.fetches).toHaveLength(1);
   });
+
+  it('a hidden page says so on every socket it opens and asks again for frames when shown', async () => {
+    const browser = fakeBrowser();
+    const { connection } = connect(browser);
+    connection.setHidden(true);
+    const first = browser.sockets[0]!;
+    first.onopen!({});
+    expect(first.sent).toEqual(['{"type":"hidden"}']);
+    first.onclose!({});
+    await browser.advance(60_000);
+    const second = browser.sockets[1]!;
+    second.onopen!({});
+    expect(second.sent).toEqual(['{"type":"hidden"}']);
+    connection.setHidden(false);
+    expect(second.sent).toEqual(['{"type":"hidden"}', '{"type":"refresh"}']);
+    connection.setHidden(true);
+    expect(second.sent.at(-1)).toBe('{"type":"hidden"}');
+  });
 });
