@@ -41,6 +41,8 @@ export default defineConfig(async () => {
             testTimeout: 120_000,
             hookTimeout: 180_000,
             fileParallelism: false,
+            // One `wrangler dev` shared by the files that only log in against it (sharedTestServer).
+            globalSetup: ['./test/e2e/shared-server.ts'],
           },
         },
       ],

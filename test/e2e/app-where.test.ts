@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { createIdentity, enrolInApp, expectLoggedInAtDemo, saveScreen, startDemoLogin } from './app-helpers.ts';
 import { runCli } from './cli-run.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE, saveScreenshot } from './browser.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 /**
  * Issue 14 in Chromium against `wrangler dev`: a login started in Germany and scanned by a phone
@@ -20,8 +19,7 @@ describe('mobile key web app: where the login comes from, and number matching', 
   let browser: Browser;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-    await seedDemoClient(server.url, server.persistTo);
+    [server, browser] = await Promise.all([sharedTestServer(), launchBrowser()]);
     // The operator turns number matching on for the demo service with the operator CLI.
     const updated = await runCli('admin', ['client', 'update', 'demo', '--require-number-matching', '--server', server.url, '--json'], {
       ADMIN_TOKEN: server.secrets.ADMIN_TOKEN,

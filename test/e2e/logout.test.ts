@@ -11,7 +11,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-run.ts';
 import { approveOnPhone, enrolPhone, startLogin, type RpClient } from './flow.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 describe('logout under wrangler dev', () => {
   let server: RunningServer;
@@ -22,7 +22,7 @@ describe('logout under wrangler dev', () => {
   const admin = (args: string[]) => runCli('admin', [...args, '--server', server.url, '--json'], { ADMIN_TOKEN: server.secrets.ADMIN_TOKEN });
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await sharedTestServer();
     const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
     receiver = createServer((req, res) => {
       let body = '';

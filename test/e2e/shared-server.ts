@@ -1,0 +1,57 @@
+/**
+ * Vitest `globalSetup` of the `e2e` project: one `wrangler dev` for every e2e file that only
+ * needs a server to log in against (fresh secrets, a free port, a fresh persistence folder, the
+ * demo clients seeded), started once instead of once per file. Its address, persistence folder
+ * and secrets reach the files through `provide('sharedServer', …)`; a file takes them with
+ * `sharedTestServer()` (test/e2e/server.ts). Files that restart a server, need other vars
+ * (a short login validity) or test the start itself keep their own `startTestServer()`.
+ *
+ * Tests on the shared server must not depend on each other's data: each makes its own
+ * identities, keys and clients, and reads lists only filtered by those (files run one after
+ * another, `fileParallelism: false`). Everything the server printed is written to
+ * test-results/e2e-shared-server.log when the run ends.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { TestProject } from 'vitest/node';
+import { generateSecrets, type LocalSecrets } from '../../scripts/lib/secrets.ts';
+import { seedDemoClient } from '../../scripts/lib/seed.ts';
+import { startServer } from '../../scripts/lib/server.ts';
+
+/** What `sharedTestServer()` gets: enough to rebuild a `RunningServer` without its process. */
+export interface SharedServerInfo {
+  url: string;
+  port: number;
+  persistTo: string;
+  secrets: LocalSecrets;
+  pgid: number;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    sharedServer: SharedServerInfo;
+  }
+}
+
+const LOG = new URL('../../test-results/e2e-shared-server.log', import.meta.url).pathname;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const server = await startServer({ secrets: await generateSecrets() });
+  try {
+    await seedDemoClient(server.url, server.persistTo);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  project.provide('sharedServer', {
+    url: server.url,
+    port: server.port,
+    persistTo: server.persistTo,
+    secrets: server.secrets,
+    pgid: server.pgid,
+  });
+  return async () => {
+    await server.stop();
+    mkdirSync(new URL('.', `file://${LOG}`).pathname, { recursive: true });
+    writeFileSync(LOG, server.output());
+  };
+}
