@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { createIdentity, enrolInApp, expectLoggedInAtDemo, saveScreen, startDemoLogin } from './app-helpers.ts';
 import { runCli } from './cli-run.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE, saveScreenshot } from './browser.ts';
-import { sharedTestServer, type RunningServer } from './server.ts';
+import { startTestServer, type RunningServer } from './server.ts';
 
 /**
  * Issue 14 in Chromium against `wrangler dev`: a login started in Germany and scanned by a phone
@@ -18,8 +19,11 @@ describe('mobile key web app: where the login comes from, and number matching', 
   let server: RunningServer;
   let browser: Browser;
 
+  // Its own server: it turns number matching on for the demo service, which the files on the
+  // shared server (sharedTestServer) log in to without.
   beforeAll(async () => {
-    [server, browser] = await Promise.all([sharedTestServer(), launchBrowser()]);
+    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    await seedDemoClient(server.url, server.persistTo);
     // The operator turns number matching on for the demo service with the operator CLI.
     const updated = await runCli('admin', ['client', 'update', 'demo', '--require-number-matching', '--server', server.url, '--json'], {
       ADMIN_TOKEN: server.secrets.ADMIN_TOKEN,

@@ -7,8 +7,9 @@
  * (a short login validity) or test the start itself keep their own `startTestServer()`.
  *
  * Tests on the shared server must not depend on each other's data: each makes its own
- * identities, keys and clients, and reads lists only filtered by those (files run one after
- * another, `fileParallelism: false`). Everything the server printed is written to
+ * identities, keys and clients, reads lists only filtered by those, and leaves the seeded demo,
+ * console and account clients as seeded (app-where.test.ts turns number matching on for the demo
+ * service, so it has its own server). Files run one after another (`fileParallelism: false`). Everything the server printed is written to
  * test-results/e2e-shared-server.log when the run ends.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
