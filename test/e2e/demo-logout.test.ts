@@ -86,7 +86,7 @@ describe('demo: single sign-on and logout across two services', () => {
     expect(await page.locator('[data-session="demo"]').getAttribute('data-state')).toBe('logged-out');
     const deadline = Date.now() + 20_000;
     while (!(await textOf(page, '[data-session="demo"]'))?.includes('back-channel') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 250));
       await page.reload();
     }
     expect(await textOf(page, '[data-session="demo"]')).toContain('back-channel logout token');
