@@ -17,7 +17,7 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { generateSecrets, type LocalSecrets } from '../../scripts/lib/secrets.ts';
 import { seedDemoClient } from '../../scripts/lib/seed.ts';
@@ -42,20 +42,28 @@ declare module 'vitest' {
 
 const LOG = new URL('../../test-results/e2e-shared-server.log', import.meta.url).pathname;
 
+/**
+ * Migrates the template, starts the shared server from a copy of it and seeds the demo clients,
+ * then provides both to the project's files.
+ * @returns the teardown: stops the server, removes the template, writes the server's output.
+ * @throws {Error} when the migrations, the server or the seeding fail (the e2e files do not run).
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Migrate an empty database once; every fresh server of this run starts from a copy of it.
   const template = mkdtempSync(join(tmpdir(), 'mobile-key-template-'));
-  await migrateLocal(template);
-  project.provide('persistTemplate', template);
-  const persistTo = mkdtempSync(join(tmpdir(), 'mobile-key-'));
-  cpSync(template, persistTo, { recursive: true });
-  const server = await startServer({ secrets: await generateSecrets(), persistTo, migrate: false });
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
+    await migrateLocal(template);
+    const persistTo = mkdtempSync(join(tmpdir(), 'mobile-key-'));
+    cpSync(template, persistTo, { recursive: true });
+    server = await startServer({ secrets: await generateSecrets(), persistTo, migrate: false });
     await seedDemoClient(server.url, server.persistTo);
   } catch (error) {
-    await server.stop();
+    await server?.stop();
+    rmSync(template, { recursive: true, force: true });
     throw error;
   }
+  project.provide('persistTemplate', template);
   project.provide('sharedServer', {
     url: server.url,
     port: server.port,
@@ -66,7 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await server.stop();
     rmSync(template, { recursive: true, force: true });
-    mkdirSync(new URL('.', `file://${LOG}`).pathname, { recursive: true });
+    mkdirSync(dirname(LOG), { recursive: true });
     writeFileSync(LOG, server.output());
   };
 }
