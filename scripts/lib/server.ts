@@ -84,6 +84,11 @@ export interface StartOptions {
   port?: number;
   /** Persistence folder; a fresh temporary one when omitted. Reuse it to restart with the same data. */
   persistTo?: string;
+  /**
+   * Apply the D1 migrations before starting (default true). False only when `persistTo` already
+   * holds this migrations folder's database (e2e tests copy one migrated template).
+   */
+  migrate?: boolean;
   /** Extra vars (override wrangler.toml). */
   vars?: Record<string, string>;
   /** Print the server's output to stderr as it comes (for `npm start`). */
@@ -117,7 +122,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const url = `http://localhost:${port}`;
   const envFile = join(persistTo, 'secrets.env');
   writeFileSync(envFile, formatDotenv({ ...options.secrets }), { mode: 0o600 });
-  if (!options.configPath) await migrateLocal(persistTo);
+  if (!options.configPath && options.migrate !== false) await migrateLocal(persistTo);
   const vars = options.configPath ? { ...options.vars } : { ISSUER: url, ...options.vars };
   const args = [
     'dev',

@@ -46,6 +46,15 @@ export function pageAssets(): PageAssets {
   return loaded ?? FALLBACK;
 }
 
+/**
+ * Forgets what {@link loadPageAssets} read, as a fresh isolate would not know it (tests: the
+ * worker project shares one isolate across its files, test/worker/apply-migrations.ts).
+ */
+export function forgetPageAssets(): void {
+  loading = undefined;
+  loaded = undefined;
+}
+
 async function read(env: Pick<Env, 'ASSETS'>): Promise<PageAssets> {
   try {
     const response = await env.ASSETS.fetch(new Request(`https://assets.invalid${MANIFEST_PATH}`));

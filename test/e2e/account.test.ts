@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { DESKTOP, launchBrowser, readQrFromScreen, saveScreenshot } from './browser.ts';
 import { enrolPerson, keyCli, LOGIN_PATH, pageOpener, startAtDemo, watchProblems, type KeyHolder } from './page-kit.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 describe('the account in Chromium', () => {
   let server: RunningServer;
@@ -32,8 +31,7 @@ describe('the account in Chromium', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer();
-    await seedDemoClient(server.url, server.persistTo);
+    server = await sharedTestServer();
     browser = await launchBrowser();
     pages = pageOpener(() => browser);
     jana = await enrolPerson(server, { given_name: 'Jana', family_name: 'Testová' }, 'Janin Pixel');

@@ -19,6 +19,8 @@ describe('mobile key web app: where the login comes from, and number matching', 
   let server: RunningServer;
   let browser: Browser;
 
+  // Its own server: it turns number matching on for the demo service, which the files on the
+  // shared server (sharedTestServer) log in to without.
   beforeAll(async () => {
     [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
     await seedDemoClient(server.url, server.persistTo);

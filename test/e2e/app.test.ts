@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import {
   createIdentity,
   enrolInApp,
@@ -17,7 +16,7 @@ import {
 import { runCli } from './cli-run.ts';
 import { DEMO_CALLBACK } from './page-kit.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE } from './browser.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 
 /** Runs the operator CLI (`npm run -s admin -- …`) with `--json` and returns its one JSON object. */
@@ -42,10 +41,9 @@ describe('mobile key web app in Chromium', () => {
     videoDir = mkdtempSync(join(tmpdir(), 'mobile-key-camera-'));
     // A fake camera without a file plays Chromium's test pattern: the scan screen has a live preview.
     [server, browser] = await Promise.all([
-      startTestServer(),
+      sharedTestServer(),
       launchBrowser(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']),
     ]);
-    await seedDemoClient(server.url, server.persistTo);
   });
   afterAll(async () => {
     await Promise.all([browser?.close(), ...extraBrowsers.map((b) => b.close())]);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from './cli-run.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 const cli = runCli;
 type Run = CliRun;
@@ -16,7 +16,7 @@ describe('admin and key CLIs against wrangler dev', () => {
   const store = join(dir, 'key.json');
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await sharedTestServer();
     admin = (args) => cli('admin', [...args, '--server', server.url], { ADMIN_TOKEN: server.secrets.ADMIN_TOKEN });
   });
   afterAll(async () => {

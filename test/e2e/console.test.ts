@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { DESKTOP, launchBrowser, readNextQrFromScreen, readQrFromScreen, saveScreenshot } from './browser.ts';
 import { runCli } from './cli-run.ts';
 import { enrolPerson, keyCli, LOGIN_PATH, pageOpener, watchProblems, type KeyHolder } from './page-kit.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 /** Screenshots: test-results/screenshots/, and docs/screenshots/ with UPDATE_SCREENSHOTS=1 (saveScreenshot). */
 async function shot(page: Page, name: string): Promise<void> {
@@ -41,8 +40,7 @@ describe('operator console in Chromium', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer();
-    await seedDemoClient(server.url, server.persistTo);
+    server = await sharedTestServer();
     browser = await launchBrowser();
     pages = pageOpener(() => browser);
     admin = await enrolPerson(server, { given_name: 'Alena', family_name: 'Správcová' }, 'Alenin telefon');

@@ -9,11 +9,10 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideLogin } from '../../cli/lib/mobile-client.ts';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { DESKTOP, launchBrowser, saveScreenshot } from './browser.ts';
 import { enrolPhone } from './flow.ts';
 import { pageOpener, startAtDemo, textOf, watchProblems } from './page-kit.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 describe('demo: single sign-on and logout across two services', () => {
   let server: RunningServer;
@@ -21,8 +20,8 @@ describe('demo: single sign-on and logout across two services', () => {
   const pages = pageOpener(() => browser);
 
   beforeAll(async () => {
-    await Promise.all([startTestServer().then((s) => (server = s)), launchBrowser().then((b) => (browser = b))]);
-    await seedDemoClient(server.url, server.persistTo);
+    server = sharedTestServer();
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await pages.closeAll();
@@ -87,7 +86,7 @@ describe('demo: single sign-on and logout across two services', () => {
     expect(await page.locator('[data-session="demo"]').getAttribute('data-state')).toBe('logged-out');
     const deadline = Date.now() + 20_000;
     while (!(await textOf(page, '[data-session="demo"]'))?.includes('back-channel') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 250));
       await page.reload();
     }
     expect(await textOf(page, '[data-session="demo"]')).toContain('back-channel logout token');

@@ -14,7 +14,7 @@ import {
   type RpClient,
   type StartedLogin,
 } from './flow.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 /** Logins held open at once: every page's WebSocket stays open until all are approved. */
 const LOGINS = 300;
@@ -31,7 +31,7 @@ describe(`${LOGINS} concurrent logins against one local server`, () => {
   const pages: PageSocket[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await sharedTestServer();
     flow = { url: server.url, adminToken: server.secrets.ADMIN_TOKEN };
     rp = await registerRp(flow, { name: 'Load Test Service' });
     phones = await inPool(Array.from({ length: PHONES }, (_, i) => i), 4, (i) =>

@@ -11,7 +11,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-run.ts';
 import { approveOnPhone, enrolPhone, startLogin, type RpClient } from './flow.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 describe('logout under wrangler dev', () => {
   let server: RunningServer;
@@ -22,7 +22,7 @@ describe('logout under wrangler dev', () => {
   const admin = (args: string[]) => runCli('admin', [...args, '--server', server.url, '--json'], { ADMIN_TOKEN: server.secrets.ADMIN_TOKEN });
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await sharedTestServer();
     const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
     receiver = createServer((req, res) => {
       let body = '';
@@ -94,7 +94,7 @@ describe('logout under wrangler dev', () => {
 
     // The first try at once (503), the retry from the alarm a minute later (200).
     const deadline = Date.now() + 100_000;
-    while (attempts.filter((a) => a.status === 200).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+    while (attempts.filter((a) => a.status === 200).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(attempts.map((a) => a.error ?? a.status)).toEqual([503, 200]);
     for (const attempt of attempts) {
       expect(attempt.claims).toMatchObject({ iss: server.url, aud: clientId, sub: claims.sub, sid: claims.sid });

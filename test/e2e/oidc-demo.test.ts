@@ -1,13 +1,13 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../scripts/lib/seed.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 /** Against a real `wrangler dev`: the demo client `npm start` seeds, and openid-client over HTTP. */
 describe('OpenID Provider and demo under wrangler dev', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await sharedTestServer();
     // Twice: seeding is idempotent across restarts.
     await seedDemo(server.url, server.secrets.ADMIN_TOKEN, server.persistTo);
     await seedDemo(server.url, server.secrets.ADMIN_TOKEN, server.persistTo);

@@ -1,9 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { DESKTOP, launchBrowser, PHONE, readQrFromScreen, saveScreenshot } from './browser.ts';
 import { LOGIN_PATH, pageOpener, pixelAt, qrPixelCensus, startAtDemo, textOf as text, watchProblems } from './page-kit.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 const SERVICE = 'Demo relying service';
 
@@ -20,8 +19,8 @@ describe('hosted login page in Chromium: layout, languages, colours, headers', (
   const open = pages.open;
 
   beforeAll(async () => {
-    await Promise.all([startTestServer().then((s) => (server = s)), launchBrowser().then((b) => (browser = b))]);
-    await seedDemoClient(server.url, server.persistTo);
+    server = sharedTestServer();
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await pages.closeAll();

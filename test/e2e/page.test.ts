@@ -18,7 +18,7 @@ import {
   watchProblems,
   type KeyHolder,
 } from './page-kit.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, startTestServer, type RunningServer } from './server.ts';
 
 const SERVICE = 'Demo relying service';
 const PERSON = { given_name: 'Alžběta', family_name: 'Krátká' };
@@ -43,12 +43,12 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
   const open = pages.open;
 
   beforeAll(async () => {
+    server = sharedTestServer();
     await Promise.all([
-      startTestServer().then((s) => (server = s)),
       startTestServer({ vars: { LOGIN_VALIDITY_SECONDS: String(SHORT_VALIDITY_SECONDS) } }).then((s) => (short = s)),
       launchBrowser().then((b) => (browser = b)),
     ]);
-    await Promise.all([seedDemoClient(server.url, server.persistTo), seedDemoClient(short.url, short.persistTo)]);
+    await seedDemoClient(short.url, short.persistTo); // the shared server is seeded already
     [person, shortPerson] = await Promise.all([enrolPerson(server, PERSON, DEVICE), enrolPerson(short, PERSON, DEVICE)]);
   });
   afterAll(async () => {

@@ -14,11 +14,10 @@ import { importJWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceRequestMessage } from '../../src/mobile/protocol.ts';
 import type { Browser } from 'playwright-core';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { createIdentity, enrolInApp, listDevices, saveScreen, startDemoLogin } from './app-helpers.ts';
 import { DESKTOP, launchBrowser, newContext, PHONE, readQrFromScreen } from './browser.ts';
 import { runCli } from './cli-run.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -115,8 +114,7 @@ describe('pairing and notifications against wrangler dev', () => {
   const key = (args: string[]) => runCli('key', args);
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-    await seedDemoClient(server.url, server.persistTo);
+    [server, browser] = await Promise.all([sharedTestServer(), launchBrowser()]);
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,10 +1,9 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerLogin, scanLogin } from '../../cli/lib/mobile-client.ts';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { DESKTOP, launchBrowser, readQrFromScreen } from './browser.ts';
 import { DEMO_CALLBACK, enrolPerson, pageOpener, startAtDemo, textOf as text, waitForState, watchProblems, type KeyHolder } from './page-kit.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 const SERVICE = 'Demo relying service';
 
@@ -20,8 +19,8 @@ describe('hosted login page in Chromium: the way back to the service', () => {
   const pages = pageOpener(() => browser);
 
   beforeAll(async () => {
-    await Promise.all([startTestServer().then((s) => (server = s)), launchBrowser().then((b) => (browser = b))]);
-    await seedDemoClient(server.url, server.persistTo);
+    server = sharedTestServer();
+    browser = await launchBrowser();
     person = await enrolPerson(server, { given_name: 'Eva', family_name: 'Malá' }, 'Evin telefon');
   });
   afterAll(async () => {

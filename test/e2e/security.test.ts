@@ -2,13 +2,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { seedDemoClient } from '../../scripts/lib/seed.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, newContext } from './browser.ts';
 import { runCli } from './cli-run.ts';
 import { registerRp, startLogin, type FlowServer, type RpClient } from './flow.ts';
 import { startAtDemo } from './page-kit.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 describe('review 9: operator CLI over plain http', () => {
   it('refuses a non-loopback http --server before sending the token', async () => {
@@ -40,10 +39,9 @@ describe('review 2: a binding cookie planted from another origin binds nothing (
       res.end('<!doctype html><title>sibling</title><p>planted</p>');
     });
     await new Promise<void>((resolve) => sibling.listen(0, '127.0.0.1', resolve));
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    [server, browser] = await Promise.all([sharedTestServer(), launchBrowser()]);
     const flow: FlowServer = { url: server.url, adminToken: server.secrets.ADMIN_TOKEN };
     rp = await registerRp(flow);
-    await seedDemoClient(server.url, server.persistTo);
   }, 60_000);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyStore } from '../../cli/lib/mobile-client.ts';
 import { approveOnPhone, enrolPhone, registerRp, type FlowServer, type RpClient } from './flow.ts';
-import { startTestServer, type RunningServer } from './server.ts';
+import { sharedTestServer, type RunningServer } from './server.ts';
 
 const SESSION_COOKIE = '__Host-mk_session';
 
@@ -63,7 +63,7 @@ describe('single sign-on under wrangler dev', () => {
   let phone: KeyStore;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await sharedTestServer();
     flow = { url: server.url, adminToken: server.secrets.ADMIN_TOKEN };
     first = await registerRp(flow, { name: 'Portál občana', redirectUri: 'http://127.0.0.1:9/first' });
     second = await registerRp(flow, { name: 'Daňová správa', redirectUri: 'http://127.0.0.1:9/second' });

@@ -4,7 +4,7 @@
  * (src/oidc/backchannel.ts) is replaced by a recording fake; its own tests live with it.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BrowserSession, StartBrowserSession } from '../../src/browser-session/BrowserSession.ts';
 import { browserSessionStub } from '../../src/browser-session/api.ts';
 import { sessionsOfDevice } from '../../src/browser-session/index-db.ts';
@@ -25,6 +25,15 @@ beforeEach(() => {
   fake.answers.clear();
 });
 
+/** The runtime's real delivery, put back after this file: the worker project shares its isolate across files (`isolate: false`). */
+let realDeliver: typeof BrowserSession.deliver | undefined;
+afterAll(async () => {
+  vi.restoreAllMocks();
+  if (!realDeliver) return;
+  const stub = browserSessionStub(env, env.BROWSER_SESSION.newUniqueId().toString())!;
+  await runInDurableObject(stub, (instance: BrowserSession) => void ((instance.constructor as typeof BrowserSession).deliver = realDeliver!));
+});
+
 const SECRET_HASH = 'a'.repeat(64);
 
 async function newSession(overrides: Partial<StartBrowserSession> = {}) {
@@ -32,7 +41,9 @@ async function newSession(overrides: Partial<StartBrowserSession> = {}) {
   const stub = browserSessionStub(env, id)!;
   // The runtime's own class (the test's import may be another module instance).
   await runInDurableObject(stub, async (instance: BrowserSession) => {
-    (instance.constructor as typeof BrowserSession).deliver = fake.deliver;
+    const runtime = instance.constructor as typeof BrowserSession;
+    if (runtime.deliver !== fake.deliver) realDeliver = runtime.deliver;
+    runtime.deliver = fake.deliver;
   });
   const view = await stub.create({
     secretHash: SECRET_HASH,
