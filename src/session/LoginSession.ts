@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { answerMessage, buildLoginUrl, importDeviceKey, signedMessage, verifyWithDeviceKey } from '../mobile/protocol.ts';
-import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
+import { checkStoredFrame, frameLinks, newRotation, scheduleTick, spendLaunchToken, type FrameKind, type FrameMemo } from './rotation.ts';
 import { randomToken, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord } from './machine.ts';
@@ -118,7 +118,7 @@ export class LoginSession extends DurableObject<Env> {
     const record = got.get(KEY.login) as LoginRecord | undefined;
     const started = got.get(KEY.start) as Stored | undefined;
     if (!record || !started) return { ok: false, problem: notFound() };
-    const frame = await checkStoredFrame(this.ctx.storage, this.#id, record.createdAt, input.frame, Date.now());
+    const frame = await checkStoredFrame(this.ctx.storage, this.#id, record.createdAt, input.frame, Date.now(), this.#frames);
     // A genuine but old frame of a login that has moved on hears what became of the login instead;
     // a used launch token is refused while the login is open, even to the device that used it.
     const open = (record.state === 'pending' && Date.now() < record.expiresAt) || (input.frame.startsWith('l.') && !isTerminal(record.state));
@@ -445,6 +445,9 @@ export class LoginSession extends DurableObject<Env> {
    */
   #key?: { jwk: string; key: CryptoKey | null };
 
+  /** The imported frame key and the last socket snapshot's drawn frames (./rotation.ts {@link FrameMemo}). */
+  #frames: FrameMemo = {};
+
   async #importKey(device: DeviceKey): Promise<CryptoKey | null> {
     const jwk = `${device.publicJwk.x}.${device.publicJwk.y}`;
     if (this.#key?.jwk !== jwk) this.#key = { jwk, key: await importDeviceKey(device.publicJwk) };
@@ -520,7 +523,7 @@ export class LoginSession extends DurableObject<Env> {
       locale: stored.locale,
     };
     if (record.state === 'pending') {
-      const links = await frameLinks(this.ctx.storage, this.#id, record.createdAt, kind, snapshot.now, (frame) => buildLoginUrl(this.#origin, this.#id, frame));
+      const links = await frameLinks(this.ctx.storage, this.#id, record.createdAt, kind, snapshot.now, (frame) => buildLoginUrl(this.#origin, this.#id, frame), this.#frames);
       Object.assign(snapshot, links);
     }
     // No device name (often the person's own name): the page learns only that a key scanned,
