@@ -57,6 +57,13 @@ type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
 
 const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
+/** Why a request with `bindingHash` may not see the login whose stored binding is `stored`, or null when it may. */
+function bindingProblem(stored: string | undefined, bindingHash: string): ProblemData | null {
+  if (!stored) return notFound();
+  if (!bindingHash || !timingSafeEqual(stored, bindingHash)) return problems.loginBinding().toJSON();
+  return null;
+}
+
 /**
  * One login attempt: its state machine, its expiry alarm and the page's hibernatable WebSockets.
  * The Worker reaches it by the id in the page URL, the QR and (later) the authorization code.
@@ -89,14 +96,18 @@ export class LoginSession extends DurableObject<Env> {
     });
     await this.ctx.storage.setAlarm(record.expiresAt);
     observeLogin(this.env, (p) => this.ctx.waitUntil(p), this.#id, init.client.id, undefined, record);
-    return { ok: true, value: await this.#snapshot(record) };
+    return { ok: true, value: await this.#snapshot(record, 's', stored) };
   }
 
-  /** The current snapshot for the browser holding the binding cookie (its SHA-256 hex). */
+  /**
+   * The current snapshot for the browser holding the binding cookie (its SHA-256 hex). The
+   * binding, the record and the start context in one storage read.
+   */
   async read(bindingHash: string): Promise<Result<LoginSnapshot>> {
-    const problem = await this.#checkBinding(bindingHash);
+    const got = await this.ctx.storage.get([KEY.binding, KEY.login, KEY.start]);
+    const problem = bindingProblem(got.get(KEY.binding) as string | undefined, bindingHash);
     if (problem) return { ok: false, problem };
-    return { ok: true, value: await this.#snapshot(await this.#record()) };
+    return { ok: true, value: await this.#snapshot(got.get(KEY.login) as LoginRecord | undefined, 's', got.get(KEY.start) as Stored | undefined) };
   }
 
   /** Cancels a pending or scanned login from the browser that started it. Idempotent. */
@@ -421,12 +432,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   async #checkBinding(bindingHash: string): Promise<ProblemData | null> {
-    const stored = await this.ctx.storage.get<string>(KEY.binding);
-    if (!stored) return notFound();
-    if (!bindingHash || !timingSafeEqual(stored, bindingHash)) {
-      return problems.loginBinding().toJSON();
-    }
-    return null;
+    return bindingProblem(await this.ctx.storage.get<string>(KEY.binding), bindingHash);
   }
 
   async #checkSignature(device: DeviceKey, signature: string, message: Uint8Array<ArrayBuffer>): Promise<ProblemData | null> {
