@@ -178,13 +178,16 @@ function linePenalty(lines: Int32Array, start: number, w: number, n: number, run
   return score;
 }
 
-/** The penalty score of a masked, packed symbol (ISO/IEC 18004 §7.8.3.1: N1 = 3, N2 = 3, N3 = 40, N4 = 10). */
-function penalty(packed: Packed, n: number): number {
+/**
+ * The penalty score of a masked, packed symbol (ISO/IEC 18004 §7.8.3.1: N1 = 3, N2 = 3, N3 = 40,
+ * N4 = 10), or some score of at least `bound` as soon as it is clear that the score reaches
+ * `bound` (every line's N1 + N3 is at least 0, so the lines are scored last, and no further
+ * once the sum gets there): a mask that cannot score below the best so far is not scored to the end.
+ */
+function penalty(packed: Packed, n: number, bound: number): number {
   const { rows, cols } = packed;
   const w = lineWords(n);
   let score = 0;
-  const runs = new Int32Array(n + 2);
-  for (let a = 0; a < n; a++) score += linePenalty(rows, a * w, w, n, runs) + linePenalty(cols, a * w, w, n, runs);
   // 2×2 blocks of one colour, by their top left module (x up to n - 2).
   const tail = n - 1 - ((w - 1) << 5); // valid top left modules in a row's last word
   const tailMask = tail >= 32 ? -1 : (1 << Math.max(0, tail)) - 1;
@@ -204,7 +207,10 @@ function penalty(packed: Packed, n: number): number {
   let dark = 0;
   for (let i = 0; i < rows.length; i++) dark += popcount(rows[i]!);
   const total = n * n;
-  return score + (Math.ceil(Math.abs(dark * 20 - total * 10) / total) - 1) * 10;
+  score += (Math.ceil(Math.abs(dark * 20 - total * 10) / total) - 1) * 10;
+  const runs = new Int32Array(n + 2);
+  for (let a = 0; a < n && score < bound; a++) score += linePenalty(rows, a * w, w, n, runs) + linePenalty(cols, a * w, w, n, runs);
+  return score;
 }
 
 /** The format modules of a side of `n` as [x, y, bit of the format word] ({@link drawFormat}), and the dark module as bit 15. */
@@ -271,7 +277,7 @@ export function drawQr(text: string): DrawnQr {
       scored.rows[r] = (scored.rows[r]! & ~(1 << (x & 31))) | (bit << (x & 31));
       scored.cols[c] = (scored.cols[c]! & ~(1 << (y & 31))) | (bit << (y & 31));
     }
-    const score = penalty(scored, n);
+    const score = penalty(scored, n, lowest); // the first mask of lowest score wins, as in uqr
     if (score < lowest) {
       lowest = score;
       best = mask;
