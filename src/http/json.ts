@@ -60,20 +60,12 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
 
 /**
  * Reads a request body, stopping (and cancelling the stream) as soon as it exceeds `maxBytes`,
- * so a huge or chunked body without `Content-Length` is never buffered whole. A body that
- * declares a `Content-Length` within `maxBytes` is read in one call instead of chunk by chunk
- * (the runtime's HTTP framing delivers no more than the declared length; its size is checked
- * again after reading all the same).
+ * so a huge or chunked body without `Content-Length` is never buffered whole.
  * @param maxBytes the largest accepted body, in bytes.
  * @returns the body's bytes, or null when it is larger than `maxBytes`.
  */
 export async function readBytesLimited(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | null> {
   if (!request.body) return new Uint8Array(0);
-  const declared = request.headers.get('Content-Length');
-  if (declared !== null && /^[0-9]{1,9}$/.test(declared) && Number(declared) <= maxBytes) {
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    return bytes.byteLength <= maxBytes ? bytes : null;
-  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
