@@ -63,9 +63,9 @@ function readDrawn(drawn: string): string | undefined {
 const loginUrl = fc.stringMatching(/^https:\/\/[a-z]{3,20}\.[a-z]{2,3}\/key\/login#[0-9a-f]{64}\.[rs][1-9]\d{0,3}\.[A-Za-z0-9_-]{22}$/);
 
 describe('the QR the server draws', () => {
-  it('is the symbol uqr makes with its own choice of mask, module for module (login URLs, ASCII, any Unicode)', () => {
+  it('is the symbol uqr makes with its own choice of mask, module for module', () => {
     fc.assert(
-      fc.property(fc.oneof(loginUrl, fc.string({ minLength: 1, maxLength: 400 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 })), (text) => {
+      fc.property(fc.oneof(loginUrl, fc.string({ minLength: 1, maxLength: 400 })), (text) => {
         expect(modulesOf(drawQr(text))).toEqual(encode(text, { ecc: 'M', border: 0 }).data);
       }),
       { numRuns: 300 },
