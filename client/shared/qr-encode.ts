@@ -12,7 +12,6 @@
  */
 import { encode } from 'uqr';
 import type { DrawnQr } from './qr-path.ts';
-import { byteSymbol, type QrSymbol } from './qr-symbol.ts';
 
 /** Whether mask pattern `mask` (0–7, ISO/IEC 18004 table 10) inverts the module at column x, row y. */
 function masked(mask: number, x: number, y: number): boolean {
@@ -225,25 +224,6 @@ function formatCells(n: number): [number, number, number][] {
   return cells;
 }
 
-/** The unmasked symbol as `uqr` encodes it (text that is not one byte segment: see client/shared/qr-symbol.ts). */
-function uqrSymbol(text: string): QrSymbol {
-  const qr = encode(text, { ecc: 'M', border: 0, maskPattern: 0 });
-  const n = qr.size;
-  const size = paddedSize(n);
-  const modules = new Uint8Array(size);
-  const data = new Uint8Array(size);
-  for (let y = 0; y < n; y++) {
-    const types = qr.types[y]!;
-    const dark = qr.data[y]!;
-    for (let x = 0, i = y * n; x < n; x++, i++) {
-      const isData = types[x] === 0 ? 1 : 0;
-      data[i] = isData;
-      modules[i] = (dark[x] ? 1 : 0) ^ (isData & (1 ^ ((x + y) & 1))); // undo mask 0: (x + y) % 2 === 0
-    }
-  }
-  return { n, modules, data };
-}
-
 /**
  * The QR code of `text` (byte mode, error correction level M — 15 % recovery, which tolerates
  * a glare spot on a laptop screen — the smallest version that holds it, the mask of lowest
@@ -251,9 +231,21 @@ function uqrSymbol(text: string): QrSymbol {
  * @throws {RangeError} when the text does not fit a version-40 code.
  */
 export function drawQr(text: string): DrawnQr {
+  const qr = encode(text, { ecc: 'M', border: 0, maskPattern: 0 });
+  const n = qr.size;
   // One byte a module, padded to whole words so that masking runs four modules at a time.
-  const { n, modules: unmasked, data } = byteSymbol(text) ?? uqrSymbol(text);
   const size = paddedSize(n);
+  const unmasked = new Uint8Array(size);
+  const data = new Uint8Array(size); // 1 where a module holds data (is masked)
+  for (let y = 0; y < n; y++) {
+    const types = qr.types[y]!;
+    const modules = qr.data[y]!;
+    for (let x = 0, i = y * n; x < n; x++, i++) {
+      const isData = types[x] === 0 ? 1 : 0;
+      data[i] = isData;
+      unmasked[i] = (modules[x] ? 1 : 0) ^ (isData & (1 ^ ((x + y) & 1))); // undo mask 0: (x + y) % 2 === 0
+    }
+  }
   // Each mask scored on the packed symbol: masked a word at a time, then the format modules set.
   const w = lineWords(n);
   const packedUnmasked = pack(unmasked, n);
