@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ProblemError, problems, type ProblemData } from '../http/problem.ts';
 import { answerMessage, buildLoginUrl, importDeviceKey, signedMessage, verifyWithDeviceKey } from '../mobile/protocol.ts';
-import { checkStoredFrame, dropTickIfUnwatched, frameLinks, frameTick, newRotation, scheduleTick, spendLaunchToken, type FrameKind } from './rotation.ts';
+import { checkStoredFrame, dropTickIfUnwatched, frameLinks, frameTick, newRotation, scheduleTick, spendLaunchToken, type FrameKind, type FrameMemo } from './rotation.ts';
 import { randomToken, timingSafeEqual } from './crypto.ts';
 import { observeLogin } from './observe.ts';
 import { createLogin, isTerminal, transition, type LoginEvent, type LoginRecord } from './machine.ts';
@@ -57,6 +57,13 @@ type Stored = Omit<StartLogin, 'bindingHash' | 'validitySeconds'>;
 
 const notFound = (): ProblemData => problems.notFound('No such login.').toJSON();
 
+/** Why a request with `bindingHash` may not see the login whose stored binding is `stored`, or null when it may. */
+function bindingProblem(stored: string | undefined, bindingHash: string): ProblemData | null {
+  if (!stored) return notFound();
+  if (!bindingHash || !timingSafeEqual(stored, bindingHash)) return problems.loginBinding().toJSON();
+  return null;
+}
+
 /**
  * One login attempt: its state machine, its expiry alarm and the page's hibernatable WebSockets.
  * The Worker reaches it by the id in the page URL, the QR and (later) the authorization code.
@@ -89,14 +96,18 @@ export class LoginSession extends DurableObject<Env> {
     });
     await this.ctx.storage.setAlarm(record.expiresAt);
     observeLogin(this.env, (p) => this.ctx.waitUntil(p), this.#id, init.client.id, undefined, record);
-    return { ok: true, value: await this.#snapshot(record) };
+    return { ok: true, value: await this.#snapshot(record, 's', stored) };
   }
 
-  /** The current snapshot for the browser holding the binding cookie (its SHA-256 hex). */
+  /**
+   * The current snapshot for the browser holding the binding cookie (its SHA-256 hex). The
+   * binding, the record and the start context in one storage read.
+   */
   async read(bindingHash: string): Promise<Result<LoginSnapshot>> {
-    const problem = await this.#checkBinding(bindingHash);
+    const got = await this.ctx.storage.get([KEY.binding, KEY.login, KEY.start]);
+    const problem = bindingProblem(got.get(KEY.binding) as string | undefined, bindingHash);
     if (problem) return { ok: false, problem };
-    return { ok: true, value: await this.#snapshot(await this.#record()) };
+    return { ok: true, value: await this.#snapshot(got.get(KEY.login) as LoginRecord | undefined, 's', got.get(KEY.start) as Stored | undefined) };
   }
 
   /** Cancels a pending or scanned login from the browser that started it. Idempotent. */
@@ -118,7 +129,7 @@ export class LoginSession extends DurableObject<Env> {
     const record = got.get(KEY.login) as LoginRecord | undefined;
     const started = got.get(KEY.start) as Stored | undefined;
     if (!record || !started) return { ok: false, problem: notFound() };
-    const frame = await checkStoredFrame(this.ctx.storage, this.#id, record.createdAt, input.frame, Date.now());
+    const frame = await checkStoredFrame(this.ctx.storage, this.#id, record.createdAt, input.frame, Date.now(), this.#frames);
     // A genuine but old frame of a login that has moved on hears what became of the login instead;
     // a used launch token is refused while the login is open, even to the device that used it.
     const open = (record.state === 'pending' && Date.now() < record.expiresAt) || (input.frame.startsWith('l.') && !isTerminal(record.state));
@@ -432,12 +443,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   async #checkBinding(bindingHash: string): Promise<ProblemData | null> {
-    const stored = await this.ctx.storage.get<string>(KEY.binding);
-    if (!stored) return notFound();
-    if (!bindingHash || !timingSafeEqual(stored, bindingHash)) {
-      return problems.loginBinding().toJSON();
-    }
-    return null;
+    return bindingProblem(await this.ctx.storage.get<string>(KEY.binding), bindingHash);
   }
 
   async #checkSignature(device: DeviceKey, signature: string, message: Uint8Array<ArrayBuffer>): Promise<ProblemData | null> {
@@ -455,6 +461,9 @@ export class LoginSession extends DurableObject<Env> {
    * coordinates), so a revocation is never outlived: the Worker refuses a revoked key before.
    */
   #key?: { jwk: string; key: CryptoKey | null };
+
+  /** The imported frame key and the last socket snapshot's drawn frames (./rotation.ts {@link FrameMemo}). */
+  #frames: FrameMemo = {};
 
   async #importKey(device: DeviceKey): Promise<CryptoKey | null> {
     const jwk = `${device.publicJwk.x}.${device.publicJwk.y}`;
@@ -531,7 +540,7 @@ export class LoginSession extends DurableObject<Env> {
       locale: stored.locale,
     };
     if (record.state === 'pending') {
-      const links = await frameLinks(this.ctx.storage, this.#id, record.createdAt, kind, snapshot.now, (frame) => buildLoginUrl(this.#origin, this.#id, frame));
+      const links = await frameLinks(this.ctx.storage, this.#id, record.createdAt, kind, snapshot.now, (frame) => buildLoginUrl(this.#origin, this.#id, frame), this.#frames);
       Object.assign(snapshot, links);
     }
     // No device name (often the person's own name): the page learns only that a key scanned,

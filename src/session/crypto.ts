@@ -5,10 +5,15 @@ export function randomToken(bytes = 32): string {
   return base64urlEncode(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
+/** Two lowercase hex digits of each byte value. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** SHA-256 of a UTF-8 string, lowercase hex. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  let hex = '';
+  for (const byte of digest) hex += HEX[byte]!;
+  return hex;
 }
 
 /** Compares two strings in time independent of where they differ (lengths may leak). */

@@ -40,7 +40,8 @@ export interface GrantHost {
   retainUntil(until: number): Promise<void>;
   /**
    * The object's own storage keys, for the one write that starts a login already approved
-   * (`startFromSession` in ./handback.ts); nothing else here writes them.
+   * (`startFromSession` in ./handback.ts; nothing else here writes them) and for reading several
+   * in one storage call (`redeemCode`).
    */
   keys: { login: string; start: string; binding: string; device: string };
   /** How long an ended login's storage is kept, in milliseconds. */
@@ -179,9 +180,12 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
   }
   const redeemed = await host.apply({ type: 'redeem', at: now });
   if (!redeemed.ok) return { ok: false, error: 'invalid_grant', description: DESCRIPTIONS.codeNotRedeemable };
-  const authorization = await host.authorization();
-  const device = await host.device();
-  const record = (await host.record())!;
+  // The authorization request, the device, the record and the browser-session link in one storage read.
+  const got = await host.storage.get([host.keys.start, host.keys.device, host.keys.login, OIDC_KEY.browserSession]);
+  const authorization = (got.get(host.keys.start) as { authorization: Record<string, unknown> }).authorization;
+  const device = got.get(host.keys.device) as DeviceKey;
+  const record = got.get(host.keys.login) as LoginRecord;
+  const link = got.get(OIDC_KEY.browserSession) as BrowserSessionLink | undefined;
   const token: AccessTokenRecord = {
     hash: tokenHash,
     clientId: input.clientId,
@@ -194,7 +198,6 @@ export async function redeemCode(host: GrantHost, input: Redemption): Promise<Gr
   };
   await host.storage.put({ [OIDC_KEY.code]: { ...code!, redeemedAt: now }, [OIDC_KEY.accessToken]: token });
   await host.retainUntil(token.expiresAt);
-  const link = await host.storage.get<BrowserSessionLink>(OIDC_KEY.browserSession);
   return {
     ok: true,
     value: {

@@ -119,19 +119,42 @@ export function isFresh(kind: FrameKind, step: number, createdAt: number, now: n
  * `mobile-key-frame-v2\n<kind>\n<loginId>\n<step>` (22 characters).
  * @param key base64url of the object's frame key.
  */
-export async function frameMac(key: string, kind: FrameKind, loginId: string, step: number): Promise<string> {
-  const raw = base64urlDecode(key);
-  if (!raw) throw new TypeError('frame key is not base64url');
-  const hmac = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+export async function frameMac(key: string, kind: FrameKind, loginId: string, step: number, memo?: FrameMemo): Promise<string> {
+  const hmac = await hmacKey(key, memo);
   const text = ['mobile-key-frame-v2', kind, loginId, String(step)].join('\n');
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', hmac, new TextEncoder().encode(text)));
   return base64urlEncode(mac.slice(0, 16));
 }
 
+/**
+ * What a login's object keeps in memory between calls so that no frame work is done twice: the
+ * frame key imported for HMAC, and the drawn QR of each frame the last socket snapshot carried,
+ * by login URL (the next push shows the last of them again as its current frame; a `refresh`
+ * shows all of them again). A frame's drawing depends on its URL alone, so a reused drawing is
+ * the very one drawing it again would give. Only the last snapshot's frames are kept (four
+ * strings of ~400 characters); an evicted or hibernated object starts empty and draws again.
+ */
+export interface FrameMemo {
+  /** The imported key, for the base64url frame key it was imported from. */
+  hmac?: { key: string; imported: Promise<CryptoKey> };
+  /** Drawn QR codes of the last socket snapshot's frames, by login URL. */
+  drawn?: Map<string, DrawnQr>;
+}
+
+/** The frame key imported for HMAC-SHA256 signing, once per `memo` (every call without one). */
+function hmacKey(key: string, memo?: FrameMemo): Promise<CryptoKey> {
+  if (memo?.hmac?.key === key) return memo.hmac.imported;
+  const raw = base64urlDecode(key);
+  if (!raw) throw new TypeError('frame key is not base64url');
+  const imported = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  if (memo) memo.hmac = { key, imported };
+  return imported;
+}
+
 /** The frame of `kind` for the second `now` falls in, as it follows the login id: `r12.<mac>`. */
-export async function frameAt(key: string, kind: FrameKind, loginId: string, createdAt: number, now: number): Promise<string> {
+export async function frameAt(key: string, kind: FrameKind, loginId: string, createdAt: number, now: number, memo?: FrameMemo): Promise<string> {
   const step = frameStep(createdAt, now);
-  return `${kind}${step}.${await frameMac(key, kind, loginId, step)}`;
+  return `${kind}${step}.${await frameMac(key, kind, loginId, step, memo)}`;
 }
 
 /**
@@ -149,6 +172,7 @@ export async function checkFrame(input: {
   createdAt: number;
   now: number;
   frame: string;
+  memo?: FrameMemo;
 }): Promise<FrameCheck> {
   const { frame } = input;
   if (frame.startsWith('l.')) {
@@ -162,7 +186,7 @@ export async function checkFrame(input: {
   const step = Number(match[2]);
   // No frame of a later second was ever made; leading zeros are not ours either.
   if (String(step) !== match[2] || step > frameStep(input.createdAt, input.now)) return { ok: false, reason: 'unknown' };
-  if (!timingSafeEqual(await frameMac(input.key, kind, input.loginId, step), match[3]!)) return { ok: false, reason: 'unknown' };
+  if (!timingSafeEqual(await frameMac(input.key, kind, input.loginId, step, input.memo), match[3]!)) return { ok: false, reason: 'unknown' };
   return isFresh(kind, step, input.createdAt, input.now) ? { ok: true, kind } : { ok: false, reason: 'stale' };
 }
 
@@ -228,11 +252,21 @@ export interface NextFrame {
  * `nextFrames` — into their `qr` (client/shared/qr-path.ts), so the page shows each without a
  * QR encoder of its own. Only for what is sent to a page: a socket snapshot (four frames, about
  * 0.4 ms of CPU each: client/shared/qr-encode.ts) and `GET /login/:id/state` (one).
+ * @param memo the object's {@link FrameMemo}: a frame drawn for the previous snapshot is reused,
+ *   and afterwards it holds this snapshot's drawings only.
  * @returns the same object, drawn.
  */
-export function drawFrames<T extends { loginUrl?: string; qr?: DrawnQr; nextFrames?: NextFrame[] }>(links: T): T {
-  if (links.loginUrl) links.qr = drawQr(links.loginUrl);
-  for (const next of links.nextFrames ?? []) next.qr = drawQr(next.loginUrl);
+export function drawFrames<T extends { loginUrl?: string; qr?: DrawnQr; nextFrames?: NextFrame[] }>(links: T, memo?: FrameMemo): T {
+  const previous = memo?.drawn;
+  const drawn = new Map<string, DrawnQr>();
+  const draw = (url: string): DrawnQr => {
+    const qr = drawn.get(url) ?? previous?.get(url) ?? drawQr(url);
+    drawn.set(url, qr);
+    return qr;
+  };
+  if (links.loginUrl) links.qr = draw(links.loginUrl);
+  for (const next of links.nextFrames ?? []) next.qr = draw(next.loginUrl);
+  if (memo) memo.drawn = drawn;
   return links;
 }
 
@@ -241,6 +275,7 @@ export function drawFrames<T extends { loginUrl?: string; qr?: DrawnQr; nextFram
  * next {@link FRAMES_AHEAD} frames, all drawn: {@link drawFrames}), and the launch link while
  * its token is unused.
  * @param build makes `<origin>/key/login#<login id>.<frame>` from a frame.
+ * @param memo the object's {@link FrameMemo} (the imported key, the last socket snapshot's drawings).
  */
 export async function frameLinks(
   storage: DurableObjectStorage,
@@ -249,37 +284,39 @@ export async function frameLinks(
   kind: FrameKind,
   now: number,
   build: (frame: string) => string,
+  memo?: FrameMemo,
 ): Promise<{ loginUrl?: string; qr?: DrawnQr; nextFrames?: NextFrame[]; launchUrl?: string }> {
   const stored = await storage.get([ROTATION_KEY.frameKey, ROTATION_KEY.launch]);
   const key = stored.get(ROTATION_KEY.frameKey) as string | undefined;
   const launch = stored.get(ROTATION_KEY.launch) as LaunchToken | undefined;
   const links: { loginUrl?: string; qr?: DrawnQr; nextFrames?: NextFrame[]; launchUrl?: string } = {};
-  if (key) links.loginUrl = build(await frameAt(key, kind, loginId, createdAt, now));
+  if (key) links.loginUrl = build(await frameAt(key, kind, loginId, createdAt, now, memo));
   if (key && kind === 'r') {
     const step = frameStep(createdAt, now);
     links.nextFrames = await Promise.all(
       Array.from({ length: FRAMES_AHEAD }, async (_, i) => ({
         at: stepStart(createdAt, step + i + 1),
-        loginUrl: build(`r${step + i + 1}.${await frameMac(key, 'r', loginId, step + i + 1)}`),
+        loginUrl: build(`r${step + i + 1}.${await frameMac(key, 'r', loginId, step + i + 1, memo)}`),
       })),
     );
   }
   if (launch && !launch.used) links.launchUrl = build(`l.${launch.token}`);
-  return kind === 'r' ? drawFrames(links) : links;
+  return kind === 'r' ? drawFrames(links, memo) : links;
 }
 
-/** {@link checkFrame} against the object's stored key and launch token. */
+/** {@link checkFrame} against the object's stored key and launch token (`memo`: as {@link frameLinks}). */
 export async function checkStoredFrame(
   storage: DurableObjectStorage,
   loginId: string,
   createdAt: number,
   frame: string,
   now: number,
+  memo?: FrameMemo,
 ): Promise<FrameCheck> {
   const stored = await storage.get([ROTATION_KEY.frameKey, ROTATION_KEY.launch]);
   const key = stored.get(ROTATION_KEY.frameKey) as string | undefined;
   if (!key || typeof frame !== 'string') return { ok: false, reason: 'unknown' };
-  return checkFrame({ key, launch: stored.get(ROTATION_KEY.launch) as LaunchToken | undefined, loginId, createdAt, now, frame });
+  return checkFrame({ key, launch: stored.get(ROTATION_KEY.launch) as LaunchToken | undefined, loginId, createdAt, now, frame, ...(memo ? { memo } : {}) });
 }
 
 /** Marks the launch token used (after the scan it carried took effect). */

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import jsQR from 'jsqr';
 import { encode } from 'uqr';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { drawQr } from '../../client/shared/qr-encode.ts';
 import { drawnPath, QUIET_ZONE } from '../../client/shared/qr-path.ts';
@@ -109,6 +110,30 @@ describe('every frame handed to the page comes drawn', () => {
     const frames = [{ loginUrl: snapshot.loginUrl!, qr: snapshot.qr }, ...snapshot.nextFrames!];
     expect(frames).toHaveLength(4);
     for (const frame of frames) expect(readDrawn(frame.qr!)).toBe(frame.loginUrl);
+  });
+
+  it('an alarm push and a refresh: every frame drawn as a fresh drawing would be, a frame shown again the same', async () => {
+    const login = await startTestLogin();
+    const page = await openPage(login.id, login.cookie);
+    const first = (await page.next()) as unknown as LoginSnapshot;
+    // Three seconds on, the alarm pushes: its current frame is the first snapshot's last.
+    await runInDurableObject(login.stub, async (_instance, state) => {
+      const record = (await state.storage.get<{ createdAt: number }>('login'))!;
+      await state.storage.put('login', { ...record, createdAt: record.createdAt - 3000 });
+    });
+    expect(await runDurableObjectAlarm(login.stub)).toBe(true);
+    const pushed = (await page.next()) as unknown as LoginSnapshot;
+    expect(pushed.loginUrl).toBe(first.nextFrames![2]!.loginUrl);
+    expect(pushed.qr).toBe(first.nextFrames![2]!.qr);
+    page.send('{"type":"refresh"}');
+    const refreshed = (await page.next()) as unknown as LoginSnapshot;
+    page.close();
+    for (const snapshot of [pushed, refreshed]) {
+      const frames = [{ loginUrl: snapshot.loginUrl!, qr: snapshot.qr }, ...snapshot.nextFrames!];
+      expect(frames).toHaveLength(4);
+      for (const frame of frames) expect(frame.qr).toBe(drawQr(frame.loginUrl));
+    }
+    expect(readDrawn(refreshed.nextFrames![2]!.qr!)).toBe(refreshed.nextFrames![2]!.loginUrl);
   });
 
   it('GET /login/:id/state (the page polls it while its socket is down): its static frame', async () => {
