@@ -6,23 +6,9 @@
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deliverBackchannelLogout, signLogoutToken } from '../../src/oidc/backchannel.ts';
-import { getClient, registerClient } from '../../src/oidc/clients.ts';
+import { ensureDemoClients } from './demo-clients.ts';
 import { call } from './helpers.ts';
 import { decide, loginFrom, newPerson } from './oidc-support.ts';
-
-/** Both demo clients as `npm start` registers them (scripts/lib/seed.ts). */
-async function ensureDemoClients() {
-  for (const [clientId, name, base] of [['demo', 'Demo relying service', '/demo'], ['demo-2', 'Second demo service', '/demo/second']] as const) {
-    if (await getClient(env.DB, clientId)) continue;
-    await registerClient(env.DB, {
-      clientId, name, public: true,
-      redirectUris: [`${env.ISSUER}${base}/callback`],
-      postLogoutRedirectUris: [`${env.ISSUER}${base}/logged-out`],
-      backchannelLogoutUri: `${env.ISSUER}${base}/backchannel-logout`,
-      frontchannelLogoutUri: `${env.ISSUER}${base}/frontchannel-logout`,
-    });
-  }
-}
 
 /** Logs in to a demo service with the phone; returns its session cookie. */
 async function demoLogin(base: '/demo' | '/demo/second', sub: string): Promise<string> {

@@ -1,15 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { getClient, registerClient } from '../../src/oidc/clients.ts';
+import { ensureDemoClients } from './demo-clients.ts';
 import { call } from './helpers.ts';
 import { decide, loginFrom, newPerson } from './oidc-support.ts';
-
-/** The demo client as `npm start` registers it (scripts/lib/seed.ts). */
-async function ensureDemoClient() {
-  if (!(await getClient(env.DB, 'demo'))) {
-    await registerClient(env.DB, { clientId: 'demo', name: 'Demo relying service', public: true, redirectUris: [`${env.ISSUER}/demo/callback`] });
-  }
-}
 
 /** Starts the demo's login: returns the /authorize response and the demo's flow cookie. */
 async function startDemo() {
@@ -32,7 +25,7 @@ describe('demo relying service', () => {
   });
 
   it('logs a person in and shows their name and claims', async () => {
-    await ensureDemoClient();
+    await ensureDemoClients();
     const person = await newPerson();
     const { authorized, flowCookie } = await startDemo();
     const login = await loginFrom(authorized);
@@ -53,7 +46,7 @@ describe('demo relying service', () => {
   });
 
   it('reports a denial as access_denied, and a callback without its cookie as a failure', async () => {
-    await ensureDemoClient();
+    await ensureDemoClients();
     const person = await newPerson();
     const { authorized, flowCookie } = await startDemo();
     const login = await loginFrom(authorized);
