@@ -21,8 +21,12 @@ import { scanLogin } from '../cli/lib/mobile-client.ts';
 import { enrolPhone, inPool, openPage, startLogin, type FlowServer, type PageSocket, type RpClient } from '../test/e2e/flow.ts';
 import { openSocket } from './echo.ts';
 
-/** What is held, one object each. */
-export type HeldKind = 'rotating' | 'hidden' | 'scanned' | 'echo' | 'echoStored';
+/**
+ * What is held, one object each. `scannedDropped` and `echoDropped` hold nothing: the same flow
+ * as `scanned` / `echo`, its socket closed as soon as it is in that state — what the flow leaves in
+ * the process without holding anything (the runtime's per-request residue: {@link heldCost}).
+ */
+export type HeldKind = 'rotating' | 'hidden' | 'scanned' | 'echo' | 'echoStored' | 'scannedDropped' | 'echoDropped';
 
 export interface HeldResult {
   kind: HeldKind;
@@ -183,11 +187,11 @@ async function holdUpTo<T>(
 export async function heldLogins(
   server: FlowServer,
   rp: RpClient,
-  kind: 'rotating' | 'hidden' | 'scanned',
+  kind: 'rotating' | 'hidden' | 'scanned' | 'scannedDropped',
   sizes: number[],
   options: HeldOptions,
 ): Promise<HeldResult[]> {
-  const key = kind === 'scanned' ? await enrolPhone(server, { deviceName: 'Bench phone' }) : undefined;
+  const key = kind === 'scanned' || kind === 'scannedDropped' ? await enrolPhone(server, { deviceName: 'Bench phone' }) : undefined;
   return holdUpTo<PageSocket>(
     kind,
     sizes,
@@ -206,6 +210,7 @@ export async function heldLogins(
       // The launch link (single use, valid while pending), as a phone on the same device sends it.
       if (key) await scanLogin({ loginUrl: login.loginUrl, store: key });
       if (key) await page.waitForState('scanned', 60_000);
+      if (kind === 'scannedDropped') await page.close(); // the page goes away: nothing held
       return page;
     },
     async (pages) => void (await inPool(pages, 200, (p) => p.close())),
@@ -213,14 +218,18 @@ export async function heldLogins(
 }
 
 /** Sockets to as many trivial echo objects (bench/echo/): `echo` holds one socket, `echoStored` also one stored key. */
-export function heldEchoSockets(echo: { url: string }, kind: 'echo' | 'echoStored', sizes: number[], options: HeldOptions): Promise<HeldResult[]> {
+export function heldEchoSockets(echo: { url: string }, kind: 'echo' | 'echoStored' | 'echoDropped', sizes: number[], options: HeldOptions): Promise<HeldResult[]> {
   const base = echo.url.replace(/^http/, 'ws');
-  const path = kind === 'echo' ? 'ws' : 'stored';
+  const path = kind === 'echoStored' ? 'stored' : 'ws';
   return holdUpTo<WebSocket>(
     kind,
     sizes,
     options,
-    (i) => openSocket(`${base}/${path}/held-${i}`, {}, 60_000),
+    async (i) => {
+      const ws = await openSocket(`${base}/${path}/held-${i}`, {}, 60_000);
+      if (kind === 'echoDropped') ws.close(); // nothing held
+      return ws;
+    },
     async (sockets) => {
       for (const ws of sockets) ws.close();
     },
@@ -236,6 +245,20 @@ export function marginalBytes(results: HeldResult[]): number {
   const [a, b] = ok.slice(-2);
   if (a && b) return (b.after - a.after) / (b.held - a.held);
   return a ? a.perObject : Number.NaN;
+}
+
+/**
+ * What holding costs, like for like: the marginal bytes per object of a held kind less those of
+ * the same flow with nothing held (its `…Dropped` kind, on its own fresh process, same sizes and
+ * pace). This local runtime never gives back what a request leaves (workerd through Miniflare:
+ * ~13 KiB per trivial request, more per Durable Object, D1 and rate-limit call, growing linearly
+ * to 20,000 requests; docs/performance.md, "What a held login holds"), so the marginal bytes of a
+ * held kind count every request its flow made, held or not.
+ * @param held {@link marginalBytes} of the held kind; @param dropped of its `…Dropped` kind (bytes).
+ * @returns bytes per object; NaN when either is missing.
+ */
+export function heldCost(held: number | undefined, dropped: number | undefined): number {
+  return held === undefined || dropped === undefined ? Number.NaN : held - dropped;
 }
 
 /**

@@ -22,7 +22,7 @@ import { freePort, startServer, type RunningServer } from '../scripts/lib/server
 import { launchBrowser } from '../test/e2e/browser.ts';
 import { enrolPhone, inPool, registerRp, runLogin, type FlowServer, type RpClient } from '../test/e2e/flow.ts';
 import { echoRoundTrips, startEcho, trivialRequest, writeThenSend } from './echo.ts';
-import { ceilingOf, heldEchoSockets, heldLogins, marginalBytes, openFileLimit, type HeldKind, type HeldResult } from './held.ts';
+import { ceilingOf, heldCost, heldEchoSockets, heldLogins, marginalBytes, openFileLimit, type HeldKind, type HeldResult } from './held.ts';
 import { decisionToPage } from './latency.ts';
 import { pageCost, type PageCost } from './page.ts';
 import { peerLogin, spawnPeer, startPeer, type Peer } from './peer.ts';
@@ -212,7 +212,7 @@ async function page(build: typeof authorizationUrl, rp: { config: oidc.Configura
 }
 
 /** What bench/held.ts holds, in this order; each kind on a fresh process (none inherits another's memory). */
-const HELD_KINDS = (['rotating', 'hidden', 'scanned', 'echo', 'echoStored'] as HeldKind[]).filter(
+const HELD_KINDS = (['rotating', 'hidden', 'scanned', 'scannedDropped', 'echo', 'echoDropped', 'echoStored'] as HeldKind[]).filter(
   (k) => !process.env.BENCH_HELD_KINDS || process.env.BENCH_HELD_KINDS.split(',').includes(k), // e.g. BENCH_HELD_KINDS=scanned,echo
 );
 
@@ -238,7 +238,7 @@ async function held(column: Column): Promise<void> {
   const heldKinds = column === 'runtime-disk' ? HELD_KINDS.filter((k) => k === 'scanned' || k === 'echo') : HELD_KINDS;
   for (const kind of heldKinds) {
     checkDeadline(`held ${kind}`);
-    const echo = kind === 'echo' || kind === 'echoStored';
+    const echo = kind === 'echo' || kind === 'echoStored' || kind === 'echoDropped';
     try {
       const server = await start(column, { echo, maxOpenFiles: 100_000 });
       let results: HeldResult[];
@@ -339,9 +339,17 @@ function targets(column: Column): Target[] {
   // Held: the state a login is held in for long and that can hibernate — scanned, the person
   // deciding on the phone — at the marginal bytes per object (bench/held.ts marginalBytes) against
   // the target's echo object holding one socket; then against one that also stores a key.
+  // Like for like (bench/held.ts heldCost): each kind's marginal bytes less those of the same
+  // flow with nothing held, for ours and the echo alike — this runtime keeps what every request
+  // leaves, held or not. The raw marginal bytes (the figure before) stay beside it.
   const heldKind = (k: HeldKind) => f.heldLogins?.kinds?.[k]?.marginalBytesPerObject as number | undefined;
-  add('held login memory after hibernation (scanned, bytes per object held) vs echo object holding one socket', heldKind('scanned'), heldKind('echo'), '≤ 1.2×', (r) => r <= 1.2);
-  add('  the same vs echo object holding one socket and one stored key (fairer baseline)', heldKind('scanned'), heldKind('echoStored'), '≤ 1.2×', (r) => r <= 1.2);
+  const cost = (k: HeldKind, dropped: HeldKind) => {
+    const v = heldCost(heldKind(k), heldKind(dropped));
+    return Number.isFinite(v) ? v : undefined;
+  };
+  add('held login memory after hibernation, what holding costs (scanned less scannedDropped, bytes per object) vs echo object holding one socket (echo less echoDropped)', cost('scanned', 'scannedDropped'), cost('echo', 'echoDropped'), '≤ 1.2×', (r) => r <= 1.2);
+  add('  raw marginal bytes (the figure before: scanned vs echo, each with its flow\'s per-request residue)', heldKind('scanned'), heldKind('echo'), '≤ 1.2×', (r) => r <= 1.2);
+  add('  raw, vs echo object holding one socket and one stored key', heldKind('scanned'), heldKind('echoStored'), '≤ 1.2×', (r) => r <= 1.2);
   const page = (f.pageCost ?? figures['runtime-tmpfs'].pageCost ?? figures.dev.pageCost) as PageCost | undefined;
   add('login page: gzip bytes of everything it loads vs 10 KB', page?.gzipBytes, 10 * 1024, '≤ 1.0×', (r) => r <= 1);
   add('login page: requests before first paint vs one', page?.requestsForFirstPaint, 1, '= 1', (r) => r === 1);
