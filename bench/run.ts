@@ -341,15 +341,16 @@ function targets(column: Column): Target[] {
   // the target's echo object holding one socket; then against one that also stores a key.
   // Like for like (bench/held.ts heldCost): each kind's marginal bytes less those of the same
   // flow with nothing held, for ours and the echo alike — this runtime keeps what every request
-  // leaves, held or not. The raw marginal bytes (the figure before) stay beside it.
+  // leaves, held or not. The raw marginal bytes stay the target (the issue's reading); the like
+  // for like figure is beside it, to say how much of the gap is the runtime's residue.
   const heldKind = (k: HeldKind) => f.heldLogins?.kinds?.[k]?.marginalBytesPerObject as number | undefined;
   const cost = (k: HeldKind, dropped: HeldKind) => {
     const v = heldCost(heldKind(k), heldKind(dropped));
     return Number.isFinite(v) ? v : undefined;
   };
-  add('held login memory after hibernation, what holding costs (scanned less scannedDropped, bytes per object) vs echo object holding one socket (echo less echoDropped)', cost('scanned', 'scannedDropped'), cost('echo', 'echoDropped'), '≤ 1.2×', (r) => r <= 1.2);
-  add('  raw marginal bytes (the figure before: scanned vs echo, each with its flow\'s per-request residue)', heldKind('scanned'), heldKind('echo'), '≤ 1.2×', (r) => r <= 1.2);
-  add('  raw, vs echo object holding one socket and one stored key', heldKind('scanned'), heldKind('echoStored'), '≤ 1.2×', (r) => r <= 1.2);
+  add('held login memory after hibernation (scanned, bytes per object held) vs echo object holding one socket', heldKind('scanned'), heldKind('echo'), '≤ 1.2×', (r) => r <= 1.2);
+  add('  like for like: what holding costs (scanned less scannedDropped) vs the echo\'s (echo less echoDropped)', cost('scanned', 'scannedDropped'), cost('echo', 'echoDropped'), '≤ 1.2×', (r) => r <= 1.2);
+  add('  the same vs echo object holding one socket and one stored key', heldKind('scanned'), heldKind('echoStored'), '≤ 1.2×', (r) => r <= 1.2);
   const page = (f.pageCost ?? figures['runtime-tmpfs'].pageCost ?? figures.dev.pageCost) as PageCost | undefined;
   add('login page: gzip bytes of everything it loads vs 10 KB', page?.gzipBytes, 10 * 1024, '≤ 1.0×', (r) => r <= 1);
   add('login page: requests before first paint vs one', page?.requestsForFirstPaint, 1, '= 1', (r) => r === 1);
