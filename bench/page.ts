@@ -1,7 +1,14 @@
 /**
  * Figure 4: what the hosted login page costs a browser — bytes of everything it loads (raw and
  * gzip) and the time from navigation start to the QR painted — against the peer's login page.
+ *
+ * Each run starts where a person does: on the service's own page, on another site, whose "Log in"
+ * link leads to the authorization request (docs/performance.md "The page's paint: where the
+ * person comes from"). A fresh tab's about:blank instead would let a page without
+ * `Cross-Origin-Opener-Policy` (the peer's) keep the tab's first renderer, while ours, with
+ * `same-origin`, pays a new one (~40 ms here) that a navigation from another site pays anyway.
  */
+import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { newContext, DESKTOP } from '../test/e2e/browser.ts';
@@ -29,6 +36,31 @@ export interface PageCost {
  * its paint is the first contentful paint; `waitFor` checks it is on screen.
  */
 export async function pageCost(browser: Browser, url: () => Promise<string>, waitFor: string, runs: number): Promise<PageCost> {
+  const service = await servicePage();
+  try {
+    return await measure(browser, url, waitFor, runs, service.url);
+  } finally {
+    service.server.close();
+  }
+}
+
+/**
+ * The relying service's page: a plain document on 127.0.0.1 (another site than the servers' on
+ * `localhost`) with one link, `/?to=<url>` → `<a id="login" href="<url>">`. Loopback only.
+ */
+async function servicePage(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const to = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('to') ?? '';
+    const href = /^http:\/\/localhost:\d+\//.test(to) ? to.replace(/&/g, '&amp;').replace(/"/g, '&quot;') : '#';
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(`<!doctype html><html lang="en"><title>Service</title><body><a id="login" href="${href}">Log in</a></body></html>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${port}/` };
+}
+
+async function measure(browser: Browser, url: () => Promise<string>, waitFor: string, runs: number, service: string): Promise<PageCost> {
   const paints: number[] = [];
   let bytes = 0;
   let gzipBytes = 0;
@@ -42,6 +74,7 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
     const bodies: Promise<{ path: string; body: Buffer | null }>[] = [];
     page.on('response', (response) => {
       if (response.status() >= 300 && response.status() < 400) return;
+      if (new URL(response.url()).hostname !== 'localhost') return; // the service's own page
       const path = new URL(response.url()).pathname;
       bodies.push(response.body().then((body) => ({ path, body }), () => ({ path, body: null })));
       if (run === 0 && path.startsWith('/static/')) {
@@ -50,7 +83,8 @@ export async function pageCost(browser: Browser, url: () => Promise<string>, wai
         if (hashed && /immutable/.test(response.headers()['cache-control'] ?? '')) staticFiles.hashedImmutable++;
       }
     });
-    await page.goto(await url(), { waitUntil: 'load' });
+    await page.goto(`${service}?to=${encodeURIComponent(await url())}`, { waitUntil: 'load' });
+    await Promise.all([page.waitForURL((u) => u.hostname === 'localhost', { waitUntil: 'load', timeout: 15_000 }), page.click('#login')]);
     await page.waitForSelector(waitFor, { state: 'visible', timeout: 15_000 });
     const fcp = await page.evaluate(
       () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN,
