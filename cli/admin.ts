@@ -30,6 +30,7 @@ Commands:
                                      authorization_code is always among the grant types
   --require-number-matching: the login page shows a number the phone must pick from three
   client subject CLIENT_ID SUB       the identity behind a sub this service was given (pairwise or not)
+                                     (a pairwise sub may start with "-": put it after "--", options before)
   identity subject SUB CLIENT_ID     the sub this service sees for the identity
   devices SUB                        list an identity's devices
   device revoke DEVICE_ID            revoke a device (idempotent)

@@ -98,7 +98,8 @@ describe('admin and key CLIs against wrangler dev', () => {
     const clientId = /client_id: +(\S+)/.exec(pairwise.stdout)![1]!;
     const seen = await admin(['identity', 'subject', String(created.json.sub), clientId, '--json']);
     expect(seen.json).toMatchObject({ sub: created.json.sub, subject_type: 'pairwise', client_sub: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
-    const never = await admin(['client', 'subject', clientId, String(seen.json.client_sub), '--json']);
+    // A pairwise sub is base64url and may start with "-": after "--" it is never read as an option.
+    const never = await cli('admin', ['client', 'subject', clientId, '--json', '--server', server.url, '--', String(seen.json.client_sub)], { ADMIN_TOKEN: server.secrets.ADMIN_TOKEN });
     expect(never.json).toMatchObject({ error: 'unknown-identity' }); // no token carried it yet
   });
 
