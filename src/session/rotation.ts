@@ -223,10 +223,7 @@ export async function frameTick(
   now: number,
   snapshot: () => Promise<object>,
 ): Promise<void> {
-  if (shown.length === 0) {
-    await storage.setAlarm(login.expiresAt);
-    return;
-  }
+  if (shown.length === 0) return dropTickIfUnwatched(storage, login, shown);
   broadcast(shown, await snapshot());
   await scheduleTick(storage, login.createdAt, login.expiresAt, now);
 }
