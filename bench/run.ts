@@ -24,7 +24,7 @@ import { enrolPhone, inPool, registerRp, runLogin, type FlowServer, type RpClien
 import { echoRoundTrips, startEcho, trivialRequest, writeThenSend } from './echo.ts';
 import { ceilingOf, heldCost, heldEchoSockets, heldLogins, marginalBytes, openFileLimit, type HeldKind, type HeldResult } from './held.ts';
 import { decisionToPage } from './latency.ts';
-import { pageCost, type PageCost } from './page.ts';
+import { pageCosts, type PageCost } from './page.ts';
 import { peerLogin, spawnPeer, startPeer, type Peer } from './peer.ts';
 import { processesOf, startRuntime } from './runtime.ts';
 import { unitCosts } from './units.ts';
@@ -53,7 +53,8 @@ const SIZES = {
   held: process.env.BENCH_HELD_SIZES ? process.env.BENCH_HELD_SIZES.split(',').map(Number) : QUICK ? [100, 200] : [1000, 3000],
   /** Idle time before a held measurement: hibernation needs more than 10 s (quick: a smoke run). */
   heldIdleMs: QUICK ? 2_000 : 12_000,
-  pageRuns: QUICK ? 2 : 7,
+  /** Loads of each login page, ours and the peer's in turn. */
+  pageRuns: QUICK ? 2 : 21,
 };
 
 /** The whole run must finish in this time, in milliseconds; each phase checks it. */
@@ -195,19 +196,35 @@ async function product(column: Column, withPage: boolean): Promise<void> {
       }
       figures[column].completeLogins = runs;
     });
-    if (withPage) await phase('page', column, async () => void (figures[column].pageCost = await page(authorizationUrl, rp)));
+    if (withPage) await phase('page', column, () => pages(column, rp));
   } finally {
     await server.stop();
   }
 }
 
-async function page(build: typeof authorizationUrl, rp: { config: oidc.Configuration; redirectUri: string }): Promise<PageCost> {
+/**
+ * Our login page and the peer's, loaded in turn in one browser (bench/page.ts pageCosts): the
+ * peer runs beside the product for this phase only, so both pages meet the same machine.
+ */
+async function pages(column: Column, rp: { config: oidc.Configuration; redirectUri: string }): Promise<void> {
+  const p = await startPeer(await freePort());
   const browser = await launchBrowser();
   try {
     figures.peer.chromium = browser.version();
-    return await pageCost(browser, async () => build(rp.config, rp.redirectUri), rp.redirectUri.includes('/bench/callback') ? 'input[name=login]' : 'svg[data-qr]', SIZES.pageRuns);
+    const [ours, peer] = await pageCosts(
+      browser,
+      [
+        { url: async () => authorizationUrl(rp.config, rp.redirectUri), waitFor: 'svg[data-qr]' },
+        { url: async () => authorizationUrl(p.config, 'http://localhost/bench/callback'), waitFor: 'input[name=login]' },
+      ],
+      SIZES.pageRuns,
+    );
+    figures[column].pageCost = ours;
+    figures[column].peerPageCost = peer;
+    if (column === TARGET_COLUMN || !figures.peer.pageCost) figures.peer.pageCost = peer;
   } finally {
     await browser.close();
+    await p.stop();
   }
 }
 
@@ -276,7 +293,7 @@ async function peerThroughput(p: Peer): Promise<{ concurrency: number; logins: n
   return runs;
 }
 
-/** The peer: cold path and warm discovery, complete logins at each concurrency, its login page. */
+/** The peer: cold path and warm discovery, complete logins at each concurrency (its login page is measured beside ours, in each column's page phase). */
 async function peer(): Promise<void> {
   await phase('cold', 'peer', async () => {
     const p = await spawnPeer(await freePort());
@@ -302,7 +319,6 @@ async function peer(): Promise<void> {
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
       }
     });
-    await phase('page', 'peer', async () => void (figures.peer.pageCost = await page(authorizationUrl, { config: p.config, redirectUri: 'http://localhost/bench/callback' })));
   } finally {
     await p.stop();
   }
@@ -354,7 +370,9 @@ function targets(column: Column): Target[] {
   const page = (f.pageCost ?? figures['runtime-tmpfs'].pageCost ?? figures.dev.pageCost) as PageCost | undefined;
   add('login page: gzip bytes of everything it loads vs 10 KB', page?.gzipBytes, 10 * 1024, '≤ 1.0×', (r) => r <= 1);
   add('login page: requests before first paint vs one', page?.requestsForFirstPaint, 1, '= 1', (r) => r === 1);
-  add('login page: QR painted (ms) vs node-oidc-provider login page', page?.paintMs, p.pageCost?.paintMs, '≤ 1.2×', (r) => r <= 1.2);
+  // The peer's page measured in the same phase, loaded in turn with ours (bench/page.ts).
+  const peerPage = ((f.pageCost ? f.peerPageCost : undefined) ?? p.pageCost) as PageCost | undefined;
+  add('login page: QR painted (ms) vs node-oidc-provider login page', page?.paintMs, peerPage?.paintMs, '≤ 1.2×', (r) => r <= 1.2);
   add('login page: static files with hashed names served immutable, of all it loads', page?.staticFiles.hashedImmutable, page?.staticFiles.total, '= 1.0×', (r) => r === 1);
   add('cold first request (ms) vs node-oidc-provider', f.coldPath?.firstRequestMs, p.coldPath?.firstRequestMs, '≤ 2×', (r) => r <= 2);
   return out;
@@ -392,7 +410,7 @@ function rows(columns: Column[]): string[][] {
     row(`held ${kind} (${SIZES.held.join(' / ')}, ${SIZES.heldIdleMs / 1000} s idle): per object`, (f) => heldCell(f.heldLogins?.kinds?.[kind]));
   }
   row('held: open-file limit (soft)', (f) => f.heldLogins?.openFileLimit && `${f.heldLogins.openFileLimit.soft}`);
-  const pageCell = (pc?: PageCost) => pc && `${round(pc.gzipBytes / 1024, 1)} KiB gzip, ${pc.requests} req (${pc.requestsForFirstPaint} before paint), paint ${ms(pc.paintMs)} ms`;
+  const pageCell = (pc?: PageCost) => pc && `${round(pc.gzipBytes / 1024, 1)} KiB gzip, ${pc.requests} req (${pc.requestsForFirstPaint} before paint), paint ${ms(pc.paintMs)} ms (p25–p75 ${ms(pc.paintP25Ms)}–${ms(pc.paintP75Ms)}; redirected ${pc.timelineMs.redirectedMs}, first byte ${pc.timelineMs.firstByteMs}, parsed ${pc.timelineMs.domInteractiveMs})`;
   row('login page', (f) => pageCell(f.pageCost), pageCell(p.pageCost));
   return out;
 }
