@@ -42,11 +42,11 @@ export interface PageUnderTest {
 }
 
 /**
- * Loads each page once untimed, then `runs` times, **interleaved** — run r loads every page once, the order rotated
- * each run — in fresh contexts of one browser, summing the bodies of every response of the first
- * load and reading the paint timing of each timed one. Interleaving is what makes the pages comparable on a
- * shared machine: a page measured minutes after another meets another load (docs/performance.md
- * "The page's paint").
+ * Loads each page once untimed, then `runs` times **interleaved** (run r loads every page once,
+ * the order rotated each run), in fresh contexts of one browser: the bodies of every response of
+ * the untimed load, the paint timing and timeline of each timed one. Interleaving is what makes
+ * the pages comparable on a shared machine: a page measured minutes after another meets another
+ * load (docs/performance.md "The page's paint, loaded in turn with the peer's").
  * Our QR is inline SVG in the first HTML response with no blocking resource before it, so its
  * paint is the first contentful paint; `waitFor` checks it is on screen.
  * @returns one {@link PageCost} per page, in the order given.
@@ -143,8 +143,8 @@ async function measureOnce(browser: Browser, target: PageUnderTest, service: str
     await page.waitForSelector(target.waitFor, { state: 'visible', timeout: 15_000 });
     // Navigation start to first contentful paint; the entry can lag the paint itself by a frame.
     const fcp = await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime, undefined, { timeout: 5_000 });
-    if (!first) state.paints.push(Number(await fcp.jsonValue()));
     if (!first) {
+      state.paints.push(Number(await fcp.jsonValue()));
       state.timelines.push(
         await page.evaluate(() => {
           const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
