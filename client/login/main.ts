@@ -40,6 +40,10 @@ const stateElement = document.getElementById('login-state');
 if (card && stateElement) follow(card, JSON.parse(stateElement.textContent!) as PageState);
 
 function follow(card: HTMLElement, { snapshot: first, text }: PageState): void {
+  // Served by `/authorize` itself (its Content-Location names this address), the page moves the
+  // address bar to its own URL: a reload or a shared link then shows this login, not another.
+  const own = `/login/${first.id}`;
+  if (location.pathname !== own) history.replaceState(history.state, '', own);
   const find = <T extends Element = HTMLElement>(selector: string) => card.querySelector<T>(selector);
   const status = find('[data-status]')!;
   const notice = find('[data-connection-notice]')!;

@@ -42,14 +42,7 @@ loginPages.get('/login/:id', async (c) => {
   } catch (error) {
     return refusalPage(c, error, pageLocale(c, explicit), id);
   }
-  const locale = pageLocale(c, explicit, snapshot.locale);
-  const t = messages(locale);
-  return sendHtml(c, {
-    lang: locale,
-    title: loginTitle(t, snapshot),
-    head: noscriptRefresh(snapshot),
-    body: <LoginDocumentBody snapshot={snapshot} locale={locale} />,
-  });
+  return loginPage(c, snapshot, explicit);
 });
 
 loginPages.post('/login/:id/restart', async (c) => {
@@ -95,6 +88,33 @@ loginPages.get(HELP_PATH, (c) => {
 });
 
 /**
+ * The login page of a snapshot, in the language of `?lang=`, the `lang` cookie, the login or
+ * the browser (in that order). Served at `/login/<id>`, and by `GET /authorize` itself to a
+ * browser's navigation (the page is then also the login's first answer, and names its own
+ * address in `Content-Location`, RFC 9110 §8.7: the script moves the address bar there).
+ * @param explicit a valid `?lang=` of this request, if any.
+ */
+export function loginPage(c: Ctx, snapshot: LoginSnapshot, explicit?: Locale): Response {
+  const locale = pageLocale(c, explicit, snapshot.locale);
+  const t = messages(locale);
+  return sendHtml(c, {
+    lang: locale,
+    title: loginTitle(t, snapshot),
+    head: noscriptRefresh(snapshot),
+    body: <LoginDocumentBody snapshot={snapshot} locale={locale} />,
+  });
+}
+
+/**
+ * True for a browser navigating to a document (Fetch Metadata `Sec-Fetch-Dest: document`, with
+ * an `Accept` that asks for HTML): the only requester that shows a page rather than follows an
+ * address. Browsers without Fetch Metadata, and API clients, get the page's address instead.
+ */
+export function isDocumentNavigation(c: Ctx): boolean {
+  return c.req.method === 'GET' && c.req.header('Sec-Fetch-Dest') === 'document' && (c.req.header('Accept') ?? '').includes('text/html');
+}
+
+/**
  * Whether a POST comes from one of our own pages (CSRF defence in depth on top of the
  * SameSite=Lax binding cookie): `Sec-Fetch-Site: same-origin` (Fetch Metadata) where the
  * browser sends it, else an `Origin` equal to ours (RFC 6454). A POST with neither is refused.
@@ -132,7 +152,10 @@ function pageLocale(c: Ctx, explicit: Locale | undefined, login?: string): Local
   });
 }
 
-/** Without scripts, the page follows the login by reloading (and leaves once approved). */
+/**
+ * Without scripts, the page follows the login by reloading `/login/<id>` (never the address it
+ * was served at: a reload of `/authorize` would start another login), and leaves once approved.
+ */
 function noscriptRefresh(snapshot: LoginSnapshot) {
   if (snapshot.state === 'approved' && snapshot.continueUrl) {
     return (
@@ -146,7 +169,7 @@ function noscriptRefresh(snapshot: LoginSnapshot) {
     const seconds = snapshot.state === 'pending' ? STATIC_REFRESH_SECONDS : NOSCRIPT_REFRESH_SECONDS;
     return (
       <noscript>
-        <meta http-equiv="refresh" content={String(seconds)} />
+        <meta http-equiv="refresh" content={`${seconds};url=/login/${snapshot.id}`} />
       </noscript>
     );
   }

@@ -11,6 +11,7 @@ import { ProblemError } from '../http/problem.ts';
 import { getDevice } from '../identity/devices.ts';
 import { startLogin } from '../session/start.ts';
 import { bindingHashFrom } from '../session/binding.ts';
+import { isDocumentNavigation, loginPage } from '../login/routes.tsx';
 import { loginStub, unwrap } from '../session/stub.ts';
 import type { Result } from '../session/types.ts';
 import type { ContinueOutcome } from '../session/handback.ts';
@@ -58,7 +59,11 @@ function backToClient(c: Ctx, target: ResponseTarget, params: Record<string, str
   return authorizationResponse(c, c.env.ISSUER, target, params);
 }
 
-/** Authorization endpoint: `GET /authorize` (query) and `POST /authorize` (form). */
+/**
+ * Authorization endpoint: `GET /authorize` (query) and `POST /authorize` (form). A new login is
+ * answered with its page to a browser's GET navigation ({@link isDocumentNavigation}), else with
+ * a 303 to `/login/<id>`.
+ */
 export const authorizationRoutes = new Hono<{ Bindings: Env }>();
 
 authorizationRoutes.on(['GET', 'POST'], '/authorize', async (c) => {
@@ -199,6 +204,12 @@ async function answerAuthorization(
     ...(step.requiredSub ? { requiredSub: step.requiredSub } : {}),
   });
   c.header('Cache-Control', 'no-store');
+  // A browser's navigation gets the page itself: one round trip fewer than a 303 to it. Every
+  // other requester, and a POST (Post/Redirect/Get: a reload must not post again), the address.
+  if (isDocumentNavigation(c)) {
+    c.header('Content-Location', `/login/${snapshot.id}`);
+    return loginPage(c, snapshot);
+  }
   return c.redirect(`/login/${snapshot.id}`, 303);
 }
 

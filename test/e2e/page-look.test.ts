@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESKTOP, launchBrowser, PHONE, readQrFromScreen, saveScreenshot } from './browser.ts';
-import { LOGIN_PATH, pageOpener, pixelAt, qrPixelCensus, startAtDemo, textOf as text, watchProblems } from './page-kit.ts';
+import { pageOpener, pixelAt, qrPixelCensus, startAtDemo, textOf as text, watchProblems } from './page-kit.ts';
 import { sharedTestServer, type RunningServer } from './server.ts';
 
 const SERVICE = 'Demo relying service';
@@ -132,7 +132,8 @@ describe('hosted login page in Chromium: layout, languages, colours, headers', (
   it('security headers on the page; the CSP is enforced and nothing on the page violates it', async () => {
     const page = await open(DESKTOP);
     const problems = await watchProblems(page);
-    const documentResponse = page.waitForResponse((res) => LOGIN_PATH.test(new URL(res.url()).pathname) && res.request().method() === 'GET');
+    // The login page's document: `/authorize` answers a browser's navigation with it.
+    const documentResponse = page.waitForResponse((res) => new URL(res.url()).pathname === '/authorize' && res.status() === 200);
     await startAtDemo(page, server);
     const headers = await (await documentResponse).allHeaders();
 

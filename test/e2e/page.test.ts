@@ -7,6 +7,7 @@ import { DESKTOP, launchBrowser, PHONE, readNextQrFromScreen, readQrFromScreen, 
 import {
   controlSocket,
   DEMO_CALLBACK,
+  embeddedLoginId,
   enrolPerson,
   keyCli,
   LOGIN_PATH,
@@ -89,6 +90,24 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
     // The page goes on to the relying service by itself.
     await page.waitForURL(DEMO_CALLBACK);
     expect(await greeting(page)).toBe('Alžběta Krátká');
+    expect(problems).toEqual([]);
+  });
+
+  it('served by /authorize itself, the page moves the address bar to /login/<id>: a reload shows the same login', async () => {
+    const page = await open(DESKTOP);
+    const problems = await watchProblems(page);
+    const navigations: string[] = [];
+    page.on('request', (request) => {
+      if (request.isNavigationRequest()) navigations.push(new URL(request.url()).pathname);
+    });
+    const id = await startAtDemo(page, server);
+    // One document request for the page: no 303 on our side between the service and it.
+    expect(navigations.filter((path) => path === '/authorize' || path.startsWith('/login/'))).toEqual(['/authorize']);
+    expect(new URL(page.url()).search).toBe('');
+    await page.reload();
+    await page.waitForSelector('[data-login][data-hydrated][data-state="pending"]');
+    expect(await embeddedLoginId(page)).toBe(id);
+    expect(new URL(page.url()).pathname).toBe(`/login/${id}`);
     expect(problems).toEqual([]);
   });
 
@@ -299,6 +318,7 @@ describe('hosted login page in Chromium: a login from start to finish', () => {
   it('without JavaScript the page still shows the QR (a static frame, good for 8 s) and still reaches the RP after approval', async () => {
     const page = await open(DESKTOP, { javaScriptEnabled: false });
     const id = await startAtDemo(page, server, { scripts: false });
+    expect(new URL(page.url()).pathname).toBe('/authorize'); // served by /authorize itself; it reloads /login/<id>
     expect(await page.locator('[data-login]').getAttribute('data-hydrated')).toBeNull();
     const qr = await readQrFromScreen(page);
     expect(qr).toMatch(new RegExp(`^${server.url}/key/login#${id}\\.s\\d+\\.[A-Za-z0-9_-]{22}$`));

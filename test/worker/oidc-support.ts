@@ -68,6 +68,14 @@ export function newPerson(claims: IdentityClaims = PERSON) {
   return createIdentity(env.DB, claims);
 }
 
+/** What a browser sends when it navigates to a page (Fetch Metadata and its Accept). */
+export const NAVIGATION = {
+  Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  'Sec-Fetch-Dest': 'document',
+  'Sec-Fetch-Mode': 'navigate',
+  'Sec-Fetch-Site': 'cross-site',
+};
+
 /** GET /authorize with these parameters. */
 export function authorize(params: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
   return call(`/authorize?${new URLSearchParams(params)}`, { headers, redirect: 'manual' });
@@ -92,10 +100,14 @@ export async function codeRequest(tc: TestClient, extra: Record<string, string> 
   return { params, codeVerifier, state, nonce };
 }
 
-/** The login started by an /authorize response (303 to /login/<id>), as a TestLogin. */
+/**
+ * The login started by an /authorize response, as a TestLogin: a 303 to /login/<id>, or to a
+ * browser's navigation ({@link NAVIGATION}) the page itself, naming /login/<id> in Content-Location.
+ */
 export async function loginFrom(res: Response): Promise<TestLogin> {
-  expect(res.status).toBe(303);
-  const id = /^\/login\/([0-9a-f]{64})$/.exec(res.headers.get('Location') ?? '')?.[1];
+  expect(res.status).toBe(res.headers.has('Content-Location') ? 200 : 303);
+  const address = res.headers.get('Location') ?? res.headers.get('Content-Location') ?? '';
+  const id = /^\/login\/([0-9a-f]{64})$/.exec(address)?.[1];
   expect(id).toBeDefined();
   const cookie = (res.headers.get('Set-Cookie') ?? '').split(';')[0]!;
   const state = await call(`/login/${id}/state`, { headers: { Cookie: cookie } });

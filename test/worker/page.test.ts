@@ -180,7 +180,7 @@ describe('GET /login/:id', () => {
     expect(scanned.html).toContain('Kód byl naskenován mobilním klíčem.');
     expect(scanned.html).not.toContain('Pixel Jany'); // review 5: the page never learns whose key
 
-    expect(scanned.html).toContain('<meta http-equiv="refresh" content="10"/>');
+    expect(scanned.html).toContain(`<meta http-equiv="refresh" content="10;url=/login/${login.id}"/>`);
 
     unwrap(await answerAs(login, phone, 'approve', nonce));
     const approved = await page(login);

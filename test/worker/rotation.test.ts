@@ -227,10 +227,10 @@ describe('frames are pushed to the page by alarm', () => {
     expect(await runInDurableObject(login.stub, (_i, state) => state.storage.getAlarm())).toBe(login.snapshot.expiresAt);
   });
 
-  it('the page without script reloads every 5 s while pending', async () => {
+  it('the page without script reloads its own address every 5 s while pending', async () => {
     const login = await startTestLogin();
     const html = await (await call(`/login/${login.id}`, { headers: { Cookie: login.cookie } })).text();
-    expect(html).toContain('<noscript><meta http-equiv="refresh" content="5"/></noscript>');
+    expect(html).toContain(`<noscript><meta http-equiv="refresh" content="5;url=/login/${login.id}"/></noscript>`);
   });
 });
 
