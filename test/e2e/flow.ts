@@ -28,6 +28,7 @@ import * as oidc from 'openid-client';
 import { answerLogin, enrol, scanLogin, type AnswerResponse, type KeyStore, type LoginContext } from '../../cli/lib/mobile-client.ts';
 import { parseLoginUrl } from '../../src/mobile/protocol.ts';
 import type { LoginSnapshot } from '../../src/session/types.ts';
+import { NAVIGATION_HEADERS } from '../navigation.ts';
 
 /** A check in the flow failed (what a test would report), or a wait timed out. */
 export class FlowError extends Error {
@@ -143,8 +144,9 @@ function nextBrowserAddress(): string {
 }
 
 /**
- * The browser's start: an authorization request with PKCE (`GET /authorize`), the 303 to the
- * hosted page with the binding cookie, and the page itself with the snapshot it embeds.
+ * The browser's start: an authorization request with PKCE (`GET /authorize`, navigated to as a
+ * browser does), answered with the hosted page and the binding cookie (an older build: a 303 to
+ * the page, then the page), and the snapshot the page embeds.
  * @param options.scope defaults to `openid profile`.
  * @param options.address the browser's `CF-Connecting-IP`; by default a new one per call.
  * @throws {FlowError} unless the request is accepted and the snapshot is `pending` with a loginUrl.
@@ -167,23 +169,33 @@ export async function startLogin(
     ...(options.uiLocales ? { ui_locales: options.uiLocales } : {}),
   });
   // Each call is a new browser, with an address of its own: `/authorize` is rate limited per
-  // address (docs/security.md), and wrangler dev keeps a CF-Connecting-IP the caller sends.
-  const authorized = await fetch(url, { redirect: 'manual', headers: { 'CF-Connecting-IP': options.address ?? nextBrowserAddress() } });
-  await authorized.arrayBuffer();
-  const location = authorized.headers.get('Location') ?? '';
+  // address (docs/security.md), and wrangler dev keeps a CF-Connecting-IP the caller sends. It
+  // navigates as a browser does, so `/authorize` answers with the page itself (Content-Location
+  // names its address); a build from before that answers with a 303 to it.
+  const authorized = await fetch(url, { redirect: 'manual', headers: { ...NAVIGATION_HEADERS, 'CF-Connecting-IP': options.address ?? nextBrowserAddress() } });
+  const location = authorized.headers.get('Location') ?? authorized.headers.get('Content-Location') ?? '';
   const loginId = /^\/login\/([0-9a-f]{64})$/.exec(location)?.[1];
-  check(authorized.status === 303 && loginId, `/authorize → ${authorized.status} ${location}`);
+  const servedPage = authorized.status === 200 && authorized.headers.has('Content-Location');
+  check((servedPage || authorized.status === 303) && loginId, `/authorize → ${authorized.status} ${location}`);
   const cookie = authorized.headers
     .getSetCookie()
     .map((c) => c.split(';')[0]!)
     .find((c) => c.startsWith('__Host-mk_login_'));
   check(cookie, '/authorize set no binding cookie');
 
-  const page = await fetch(`${server.url}${location}`, { headers: { Cookie: cookie, Accept: 'text/html' } });
-  const pageBody = await page.text();
-  // Until the hosted page (issue 5) is on a build, `/login/<id>` is the router's own 404.
-  const pageStatus = page.status === 404 && pageBody.includes('No such endpoint.') ? null : page.status;
-  check(pageStatus === null || pageStatus === 200, `GET ${location} → ${page.status}`);
+  let pageStatus: number | null;
+  let pageBody: string;
+  if (servedPage) {
+    pageBody = await authorized.text();
+    pageStatus = 200;
+  } else {
+    await authorized.arrayBuffer();
+    const page = await fetch(`${server.url}${location}`, { headers: { ...NAVIGATION_HEADERS, Cookie: cookie } });
+    pageBody = await page.text();
+    // Until the hosted page (issue 5) is on a build, `/login/<id>` is the router's own 404.
+    pageStatus = page.status === 404 && pageBody.includes('No such endpoint.') ? null : page.status;
+    check(pageStatus === null || pageStatus === 200, `GET ${location} → ${page.status}`);
+  }
 
   // The page embeds its snapshot (src/login/pages.tsx), so a browser asks for no `/state` after
   // load; only a build without the page is read through `/state`.

@@ -10,11 +10,11 @@ import {
   decide,
   discover,
   loginFrom,
-  NAVIGATION,
   newClient,
   newPerson,
   rp,
 } from './oidc-support.ts';
+import { NAVIGATION_HEADERS } from '../navigation.ts';
 
 /** The page's embedded snapshot (`#login-state`), parsed as the script parses it. */
 function embeddedLoginId(html: string): string | undefined {
@@ -27,7 +27,7 @@ describe('GET /authorize from a browser navigation', () => {
     const tc = await newClient();
     const { sub } = await newPerson();
     const request = await codeRequest(tc);
-    const res = await authorize(request.params, NAVIGATION);
+    const res = await authorize(request.params, NAVIGATION_HEADERS);
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('Cache-Control')).toBe('no-store');
@@ -44,7 +44,7 @@ describe('GET /authorize from a browser navigation', () => {
     expect(html).toMatch(new RegExp(`<meta http-equiv="refresh" content="\\d+;url=/login/${id}"`));
 
     const login = await loginFrom(res);
-    const again = await call(address, { headers: { Cookie: login.cookie, ...NAVIGATION } });
+    const again = await call(address, { headers: { Cookie: login.cookie, ...NAVIGATION_HEADERS } });
     expect(again.status).toBe(200);
     expect(embeddedLoginId(await again.text())).toBe(id);
 
@@ -60,8 +60,8 @@ describe('GET /authorize from a browser navigation', () => {
 
   it('gives everyone else the 303 to the page: API clients, browsers without Fetch Metadata, frames', async () => {
     const tc = await newClient();
-    const withoutMetadata = { Accept: NAVIGATION.Accept };
-    const frame = { ...NAVIGATION, 'Sec-Fetch-Dest': 'iframe' };
+    const withoutMetadata = { Accept: NAVIGATION_HEADERS.Accept };
+    const frame = { ...NAVIGATION_HEADERS, 'Sec-Fetch-Dest': 'iframe' };
     for (const headers of [{}, withoutMetadata, frame]) {
       const res = await authorize((await codeRequest(tc)).params, headers);
       expect(res.status, JSON.stringify(headers)).toBe(303);
@@ -74,7 +74,7 @@ describe('GET /authorize from a browser navigation', () => {
     const tc = await newClient();
     const res = await call('/authorize', {
       method: 'POST',
-      headers: { ...NAVIGATION, 'Content-Type': 'application/x-www-form-urlencoded' },
+      headers: { ...NAVIGATION_HEADERS, 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams((await codeRequest(tc)).params),
       redirect: 'manual',
     });
@@ -85,7 +85,7 @@ describe('GET /authorize from a browser navigation', () => {
   it('still sends a bad request back as before: errors are not pages of a login', async () => {
     const tc = await newClient();
     const request = await codeRequest(tc, { response_type: 'token' });
-    const res = await authorize(request.params, NAVIGATION);
+    const res = await authorize(request.params, NAVIGATION_HEADERS);
     expect(res.status).toBe(303);
     const back = new URL(res.headers.get('Location')!);
     expect(back.origin + back.pathname).toBe(tc.redirectUri);

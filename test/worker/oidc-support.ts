@@ -12,6 +12,7 @@ import { randomToken } from '../../src/session/crypto.ts';
 import { loginStub } from '../../src/session/stub.ts';
 import type { LoginSnapshot } from '../../src/session/types.ts';
 import { answerAs, call, scanAs, testDevice, type TestLogin } from './helpers.ts';
+import { NAVIGATION_HEADERS } from '../navigation.ts';
 
 export const ISSUER = new URL(env.ISSUER);
 
@@ -68,14 +69,6 @@ export function newPerson(claims: IdentityClaims = PERSON) {
   return createIdentity(env.DB, claims);
 }
 
-/** What a browser sends when it navigates to a page (Fetch Metadata and its Accept). */
-export const NAVIGATION = {
-  Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-  'Sec-Fetch-Dest': 'document',
-  'Sec-Fetch-Mode': 'navigate',
-  'Sec-Fetch-Site': 'cross-site',
-};
-
 /** GET /authorize with these parameters. */
 export function authorize(params: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
   return call(`/authorize?${new URLSearchParams(params)}`, { headers, redirect: 'manual' });
@@ -102,7 +95,7 @@ export async function codeRequest(tc: TestClient, extra: Record<string, string> 
 
 /**
  * The login started by an /authorize response, as a TestLogin: a 303 to /login/<id>, or to a
- * browser's navigation ({@link NAVIGATION}) the page itself, naming /login/<id> in Content-Location.
+ * browser's navigation ({@link NAVIGATION_HEADERS}) the page itself, naming /login/<id> in Content-Location.
  */
 export async function loginFrom(res: Response): Promise<TestLogin> {
   expect(res.status).toBe(res.headers.has('Content-Location') ? 200 : 303);
