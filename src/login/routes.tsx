@@ -109,9 +109,10 @@ export function loginPage(c: Ctx, snapshot: LoginSnapshot, explicit?: Locale): R
  * True for a browser navigating to a document (Fetch Metadata `Sec-Fetch-Dest: document`, with
  * an `Accept` that asks for HTML): the only requester that shows a page rather than follows an
  * address. Browsers without Fetch Metadata, and API clients, get the page's address instead.
+ * A HEAD counts as its GET would, so its headers are the GET's (RFC 9110 §9.3.2).
  */
 export function isDocumentNavigation(c: Ctx): boolean {
-  return c.req.method === 'GET' && c.req.header('Sec-Fetch-Dest') === 'document' && (c.req.header('Accept') ?? '').includes('text/html');
+  return (c.req.method === 'GET' || c.req.method === 'HEAD') && c.req.header('Sec-Fetch-Dest') === 'document' && (c.req.header('Accept') ?? '').includes('text/html');
 }
 
 /**
