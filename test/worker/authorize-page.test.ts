@@ -72,8 +72,7 @@ describe('GET /authorize from a browser navigation', () => {
 
   it('answers a HEAD with the headers its GET would have (RFC 9110 §9.3.2)', async () => {
     const tc = await newClient();
-    const query = new URLSearchParams((await codeRequest(tc)).params);
-    const res = await call(`/authorize?${query}`, { method: 'HEAD', headers: NAVIGATION_HEADERS, redirect: 'manual' });
+    const res = await authorize((await codeRequest(tc)).params, NAVIGATION_HEADERS, 'HEAD');
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Location')).toMatch(/^\/login\/[0-9a-f]{64}$/);
     expect(res.headers.get('Content-Type')).toBe('text/html; charset=utf-8');

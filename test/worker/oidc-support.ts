@@ -69,9 +69,9 @@ export function newPerson(claims: IdentityClaims = PERSON) {
   return createIdentity(env.DB, claims);
 }
 
-/** GET /authorize with these parameters. */
-export function authorize(params: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  return call(`/authorize?${new URLSearchParams(params)}`, { headers, redirect: 'manual' });
+/** GET (or HEAD) /authorize with these parameters and headers; redirects are not followed. */
+export function authorize(params: Record<string, string>, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET'): Promise<Response> {
+  return call(`/authorize?${new URLSearchParams(params)}`, { method, headers, redirect: 'manual' });
 }
 
 /** A complete, valid authorization request for a client, plus the RP-side secrets. */
