@@ -42,6 +42,11 @@ export interface RuntimeOptions {
   inspectorPort?: number;
   /** `log`: resolve on the host's "ready" line without sending a request (the cold path). */
   readiness?: 'healthz' | 'log';
+  /**
+   * Requests go through Miniflare's entry Worker (its stand-in for Cloudflare's front line) rather
+   * than the direct socket every bench column uses (bench/runtime-host.ts): for comparisons only.
+   */
+  throughEntryWorker?: boolean;
 }
 
 /** A running runtime: also the pid of its workerd, for /proc. */
@@ -60,7 +65,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const bindings: Record<string, string> = product ? { ...options.secrets, ISSUER: url } : {};
-  const config = JSON.stringify({ configPath: join(ROOT, configPath), scriptPath, port, persistTo, bindings, ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}) });
+  const config = JSON.stringify({ configPath: join(ROOT, configPath), scriptPath, port, persistTo, bindings, ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}), direct: !options.throughEntryWorker });
   const node = join(ROOT, 'node_modules/.bin/node');
   const host = join(ROOT, 'bench/runtime-host.ts');
   const [command, args] = options.maxOpenFiles
