@@ -74,7 +74,7 @@ export class BrowserSession extends DurableObject<Env> {
     };
     await this.ctx.storage.put(KEY.session, record);
     await this.ctx.storage.setAlarm(endsAt(record));
-    await this.#index(record);
+    // Its D1 index row was written by /continue, with the revocation read (api.ts indexPlannedSession).
     return viewOf(record);
   }
 

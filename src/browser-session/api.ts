@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { randomToken, sha256Hex } from '../session/crypto.ts';
 import type { BrowserSession } from './BrowserSession.ts';
-import { sessionsOfDevice } from './index-db.ts';
+import { forgetSession, indexSessionUnlessRevoked, sessionsOfDevice } from './index-db.ts';
 import { lifetimes } from './lifetime.ts';
 
 /** One browser session, as its Durable Object holds it. */
@@ -107,9 +107,44 @@ export function planBrowserSession(env: Env): PlannedSession {
 }
 
 /**
+ * How long a session's D1 index row outlives its absolute end at most, in ms: the row is written
+ * before the object exists (with the revocation read, {@link indexPlannedSession}), so its
+ * `expires_at` is taken a little later than the object's. A late row only points at an ended
+ * session (ending it again is a no-op); an early one would hide a live session from revocation.
+ */
+const INDEX_MARGIN_MS = 60_000;
+
+/**
+ * The D1 statement indexing `planned` under the approving device, written unless that device is
+ * revoked: `/continue` runs it in the batch that reads the device (src/oidc/authorization.ts),
+ * so creating the session needs no D1 call of its own, and revoking the device finds it.
+ */
+export function indexPlannedSession(env: Env, planned: PlannedSession, approval: { sub: string; deviceId: string }): D1PreparedStatement {
+  return indexSessionUnlessRevoked(env.DB, {
+    sessionId: planned.id,
+    deviceId: approval.deviceId,
+    sub: approval.sub,
+    expiresAt: Date.now() + lifetimes(env).absoluteSeconds * 1000 + INDEX_MARGIN_MS,
+  });
+}
+
+/**
+ * Removes the index row of a planned session that was not created (the cookie's own session was
+ * renewed instead). A failure is logged: the stale row points at an object without a session.
+ */
+export async function forgetPlannedSession(env: Env, planned: PlannedSession): Promise<void> {
+  try {
+    await forgetSession(env.DB, planned.id);
+  } catch (error) {
+    console.error(`removing the index row of the unused planned session ${planned.id} failed`, error);
+  }
+}
+
+/**
  * After a login approved with a mobile key: the same identity's valid session gets the later
- * `auth_time` (its `sid` and clients stay); otherwise a new session (`planned`, or a fresh one)
- * replaces any other (which ends, `replaced`), and the cookie is set on the response.
+ * `auth_time` (its `sid` and clients stay); otherwise the new session `planned` replaces any
+ * other (which ends, `replaced`), and the cookie is set on the response. The caller has indexed
+ * `planned` ({@link indexPlannedSession}); the session's object does not write that row itself.
  * @param input.authTime epoch SECONDS of the approval.
  * @returns the session's object id (codes carry it) and the session: `planned.id` unless the
  *   cookie's session was renewed.
@@ -117,7 +152,7 @@ export function planBrowserSession(env: Env): PlannedSession {
 export async function establishBrowserSession(
   c: Ctx,
   input: { sub: string; authTime: number; acr: string; amr: string[]; deviceId: string },
-  planned: PlannedSession = planBrowserSession(c.env),
+  planned: PlannedSession,
 ): Promise<{ id: string; view: BrowserSessionView }> {
   const cookie = await cookieOf(c);
   if (cookie) {

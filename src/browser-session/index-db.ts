@@ -15,6 +15,25 @@ export async function indexSession(
     .run();
 }
 
+/**
+ * The statement adding a session's row **unless its device is revoked**, for the D1 batch in which
+ * `/continue` reads the approving device (src/oidc/authorization.ts): one round trip both checks
+ * the key and indexes the session about to be created, under the condition on which `/continue`
+ * creates it, so a revoked key's session is never indexed (`INSERT … SELECT … WHERE NOT EXISTS`).
+ * @param row.expiresAt epoch ms (at or after the session's absolute end).
+ */
+export function indexSessionUnlessRevoked(
+  db: D1Database,
+  row: { sessionId: string; deviceId: string; sub: string; expiresAt: number },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      'INSERT OR REPLACE INTO browser_sessions (session_id, device_id, sub, expires_at) ' +
+        'SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM devices WHERE id = ?2 AND revoked_at IS NOT NULL)',
+    )
+    .bind(row.sessionId, row.deviceId, row.sub, row.expiresAt);
+}
+
 /** Removes a session's row (idempotent). */
 export async function forgetSession(db: D1Database, sessionId: string): Promise<void> {
   await db.prepare('DELETE FROM browser_sessions WHERE session_id = ?1').bind(sessionId).run();

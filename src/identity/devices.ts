@@ -78,6 +78,16 @@ export async function getDevice(db: D1Database, id: string): Promise<Device | nu
 }
 
 /**
+ * The device with this id (revoked or not), or null, read in **one** D1 batch (one transaction)
+ * with the statements `along`, which run after the read; their results are dropped.
+ */
+export async function getDeviceAlong(db: D1Database, id: string, along: D1PreparedStatement[]): Promise<Device | null> {
+  const [read] = await db.batch<DeviceRow>([db.prepare(`SELECT ${COLUMNS} FROM devices WHERE id = ?1`).bind(id), ...along]);
+  const row = read?.results[0];
+  return row ? fromRow(row) : null;
+}
+
+/**
  * The device with this id (revoked or not) and the claims of its identity, in one query (the
  * phone's scan shows which requested claims the person holds), or null when no such device.
  * @returns `claims` null when the identity row is missing.

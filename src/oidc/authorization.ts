@@ -4,11 +4,11 @@
  */
 import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { planBrowserSession, SESSION_COOKIE } from '../browser-session/api.ts';
+import { indexPlannedSession, planBrowserSession, SESSION_COOKIE } from '../browser-session/api.ts';
 import { timingSafeEqual } from '../session/crypto.ts';
 import { consentPage, consentToken, readConsentForm, type ConsentChoice } from './consent.ts';
 import { ProblemError } from '../http/problem.ts';
-import { getDevice } from '../identity/devices.ts';
+import { getDeviceAlong } from '../identity/devices.ts';
 import { startLogin } from '../session/start.ts';
 import { bindingHashFrom } from '../session/binding.ts';
 import { isDocumentNavigation, loginPage } from '../login/routes.tsx';
@@ -233,8 +233,9 @@ continueRoutes.get('/:id/continue', async (c) => {
   // RPC typing loses `Record<string, unknown>`; the object returns exactly this shape.
   const outcome = unwrap((await stub.continueLogin(binding, { id: planned.id, sid: planned.sid })) as Result<ContinueOutcome>);
   if (outcome.state === 'approved') {
-    // The approving key must still be valid when its approval is turned into a code.
-    const device = await getDevice(c.env.DB, outcome.approval.deviceId);
+    // The approving key must still be valid when its approval is turned into a code; the same
+    // batch indexes the planned session under it, unless it is revoked (handback.ts, 2.).
+    const device = await getDeviceAlong(c.env.DB, outcome.approval.deviceId, [indexPlannedSession(c.env, planned, outcome.approval)]);
     if (device?.revokedAt) {
       if (outcome.issued.ok) await withdraw(stub, binding);
       throw new ProblemError('device-revoked', 403, 'Mobile key revoked', {

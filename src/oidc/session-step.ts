@@ -4,7 +4,7 @@
  * or start a login on the phone (possibly restricted to the `login_hint`'s identity).
  */
 import type { Context } from 'hono';
-import { browserSessionStub, currentWithId, establishBrowserSession, type PlannedSession } from '../browser-session/api.ts';
+import { browserSessionStub, currentWithId, establishBrowserSession, forgetPlannedSession, type PlannedSession } from '../browser-session/api.ts';
 import { getDevice } from '../identity/devices.ts';
 import { loginValiditySeconds } from '../session/start.ts';
 import { loginStub, unwrap } from '../session/stub.ts';
@@ -143,8 +143,9 @@ function afterAnswer(c: Context<{ Bindings: Env }>, work: Promise<unknown>): voi
 
 /**
  * After an approved login turned into a code: starts (or renews) the browser session and sets
- * its cookie. `continueLogin` already linked the code to `planned`; only when the cookie's own
- * session was renewed instead (same identity) is the code linked to that one, by a further call.
+ * its cookie. `continueLogin` already linked the code to `planned`, and `/continue` indexed it;
+ * only when the cookie's own session was renewed instead (same identity) is the code linked to
+ * that one, by a further call, and the planned session's index row removed.
  * So the token endpoint records the client in the right session and the ID token carries `sid`.
  * @param approval.approvedAt epoch ms.
  */
@@ -162,5 +163,7 @@ export async function startBrowserSession(
     amr: [...AMR],
     deviceId: approval.deviceId,
   }, planned);
-  if (id !== planned.id) unwrap((await stub.linkBrowserSession(binding, { id, sid: view.sid, authTime: view.authTime })) as Result<null>);
+  if (id === planned.id) return;
+  const [linked] = await Promise.all([stub.linkBrowserSession(binding, { id, sid: view.sid, authTime: view.authTime }), forgetPlannedSession(c.env, planned)]);
+  unwrap(linked as Result<null>);
 }

@@ -10,13 +10,17 @@
  * 1. `continueLogin` checks the binding, reads the state and, when approved, mints the code and
  *    records the browser-session link (the session's object id and `sid`, chosen by the Worker
  *    before the call) in the same storage write. The approving device is only known from here.
- * 2. The Worker reads the device in D1. If it is revoked, the code is **not delivered** (a 403
- *    instead), and `withdrawCode` deletes it, so it is not redeemable either. Until then it is
+ * 2. The Worker reads the device in D1, in one batch with the planned browser session's index row
+ *    (`browser_sessions`), which is written unless the device is revoked (so revoking the
+ *    key later finds the session, and a revoked key's session is never indexed). If it is
+ *    revoked, the code is **not delivered** (a 403 instead), and `withdrawCode` deletes it, so it
+ *    is not redeemable either. Until then it is
  *    not redeemable in practice: it exists only in that Worker's memory (256 random bits), the
  *    object keeps its hash. Should the withdrawal fail, the code still never left the Worker and
  *    expires in 60 s (or the next `/continue` replaces it).
- * 3. Only then the BrowserSession is created (or renewed) and its cookie set, and the browser
- *    is sent back with the code. A session is never created for a revoked key.
+ * 3. Only then the BrowserSession is created (or the cookie's own renewed, and the planned row
+ *    removed) and its cookie set, and the browser is sent back with the code. A session is never
+ *    created for a revoked key.
  */
 import { ProblemError } from '../http/problem.ts';
 import { createLogin, type LoginRecord, type LoginState } from './machine.ts';

@@ -1,5 +1,6 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { sessionsOfDevice } from '../../src/browser-session/index-db.ts';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import { answerAs, call, scanAs } from './helpers.ts';
 import { enrolTestDevice, revoke } from './identity-helpers.ts';
@@ -30,6 +31,15 @@ describe('turning an approval into a code (/login/:id/continue)', () => {
     // The code the object minted in the same call as the state is withdrawn, with its link.
     const kept = await runInDurableObject(login.stub, async (_i, state) => [await state.storage.get('code'), await state.storage.get('browserSession')]);
     expect(kept).toEqual([undefined, undefined]);
+    expect(await sessionsOfDevice(env.DB, device.id)).toEqual([]);
+  });
+
+  it('indexes the new browser session under the approving key, so revoking the key finds it', async () => {
+    const { login, device } = await approvedByEnrolledDevice();
+    const res = await continueLogin(login);
+    expect(res.status).toBe(303);
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('__Host-mk_session='))!;
+    expect(await sessionsOfDevice(env.DB, device.id)).toEqual([cookie.split('=')[1]!.split('.')[0]]);
   });
 
   it('is refused when the approval is more than 5 minutes old', async () => {

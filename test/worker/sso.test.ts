@@ -7,6 +7,7 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../../src/browser-session/BrowserSession.ts';
 import { browserSessionStub } from '../../src/browser-session/api.ts';
+import { sessionsOfDevice } from '../../src/browser-session/index-db.ts';
 import type { SessionRecord } from '../../src/browser-session/lifetime.ts';
 import { revocationMessage, signDeviceMessage } from '../../src/mobile/protocol.ts';
 import { answerAs, call, ORIGIN, scanAs, testDevice } from './helpers.ts';
@@ -119,6 +120,8 @@ describe('prompt and max_age (OIDC Core §3.1.2.1)', () => {
     expect(fresh.claims.auth_time).toBeGreaterThan((claims.auth_time as number) - 120);
     expect(fresh.claims.auth_time).toBeGreaterThanOrEqual(claims.auth_time as number);
     expect(fresh.claims.sid).toBe(claims.sid);
+    // The session planned for the second login was not created: its index row went with it.
+    expect(await sessionsOfDevice(env.DB, device.id)).toEqual([browser.session!.split('.')[0]]);
   });
 
   it('max_age: a login older than max_age asks the phone, a recent one does not; auth_time is in the ID token', async () => {
