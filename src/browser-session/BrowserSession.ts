@@ -57,7 +57,8 @@ export class BrowserSession extends DurableObject<Env> {
 
   /**
    * Starts the session (idempotent for the same secret; a started object is never reused for
-   * another). Schedules the alarm at the session's end and indexes it by device in D1.
+   * another). Schedules the alarm at the session's end. Its D1 index row by device is written
+   * by the Worker before (`indexPlannedSession`, in `/continue`'s revocation batch).
    * @returns the session, or null if the object already holds another session.
    */
   async create(init: StartBrowserSession): Promise<BrowserSessionView | null> {

@@ -4,7 +4,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { indexPlannedSession, planBrowserSession, SESSION_COOKIE } from '../browser-session/api.ts';
+import { forgetPlannedSession, indexPlannedSession, planBrowserSession, SESSION_COOKIE } from '../browser-session/api.ts';
 import { timingSafeEqual } from '../session/crypto.ts';
 import { consentPage, consentToken, readConsentForm, type ConsentChoice } from './consent.ts';
 import { ProblemError } from '../http/problem.ts';
@@ -234,8 +234,11 @@ continueRoutes.get('/:id/continue', async (c) => {
   const outcome = unwrap((await stub.continueLogin(binding, { id: planned.id, sid: planned.sid })) as Result<ContinueOutcome>);
   if (outcome.state === 'approved') {
     // The approving key must still be valid when its approval is turned into a code; the same
-    // batch indexes the planned session under it, unless it is revoked (handback.ts, 2.).
-    const device = await getDeviceAlong(c.env.DB, outcome.approval.deviceId, [indexPlannedSession(c.env, planned, outcome.approval)]);
+    // batch indexes the planned session under it, unless it is revoked (handback.ts, 2.) or no
+    // code was issued (already redeemed, approval too old: no session will start, and a row
+    // written now would never be removed).
+    const index = outcome.issued.ok ? [indexPlannedSession(c.env, planned, outcome.approval)] : [];
+    const device = await getDeviceAlong(c.env.DB, outcome.approval.deviceId, index);
     if (device?.revokedAt) {
       if (outcome.issued.ok) await withdraw(stub, binding);
       throw new ProblemError('device-revoked', 403, 'Mobile key revoked', {
@@ -243,7 +246,12 @@ continueRoutes.get('/:id/continue', async (c) => {
       });
     }
     const { code, authorization } = unwrap(outcome.issued);
-    await startBrowserSession(c, stub, binding, outcome.approval, planned);
+    try {
+      await startBrowserSession(c, stub, binding, outcome.approval, planned);
+    } catch (error) {
+      await forgetPlannedSession(c.env, planned);
+      throw error;
+    }
     return backToClient(c, authorization as unknown as AuthorizationRequest, { code });
   }
   if (outcome.state === 'denied') {

@@ -42,8 +42,8 @@ describe('turning an approval into a code (/login/:id/continue)', () => {
     expect(await sessionsOfDevice(env.DB, device.id)).toEqual([cookie.split('=')[1]!.split('.')[0]]);
   });
 
-  it('is refused when the approval is more than 5 minutes old', async () => {
-    const { login } = await approvedByEnrolledDevice();
+  it('is refused when the approval is more than 5 minutes old, and indexes no session', async () => {
+    const { login, device } = await approvedByEnrolledDevice();
     await runInDurableObject(login.stub, async (_instance, state) => {
       const record = (await state.storage.get<{ endedAt: number }>('login'))!;
       await state.storage.put('login', { ...record, endedAt: Date.now() - 5 * 60_000 - 1 });
@@ -51,6 +51,7 @@ describe('turning an approval into a code (/login/:id/continue)', () => {
     const res = await continueLogin(login);
     expect(res.status).toBe(410);
     expect(await problemType(res)).toBe('urn:mobile-key:problem:login-expired');
+    expect(await sessionsOfDevice(env.DB, device.id)).toEqual([]);
   });
 
   it('a HEAD (prefetch) issues nothing, so the code the browser then gets still works', async () => {
