@@ -21,7 +21,11 @@ import {
 const KEY = {
   session: 'session', // SessionRecord
   pending: 'pending', // PendingDelivery[]: back-channel logout tokens still owed
+  refused: 'refused', // epoch ms: its key was revoked before the session was created (see `end`)
 } as const;
+
+/** How long an object keeps the mark of a revocation that came before its session (`end`), ms. */
+const REFUSED_RETENTION_MS = 10 * 60_000;
 
 /** What the Worker hands a fresh session. Times: `authTime` epoch SECONDS. */
 export interface StartBrowserSession {
@@ -59,11 +63,15 @@ export class BrowserSession extends DurableObject<Env> {
    * Starts the session (idempotent for the same secret; a started object is never reused for
    * another). Schedules the alarm at the session's end. Its D1 index row by device is written
    * by the Worker before (`indexPlannedSession`, in `/continue`'s revocation batch).
-   * @returns the session, or null if the object already holds another session.
+   * @returns the session; null if the object already holds another session; `'device-revoked'`
+   *   if its key's revocation reached this object first (its index row was found before the
+   *   session existed: `end`), so a key revoked during `/continue` never gets a session.
    */
-  async create(init: StartBrowserSession): Promise<BrowserSessionView | null> {
-    const existing = await this.#record();
+  async create(init: StartBrowserSession): Promise<BrowserSessionView | null | 'device-revoked'> {
+    const stored = await this.ctx.storage.get<unknown>([KEY.session, KEY.refused]);
+    const existing = stored.get(KEY.session) as SessionRecord | undefined;
     if (existing) return timingSafeEqual(existing.secretHash, init.secretHash) ? viewOf(existing) : null;
+    if (stored.has(KEY.refused)) return 'device-revoked';
     const now = Date.now();
     const { sid, ...rest } = init;
     const record: SessionRecord = {
@@ -141,11 +149,19 @@ export class BrowserSession extends DurableObject<Env> {
    * Ends the session (idempotent). With `secretHash` only the cookie's holder may; without it
    * the Worker ends it by id (device revocation, operator). Back-channel logout starts from the
    * alarm, so the caller is never held up by a client.
+   * A device revocation that finds no session yet (its index row is written just before the
+   * session is created: `/continue`) leaves a mark, for 10 minutes, on which `create` refuses.
    * @returns the session as it was when this call ended it, or null when it was unknown,
    *   already ended, or the secret does not match.
    */
   async end(reason: EndReason, secretHash?: string): Promise<BrowserSessionView | null> {
     const record = await this.#record();
+    if (!record && reason === 'device-revoked' && secretHash === undefined) {
+      const now = Date.now();
+      await this.ctx.storage.put(KEY.refused, now);
+      await this.ctx.storage.setAlarm(now + REFUSED_RETENTION_MS);
+      return null;
+    }
     if (!record || record.endedAt !== undefined) return null;
     if (secretHash !== undefined && !timingSafeEqual(record.secretHash, secretHash)) return null;
     const now = Date.now();

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { ProblemError } from '../http/problem.ts';
 import { randomToken, sha256Hex } from '../session/crypto.ts';
 import type { BrowserSession } from './BrowserSession.ts';
 import { forgetSession, indexSessionUnlessRevoked, sessionsOfDevice } from './index-db.ts';
@@ -140,6 +141,13 @@ export async function forgetPlannedSession(env: Env, planned: PlannedSession): P
   }
 }
 
+/** The refusal of a login whose approving key was revoked before its browser session started (403). */
+export function approvingKeyRevoked(): ProblemError {
+  return new ProblemError('device-revoked', 403, 'Mobile key revoked', {
+    detail: 'The mobile key that approved this login has since been revoked. Log in again.',
+  });
+}
+
 /**
  * After a login approved with a mobile key: the same identity's valid session gets the later
  * `auth_time` (its `sid` and clients stay); otherwise the new session `planned` replaces any
@@ -167,6 +175,7 @@ export async function establishBrowserSession(
     secretHash: await sha256Hex(secret),
     ...lifetimes(c.env),
   });
+  if (view === 'device-revoked') throw approvingKeyRevoked();
   if (!view) throw new Error('a fresh BrowserSession object was already in use');
   const { absoluteSeconds } = lifetimes(c.env);
   setCookie(c, SESSION_COOKIE, `${id}.${secret}`, {

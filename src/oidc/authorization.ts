@@ -4,7 +4,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { forgetPlannedSession, indexPlannedSession, planBrowserSession, SESSION_COOKIE } from '../browser-session/api.ts';
+import { approvingKeyRevoked, forgetPlannedSession, indexPlannedSession, planBrowserSession, SESSION_COOKIE } from '../browser-session/api.ts';
 import { timingSafeEqual } from '../session/crypto.ts';
 import { consentPage, consentToken, readConsentForm, type ConsentChoice } from './consent.ts';
 import { ProblemError } from '../http/problem.ts';
@@ -241,14 +241,14 @@ continueRoutes.get('/:id/continue', async (c) => {
     const device = await getDeviceAlong(c.env.DB, outcome.approval.deviceId, index);
     if (device?.revokedAt) {
       if (outcome.issued.ok) await withdraw(stub, binding);
-      throw new ProblemError('device-revoked', 403, 'Mobile key revoked', {
-        detail: 'The mobile key that approved this login has since been revoked. Log in again.',
-      });
+      throw approvingKeyRevoked();
     }
     const { code, authorization } = unwrap(outcome.issued);
     try {
       await startBrowserSession(c, stub, binding, outcome.approval, planned);
     } catch (error) {
+      // Revoked while the session was being created (BrowserSession `end`): the code is not delivered either.
+      if (error instanceof ProblemError && error.code === 'device-revoked') await withdraw(stub, binding);
       await forgetPlannedSession(c.env, planned);
       throw error;
     }

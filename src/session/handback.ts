@@ -12,7 +12,9 @@
  *    before the call) in the same storage write. The approving device is only known from here.
  * 2. The Worker reads the device in D1, in one batch with the planned browser session's index row
  *    (`browser_sessions`), which is written unless the device is revoked (so revoking the
- *    key later finds the session, and a revoked key's session is never indexed). If it is
+ *    key later finds the session, and a revoked key's session is never indexed; a revocation
+ *    that finds the row before the object holds the session marks the object, which then
+ *    refuses to create it: a 403, the code withdrawn, as below). If it is
  *    revoked, the code is **not delivered** (a 403 instead), and `withdrawCode` deletes it, so it
  *    is not redeemable either. Until then it is
  *    not redeemable in practice: it exists only in that Worker's memory (256 random bits), the

@@ -56,9 +56,10 @@ async function newSession(overrides: Partial<StartBrowserSession> = {}) {
     absoluteSeconds: 28800,
     ...overrides,
   });
+  if (!view || view === 'device-revoked') throw new Error('a fresh BrowserSession was not created');
   // As /continue does before creating the session (src/browser-session/api.ts indexPlannedSession).
-  await indexSession(env.DB, { sessionId: id, deviceId: view!.deviceId, sub: view!.sub, expiresAt: Date.now() + 28_800_000 });
-  return { id, stub, view: view! };
+  await indexSession(env.DB, { sessionId: id, deviceId: view.deviceId, sub: view.sub, expiresAt: Date.now() + 28_800_000 });
+  return { id, stub, view };
 }
 
 /** Shifts the session's clock marks `ms` into the past (as if that much time had passed). */
@@ -140,6 +141,19 @@ describe('BrowserSession lifetime', () => {
     expect(await stub.end('logout', SECRET_HASH)).toBeNull();
     await runDurableObjectAlarm(stub);
     expect(fake.calls.map((c) => c.clientId)).toEqual(['client-a']);
+  });
+
+  it('a key revoked before its session was created: the object refuses to start it, then forgets', async () => {
+    const id = env.BROWSER_SESSION.newUniqueId().toString();
+    const stub = browserSessionStub(env, id)!;
+    // Revocation found the index row /continue wrote just before creating the session.
+    expect(await stub.end('device-revoked')).toBeNull();
+    const init: StartBrowserSession = { secretHash: SECRET_HASH, sub: 'sub_jana', authTime: 1, acr: 'a', amr: ['pop'], deviceId: 'dev_x', idleSeconds: 1800, absoluteSeconds: 28800 };
+    expect(await stub.create(init)).toBe('device-revoked');
+    expect(await stub.read(SECRET_HASH)).toBeNull();
+    // The mark lasts until the object's alarm, which then deletes everything.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runInDurableObject(stub, async (_i: BrowserSession, state) => [...(await state.storage.list()).keys()])).toEqual([]);
   });
 
   it('a wrong secret cannot end it', async () => {

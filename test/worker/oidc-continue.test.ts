@@ -1,5 +1,5 @@
 import { env, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sessionsOfDevice } from '../../src/browser-session/index-db.ts';
 import { sha256Hex } from '../../src/session/crypto.ts';
 import { answerAs, call, scanAs } from './helpers.ts';
@@ -40,6 +40,23 @@ describe('turning an approval into a code (/login/:id/continue)', () => {
     expect(res.status).toBe(303);
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('__Host-mk_session='))!;
     expect(await sessionsOfDevice(env.DB, device.id)).toEqual([cookie.split('=')[1]!.split('.')[0]]);
+  });
+
+  it('is refused when the key is revoked while the session is being created: no code, no session, no row', async () => {
+    const { login, device } = await approvedByEnrolledDevice();
+    // The revocation reaches the planned session's object (found by its index row) before
+    // /continue creates the session in it.
+    const planned = env.BROWSER_SESSION.newUniqueId();
+    await env.BROWSER_SESSION.get(planned).end('device-revoked');
+    const spy = vi.spyOn(env.BROWSER_SESSION, 'newUniqueId').mockReturnValueOnce(planned);
+    const res = await continueLogin(login);
+    spy.mockRestore();
+    expect(res.status).toBe(403);
+    expect(await problemType(res)).toBe('urn:mobile-key:problem:device-revoked');
+    expect(res.headers.get('Location')).toBeNull();
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('__Host-mk_session='))).toBe(false);
+    expect(await runInDurableObject(login.stub, (_i, state) => state.storage.get('code'))).toBeUndefined();
+    expect(await sessionsOfDevice(env.DB, device.id)).toEqual([]);
   });
 
   it('is refused when the approval is more than 5 minutes old, and indexes no session', async () => {
