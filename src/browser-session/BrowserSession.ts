@@ -3,7 +3,7 @@ import { deliverBackchannelLogout, nextRetryDelayMs, type DeliveryOutcome, type 
 import { logEvent } from '../lib/log.ts';
 import { randomToken, timingSafeEqual } from '../session/crypto.ts';
 import type { BrowserSessionView, EndReason } from './api.ts';
-import { forgetSession, indexSession } from './index-db.ts';
+import { forgetSession, indexSessionUnlessRevoked } from './index-db.ts';
 import {
   afterTry,
   end,
@@ -105,16 +105,19 @@ export class BrowserSession extends DurableObject<Env> {
 
   /**
    * A fresh approval by the same identity (prompt=login, max_age): a later `auth_time` (epoch
-   * SECONDS) and the approving device; the `sid` and the clients stay.
-   * @returns null for a wrong secret, an ended session or another identity.
+   * SECONDS) and the approving device; the `sid` and the clients stay. A renewal by another
+   * device first moves the session's D1 index row to it, unless it is revoked by then (so a
+   * revocation racing the renewal either finds the session under that device or stops it here).
+   * @returns null for a wrong secret, an ended session, another identity, or a revoked device
+   *   (the session is then unchanged).
    */
   async reauthenticate(secretHash: string, input: { sub: string; authTime: number; deviceId: string }): Promise<BrowserSessionView | null> {
     const record = await this.#valid(secretHash);
     if (!record || record.sub !== input.sub) return null;
     const next = touch({ ...record, authTime: Math.max(record.authTime, input.authTime), deviceId: input.deviceId }, Date.now());
+    if (next.deviceId !== record.deviceId && !(await this.#indexUnlessRevoked(next))) return null;
     await this.ctx.storage.put(KEY.session, next);
     await this.ctx.storage.setAlarm(endsAt(next));
-    if (next.deviceId !== record.deviceId) await this.#index(next);
     return viewOf(next);
   }
 
@@ -249,13 +252,15 @@ export class BrowserSession extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Math.min(...owed.map((d) => d.dueAt)));
   }
 
-  async #index(record: SessionRecord): Promise<void> {
-    await indexSession(this.env.DB, {
+  /** Moves the session's index row to its (new) device; false, writing nothing, if that device is revoked. */
+  async #indexUnlessRevoked(record: SessionRecord): Promise<boolean> {
+    const { meta } = await indexSessionUnlessRevoked(this.env.DB, {
       sessionId: this.ctx.id.toString(),
       deviceId: record.deviceId,
       sub: record.sub,
       expiresAt: record.createdAt + record.absoluteSeconds * 1000,
-    });
+    }).run();
+    return meta.changes > 0;
   }
 
   async #valid(secretHash: string): Promise<SessionRecord | null> {

@@ -5,22 +5,13 @@
  * if creating one failed after its row was written, at an empty object (ending either is a no-op).
  */
 
-/** Adds or moves a session's row. @param row.expiresAt epoch ms (the absolute end). */
-export async function indexSession(
-  db: D1Database,
-  row: { sessionId: string; deviceId: string; sub: string; expiresAt: number },
-): Promise<void> {
-  await db
-    .prepare('INSERT OR REPLACE INTO browser_sessions (session_id, device_id, sub, expires_at) VALUES (?1, ?2, ?3, ?4)')
-    .bind(row.sessionId, row.deviceId, row.sub, row.expiresAt)
-    .run();
-}
-
 /**
- * The statement adding a session's row **unless its device is revoked**, for the D1 batch in which
- * `/continue` reads the approving device (src/oidc/authorization.ts): one round trip both checks
- * the key and indexes the session about to be created, under the condition on which `/continue`
- * creates it, so a revoked key's session is never indexed (`INSERT … SELECT … WHERE NOT EXISTS`).
+ * The statement adding or moving a session's row **unless its device is revoked**: in the D1 batch
+ * in which `/continue` reads the approving device (src/oidc/authorization.ts) one round trip both
+ * checks the key and indexes the session about to be created, under the condition on which
+ * `/continue` creates it, so a revoked key's session is never indexed (`INSERT … SELECT … WHERE
+ * NOT EXISTS`); run alone by a renewal with another device (`reauthenticate`: `meta.changes` 0
+ * means revoked).
  * @param row.expiresAt epoch ms (at or after the session's absolute end).
  */
 export function indexSessionUnlessRevoked(

@@ -7,9 +7,10 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BrowserSession, StartBrowserSession } from '../../src/browser-session/BrowserSession.ts';
 import { browserSessionStub } from '../../src/browser-session/api.ts';
-import { indexSession, sessionsOfDevice } from '../../src/browser-session/index-db.ts';
+import { indexSessionUnlessRevoked, sessionsOfDevice } from '../../src/browser-session/index-db.ts';
 import type { PendingDelivery, SessionRecord } from '../../src/browser-session/lifetime.ts';
 import type { DeliveryOutcome, LogoutDelivery } from '../../src/oidc/backchannel.ts';
+import { enrolTestDevice, revoke } from './identity-helpers.ts';
 
 const fake = {
   calls: [] as LogoutDelivery[],
@@ -58,7 +59,7 @@ async function newSession(overrides: Partial<StartBrowserSession> = {}) {
   });
   if (!view || view === 'device-revoked') throw new Error('a fresh BrowserSession was not created');
   // As /continue does before creating the session (src/browser-session/api.ts indexPlannedSession).
-  await indexSession(env.DB, { sessionId: id, deviceId: view.deviceId, sub: view.sub, expiresAt: Date.now() + 28_800_000 });
+  await indexSessionUnlessRevoked(env.DB, { sessionId: id, deviceId: view.deviceId, sub: view.sub, expiresAt: Date.now() + 28_800_000 }).run();
   return { id, stub, view };
 }
 
@@ -154,6 +155,20 @@ describe('BrowserSession lifetime', () => {
     // The mark lasts until the object's alarm, which then deletes everything.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, async (_i: BrowserSession, state) => [...(await state.storage.list()).keys()])).toEqual([]);
+  });
+
+  it('a renewal by another key moves its index row to that key, but not to a revoked one', async () => {
+    const { id, stub, view } = await newSession();
+    const other = `dev_${crypto.randomUUID()}`;
+    const renewed = await stub.reauthenticate(SECRET_HASH, { sub: view.sub, authTime: view.authTime + 60, deviceId: other });
+    expect(renewed?.deviceId).toBe(other);
+    expect([await sessionsOfDevice(env.DB, view.deviceId), await sessionsOfDevice(env.DB, other)]).toEqual([[], [id]]);
+    // A key revoked between /continue's check and the renewal: the session stays as it was.
+    const revoked = (await enrolTestDevice()).id;
+    await revoke(revoked);
+    expect(await stub.reauthenticate(SECRET_HASH, { sub: view.sub, authTime: view.authTime + 120, deviceId: revoked })).toBeNull();
+    expect((await stub.read(SECRET_HASH))?.deviceId).toBe(other);
+    expect([await sessionsOfDevice(env.DB, other), await sessionsOfDevice(env.DB, revoked)]).toEqual([[id], []]);
   });
 
   it('a wrong secret cannot end it', async () => {
