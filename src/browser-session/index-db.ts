@@ -1,8 +1,8 @@
 /**
  * The D1 index of browser sessions by approving device (`browser_sessions`, migration 0006), so
  * revoking a device finds the sessions it approved. The sessions themselves live in their
- * BrowserSession objects; a stale row only points at an ended session or,
- * if creating one failed after its row was written, at an empty object (ending either is a no-op).
+ * BrowserSession objects; a stale row only points at an ended session or, if creating one failed
+ * after its row was written, at an empty object (ending either changes no session).
  */
 
 /**

@@ -247,9 +247,11 @@ continueRoutes.get('/:id/continue', async (c) => {
     try {
       await startBrowserSession(c, stub, binding, outcome.approval, planned);
     } catch (error) {
-      // Revoked while the session was being created (BrowserSession `end`): the code is not delivered either.
-      if (error instanceof ProblemError && error.code === 'device-revoked') await withdraw(stub, binding);
-      await forgetPlannedSession(c.env, planned);
+      // Revoked while the session was being created (BrowserSession `end`): no session, and the
+      // code is not delivered either. Any other failure keeps the row: the session may exist.
+      if (error instanceof ProblemError && error.code === 'device-revoked') {
+        await Promise.all([withdraw(stub, binding), forgetPlannedSession(c.env, planned)]);
+      }
       throw error;
     }
     return backToClient(c, authorization as unknown as AuthorizationRequest, { code });
